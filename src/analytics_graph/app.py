@@ -1,0 +1,37 @@
+"""The Starlette application: routes, and the lifespan that opens the system."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from analytics_graph.bootstrap import System, open_system
+from analytics_graph.config import Settings
+
+
+async def healthz(request: Request) -> JSONResponse:
+    """200 with the log's position when the database answers, 503 otherwise."""
+    system: System = request.app.state.system
+    try:
+        async with system.pool.acquire(timeout=2) as conn:
+            position = await conn.fetchval("SELECT coalesce(max(position), 0) FROM events")
+    except Exception as exc:  # any failure here means "not healthy", reported as such
+        return JSONResponse({"status": "unavailable", "database": str(exc)}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok", "position": position})
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The app; the system (database, store, ...) opens in its lifespan."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with open_system(settings) as system:
+            app.state.system = system
+            yield
+
+    return Starlette(routes=[Route("/healthz", healthz)], lifespan=lifespan)

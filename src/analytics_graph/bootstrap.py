@@ -1,0 +1,54 @@
+"""The composition root: one async context manager builds every part.
+
+The Starlette lifespan, the CLI and the tests all go through :func:`open_system`;
+nothing connects at import time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import asyncpg
+
+from analytics_graph.config import Settings
+from analytics_graph.database import create_pool, database_url
+from analytics_graph.eventstore import EventStore
+from analytics_graph.eventstore.notify import Listener, Notifier
+from analytics_graph.eventstore.schema import migrate
+
+
+@dataclass(frozen=True, slots=True)
+class System:
+    """The running parts, each with the lifetime of the enclosing ``open_system`` block."""
+
+    settings: Settings
+    url: str
+    pool: asyncpg.Pool
+    store: EventStore
+    notifier: Notifier
+    listener: Listener
+
+
+@contextlib.asynccontextmanager
+async def open_system(settings: Settings) -> AsyncIterator[System]:
+    """Starts the database (embedded if no DSN), migrates, and yields the parts."""
+    async with database_url(settings) as url:
+        pool = await create_pool(
+            url, min_size=settings.pool_min_size, max_size=settings.pool_max_size
+        )
+        try:
+            async with pool.acquire() as conn:
+                await migrate(conn)
+            async with Notifier(url) as notifier, Listener(url) as listener:
+                yield System(
+                    settings=settings,
+                    url=url,
+                    pool=pool,
+                    store=EventStore(pool, notifier),
+                    notifier=notifier,
+                    listener=listener,
+                )
+        finally:
+            await pool.close()

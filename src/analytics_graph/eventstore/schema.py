@@ -1,0 +1,102 @@
+"""The event store's tables, as versioned migrations.
+
+Each migration runs once, in order, inside one transaction holding an advisory
+lock, so ``migrate`` is safe to run twice and from two processes at once: the
+second waits for the first, then finds nothing left to do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+
+MIGRATION_LOCK = 0x616E616C79746963  # "analytic": one advisory-lock key for all migrations
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+EVENTS_TABLE = """
+-- The log. `position` is drawn from an identity sequence with CACHE 1 (the
+-- default, and required: the skip-free reader assumes a position is drawn only
+-- after its transaction has an xid; a session cache would hand out old values
+-- later). See eventstore/reader.py.
+CREATE TABLE events (
+    position       bigint      GENERATED ALWAYS AS IDENTITY (CACHE 1) PRIMARY KEY,
+    stream_id      text        NOT NULL,
+    stream_version bigint,
+    type           text        NOT NULL,
+    event_id       uuid,
+    occurred_at    timestamptz,
+    recorded_at    timestamptz NOT NULL DEFAULT now(),
+    data           jsonb,
+    state          bytea,
+    CONSTRAINT events_one_payload CHECK ((data IS NULL) <> (state IS NULL)),
+    CONSTRAINT events_version_positive CHECK (stream_version IS NULL OR stream_version >= 0)
+);
+-- Versioned streams (aggregates): one event per (stream, version); a second
+-- writer of the same version gets a unique violation = ConcurrencyError.
+CREATE UNIQUE INDEX events_stream_version ON events (stream_id, stream_version)
+    WHERE stream_version IS NOT NULL;
+-- Idempotency of engagement facts: an eventId is stored once.
+CREATE UNIQUE INDEX events_event_id ON events (event_id) WHERE event_id IS NOT NULL;
+
+CREATE FUNCTION events_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'the event log is append-only: % on events is refused', TG_OP
+        USING ERRCODE = 'restrict_violation';
+END
+$$;
+CREATE TRIGGER events_append_only_rows BEFORE UPDATE OR DELETE ON events
+    FOR EACH ROW EXECUTE FUNCTION events_refuse_change();
+CREATE TRIGGER events_append_only_truncate BEFORE TRUNCATE ON events
+    FOR EACH STATEMENT EXECUTE FUNCTION events_refuse_change();
+
+-- Positions of processes that follow the log through the eventsourcing API.
+CREATE TABLE tracking (
+    application_name text   NOT NULL,
+    notification_id  bigint NOT NULL,
+    PRIMARY KEY (application_name, notification_id)
+);
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, "event log", EVENTS_TABLE),)
+
+
+async def migrate(
+    conn: asyncpg.Connection, migrations: tuple[Migration, ...] = MIGRATIONS
+) -> list[int]:
+    """Applies the migrations not yet applied; returns the versions it applied.
+
+    Serialised by a transaction-scoped advisory lock: concurrent callers wait,
+    then see the other's work and apply nothing twice.
+    """
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
+        await conn.execute(
+            """
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version    integer PRIMARY KEY,
+                name       text NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now()
+            )
+            """
+        )
+        done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+        applied = []
+        for migration in sorted(migrations, key=lambda m: m.version):
+            if migration.version in done:
+                continue
+            await conn.execute(migration.sql)
+            await conn.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                migration.version,
+                migration.name,
+            )
+            applied.append(migration.version)
+        return applied

@@ -1,0 +1,300 @@
+"""The append-only event store on PostgreSQL, with asyncpg.
+
+Usage::
+
+    store = EventStore(pool, notifier)
+    positions = await store.append([NewEvent("acct-1", "AccountRegistered", 1, state=b"...")])
+    result = await store.append_bulk(engagement_events)     # idempotent by event_id
+    events = await store.read_log(after=0, limit=1000)       # never skips a late commit
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import orjson
+
+from analytics_graph.errors import AppendOnlyViolation, ConcurrencyError, StoreError
+from analytics_graph.eventstore.notify import Notifier
+from analytics_graph.eventstore.reader import LogCursor, wait_until_final
+from analytics_graph.eventstore.records import BulkResult, NewEvent, RecordedEvent
+from analytics_graph.eventstore.snapshot import Snapshot
+
+COLUMNS = (
+    "position, stream_id, stream_version, type, event_id, occurred_at, recorded_at, data, state"
+)
+COPY_COLUMNS = ("stream_id", "stream_version", "type", "event_id", "occurred_at", "data", "state")
+INSERT_SQL = f"""
+INSERT INTO events ({", ".join(COPY_COLUMNS)})
+SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::uuid[],
+                     $5::timestamptz[], $6::jsonb[], $7::bytea[])
+RETURNING position
+"""
+# One statement, so the rows, the snapshot and the largest position agree.
+TAIL_SQL = f"""
+SELECT s.snapshot, s.max_position, e.*
+FROM (SELECT pg_current_snapshot()::text AS snapshot,
+             (SELECT max(position) FROM events) AS max_position) s
+LEFT JOIN LATERAL (
+    SELECT {COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2
+) e ON true
+"""
+_KEY_DETAIL = re.compile(r"=\((?P<stream>.*), (?P<version>-?\d+)\) already exists")
+MAX_BULK_RETRIES = 5
+
+
+def _json(data: Any) -> str | None:
+    if data is None or isinstance(data, str):
+        return data
+    return orjson.dumps(data).decode()
+
+
+def _row(event: NewEvent) -> tuple[Any, ...]:
+    return (
+        event.stream_id,
+        event.stream_version,
+        event.type,
+        event.event_id,
+        event.occurred_at,
+        _json(event.data),
+        event.state,
+    )
+
+
+def _recorded(row: asyncpg.Record) -> RecordedEvent:
+    data = row["data"]
+    return RecordedEvent(
+        position=row["position"],
+        stream_id=row["stream_id"],
+        stream_version=row["stream_version"],
+        type=row["type"],
+        event_id=row["event_id"],
+        occurred_at=row["occurred_at"],
+        recorded_at=row["recorded_at"],
+        data=None if data is None else orjson.loads(data),
+        state=row["state"],
+    )
+
+
+def _conflict(exc: asyncpg.UniqueViolationError, events: Sequence[NewEvent]) -> StoreError:
+    if exc.constraint_name == "events_stream_version":
+        match = _KEY_DETAIL.search(exc.detail or "")
+        if match:
+            return ConcurrencyError(match["stream"], int(match["version"]))
+        first = events[0]
+        return ConcurrencyError(first.stream_id, first.stream_version or 0)
+    return StoreError(f"an event id of this append is already stored: {exc.detail}")
+
+
+@contextlib.asynccontextmanager
+async def translated_errors() -> AsyncIterator[None]:
+    """Translates asyncpg's errors into the :class:`StoreError` branch."""
+    try:
+        yield
+    except asyncpg.RestrictViolationError as exc:
+        raise AppendOnlyViolation(str(exc)) from exc
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        raise StoreError(f"event store failure: {exc}") from exc
+
+
+class EventStore:
+    """Appends to and reads from the ``events`` table (see ``schema.py``)."""
+
+    def __init__(self, pool: asyncpg.Pool, notifier: Notifier | None = None) -> None:
+        self.pool = pool
+        self._notifier = notifier
+
+    def _committed(self) -> None:
+        if self._notifier is not None:
+            self._notifier.poke()
+
+    # ---------------------------------------------------------------- writing
+
+    async def append(
+        self, events: Sequence[NewEvent], *, conn: asyncpg.Connection | None = None
+    ) -> list[int]:
+        """Appends ``events`` atomically, in order; returns their positions.
+
+        Raises :class:`ConcurrencyError` when a ``(stream_id, stream_version)``
+        is taken, and writes nothing then. With ``conn``, runs inside the
+        caller's open transaction (the caller commits, and should call
+        :meth:`notify_committed` after).
+        """
+        if not events:
+            return []
+        if conn is not None:
+            return await self._insert(conn, events)
+        async with translated_errors(), self.pool.acquire() as own:
+            async with own.transaction():
+                positions = await self._insert(own, events)
+        self._committed()
+        return positions
+
+    async def _insert(self, conn: asyncpg.Connection, events: Sequence[NewEvent]) -> list[int]:
+        # The xid first, then positions: what makes the skip-free reader sound.
+        await conn.execute("SELECT pg_current_xact_id()")
+        columns = list(zip(*(_row(e) for e in events), strict=True))
+        try:
+            rows = await conn.fetch(INSERT_SQL, *columns)
+        except asyncpg.UniqueViolationError as exc:
+            raise _conflict(exc, events) from exc
+        # Identity values are drawn in insertion order, which is the input order.
+        return sorted(r[0] for r in rows)
+
+    def notify_committed(self) -> None:
+        """Wakes readers after a caller-managed transaction that appended has committed."""
+        self._committed()
+
+    async def append_bulk(self, events: Sequence[NewEvent]) -> BulkResult:
+        """Appends engagement facts idempotently by ``event_id``, with COPY.
+
+        An event whose ``event_id`` is already stored, or appeared earlier in
+        ``events``, is counted as a duplicate and not stored again. All of the
+        new events commit together or none do. Safe against concurrent callers
+        sending the same ids: the loser of the race re-checks and retries.
+        """
+        unique: dict[UUID, NewEvent] = {}
+        for event in events:
+            if event.event_id is None:
+                raise ValueError("append_bulk needs an event_id on every event")
+            unique.setdefault(event.event_id, event)
+        for _ in range(MAX_BULK_RETRIES):
+            try:
+                accepted = await self._copy_new(list(unique.values()))
+            except asyncpg.UniqueViolationError:
+                continue  # a concurrent append stored some of the same ids first
+            if accepted:
+                self._committed()
+            return BulkResult(accepted=accepted, duplicates=len(events) - accepted)
+        raise StoreError("bulk append kept colliding with concurrent appends of the same events")
+
+    async def _copy_new(self, events: list[NewEvent]) -> int:
+        ids = [e.event_id for e in events]
+        async with translated_errors_except_unique(), self.pool.acquire() as conn:
+            async with conn.transaction():
+                await conn.execute("SELECT pg_current_xact_id()")
+                stored = {
+                    r[0]
+                    for r in await conn.fetch(
+                        "SELECT event_id FROM events WHERE event_id = ANY($1::uuid[])", ids
+                    )
+                }
+                fresh = [_row(e) for e in events if e.event_id not in stored]
+                if fresh:
+                    await conn.copy_records_to_table("events", records=fresh, columns=COPY_COLUMNS)
+        return len(fresh)
+
+    # ---------------------------------------------------------------- reading
+
+    async def read_stream(
+        self,
+        stream_id: str,
+        *,
+        after_version: int | None = None,
+        upto_version: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> list[RecordedEvent]:
+        """The events of one versioned stream, by version."""
+        order = "DESC" if desc else "ASC"
+        sql = f"""
+            SELECT {COLUMNS} FROM events
+            WHERE stream_id = $1 AND stream_version IS NOT NULL
+              AND ($2::bigint IS NULL OR stream_version > $2)
+              AND ($3::bigint IS NULL OR stream_version <= $3)
+            ORDER BY stream_version {order} LIMIT $4
+        """
+        async with translated_errors():
+            rows = await self.pool.fetch(sql, stream_id, after_version, upto_version, limit)
+        return [_recorded(r) for r in rows]
+
+    async def read_log(
+        self,
+        after: int = 0,
+        limit: int = 1000,
+        *,
+        upto: int | None = None,
+        types: Sequence[str] | None = None,
+        stream_id: str | None = None,
+    ) -> list[RecordedEvent]:
+        """Up to ``limit`` events after position ``after`` in log order, optionally filtered.
+
+        Only final positions are returned: if an append that drew an earlier
+        position is still in flight, this waits for it (see ``reader.py``), so
+        paging on with ``after=<last position>`` never skips an event.
+        """
+        sql = f"""
+            SELECT {COLUMNS} FROM events
+            WHERE position > $1 AND position <= $2
+              AND ($3::text[] IS NULL OR type = ANY($3))
+              AND ($4::text IS NULL OR stream_id = $4)
+            ORDER BY position LIMIT $5
+        """
+        async with translated_errors(), self.pool.acquire() as conn:
+            horizon = await wait_until_final(conn)
+            if upto is not None:
+                horizon = min(horizon, upto)
+            rows = await conn.fetch(sql, after, horizon, types, stream_id, limit)
+        return [_recorded(r) for r in rows]
+
+    async def read_next(self, cursor: LogCursor, limit: int = 10_000) -> list[RecordedEvent]:
+        """The next events after ``cursor``, advancing it; for tailing readers.
+
+        Returns fewer than were committed when a hole ahead may still fill in
+        (then ``cursor.blocked`` is true: read again shortly). Never waits.
+        """
+        async with translated_errors():
+            rows = await self.pool.fetch(TAIL_SQL, cursor.position, limit)
+        snapshot = Snapshot.parse(rows[0]["snapshot"])
+        found = [r for r in rows if r["position"] is not None]
+        count = cursor.settle([r["position"] for r in found], snapshot, rows[0]["max_position"])
+        return [_recorded(r) for r in found[:count]]
+
+    async def next_range(self, cursor: LogCursor, limit: int = 10_000) -> tuple[int, int] | None:
+        """Advances ``cursor`` over up to ``limit`` final positions; returns ``(after, upto]``.
+
+        For readers that process the range inside PostgreSQL (set-based
+        projections) and need the positions, not the rows. ``None`` when
+        nothing new is final yet.
+        """
+        sql = """
+            SELECT s.snapshot, s.max_position, e.position
+            FROM (SELECT pg_current_snapshot()::text AS snapshot,
+                         (SELECT max(position) FROM events) AS max_position) s
+            LEFT JOIN LATERAL (
+                SELECT position FROM events WHERE position > $1 ORDER BY position LIMIT $2
+            ) e ON true
+        """
+        before = cursor.position
+        async with translated_errors():
+            rows = await self.pool.fetch(sql, before, limit)
+        positions = [r["position"] for r in rows if r["position"] is not None]
+        cursor.settle(positions, Snapshot.parse(rows[0]["snapshot"]), rows[0]["max_position"])
+        return None if cursor.position == before else (before, cursor.position)
+
+    async def last_position(self) -> int:
+        """The largest position committed so far (0 when empty); may sit above a hole."""
+        async with translated_errors():
+            value = await self.pool.fetchval("SELECT coalesce(max(position), 0) FROM events")
+        return int(value)
+
+    async def final_position(self) -> int:
+        """The largest position up to which the log can no longer change."""
+        async with translated_errors(), self.pool.acquire() as conn:
+            return await wait_until_final(conn)
+
+
+@contextlib.asynccontextmanager
+async def translated_errors_except_unique() -> AsyncIterator[None]:
+    """Like :func:`translated_errors`, but lets unique violations through for retrying."""
+    try:
+        yield
+    except asyncpg.UniqueViolationError:
+        raise
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        raise StoreError(f"event store failure: {exc}") from exc
