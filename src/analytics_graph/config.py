@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 from starlette.config import Config
@@ -18,7 +18,7 @@ from starlette.datastructures import Secret
 ENV_PREFIX = "ANALYTICS_GRAPH_"
 
 
-class Mode(str, Enum):
+class Mode(StrEnum):
     DEVELOPMENT = "development"
     PRODUCTION = "production"
 
@@ -50,9 +50,7 @@ class Settings:
             mode = Mode(mode_name)
         except ValueError:
             allowed = ", ".join(m.value for m in Mode)
-            raise ValueError(
-                f"{ENV_PREFIX}MODE: {mode_name!r} is not one of {allowed}"
-            ) from None
+            raise ValueError(f"{ENV_PREFIX}MODE: {mode_name!r} is not one of {allowed}") from None
         return cls(
             database_url=url or None,
             data_dir=Path(config(ENV_PREFIX + "DATA_DIR", default=".analytics-graph")),

@@ -30,11 +30,12 @@ def embedded_server(data_dir: Path) -> Iterator[str]:
     The server is stopped when the block exits, unless another process of ours
     still uses it (pgserver counts its users).
     """
-    import pgserver  # imported here: it is slow and only the embedded mode needs it
+    # imported here: it is slow and only the embedded mode needs it
+    from pgserver.postgres_server import get_server
 
     pgdata = data_dir.resolve() / "pgdata"
     pgdata.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    server = get_server(pgdata, cleanup_mode="stop")
     try:
         yield str(server.get_uri())
     finally:

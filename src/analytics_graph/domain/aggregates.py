@@ -7,7 +7,7 @@ reshaped (add an upcaster instead): their topics are part of the log.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -15,7 +15,7 @@ from eventsourcing.domain import Aggregate, event
 from analytics_graph.errors import DomainError
 
 
-class AccountType(str, Enum):
+class AccountType(StrEnum):
     PERSONAL = "PERSONAL"
     CREATOR = "CREATOR"
     BUSINESS = "BUSINESS"

@@ -37,18 +37,22 @@ class Notifier:
 
     async def _run(self) -> None:
         conn: asyncpg.Connection | None = None
-        while True:
-            await self._poked.wait()
-            self._poked.clear()
-            try:
-                if conn is None or conn.is_closed():
-                    conn = await asyncpg.connect(self._url)
-                await conn.execute("SELECT pg_notify($1, '')", self._channel)
-            except (OSError, asyncpg.PostgresError) as exc:
-                # Readers poll as well; a lost wake-up only delays them.
-                log.warning("could not notify readers: %s", exc)
-                conn = None
-                await asyncio.sleep(0.5)
+        try:
+            while True:
+                await self._poked.wait()
+                self._poked.clear()
+                try:
+                    if conn is None or conn.is_closed():
+                        conn = await asyncpg.connect(self._url)
+                    await conn.execute("SELECT pg_notify($1, '')", self._channel)
+                except (OSError, asyncpg.PostgresError) as exc:
+                    # Readers poll as well; a lost wake-up only delays them.
+                    log.warning("could not notify readers: %s", exc)
+                    conn = None
+                    await asyncio.sleep(0.5)
+        finally:
+            if conn is not None:
+                await conn.close(timeout=1)
 
     async def __aenter__(self) -> Notifier:
         self._task = asyncio.create_task(self._run(), name="event-notifier")
@@ -90,13 +94,14 @@ class Listener:
         """Counts wake-ups; pass it to :meth:`wait` to not miss one that came in between."""
         return self._generation
 
-    async def wait(self, seen: int, timeout: float | None = None) -> None:
-        """Waits until a wake-up newer than ``seen`` or the poll interval passes."""
+    async def wait(self, seen: int, at_most: float | None = None) -> None:
+        """Waits until a wake-up newer than ``seen``, or ``at_most`` seconds (default:
+        the poll interval) pass."""
         async with self._changed:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
                     self._changed.wait_for(lambda: self._generation != seen),
-                    self.poll_interval if timeout is None else timeout,
+                    self.poll_interval if at_most is None else at_most,
                 )
 
     async def _run(self) -> None:
@@ -104,7 +109,7 @@ class Listener:
             try:
                 conn = await asyncpg.connect(self._url)
                 lost = asyncio.Event()
-                conn.add_termination_listener(lambda *_: lost.set())
+                conn.add_termination_listener(lambda *_, lost=lost: lost.set())
                 await conn.add_listener(self._channel, self._on_notify)
                 self.connected.set()
                 await self._bump()  # anything may have happened while we were away

@@ -9,14 +9,15 @@ writers; bench/ingest.py prints the cost of both):
 
 * every append transaction takes its transaction id (``pg_current_xact_id()``)
   *before* it draws positions, and the sequence has no session cache;
-* a reader fetches rows together with the snapshot of the same statement
-  (``pg_current_snapshot()``) and the largest visible position ``M``;
+* a reader fetches rows together with, from the same statement's snapshot, the
+  largest visible position ``M``, the oldest running xid and the next xid to be
+  assigned (``snapshot.py``);
 * any position ``p <= M`` was drawn before the statement ran, by a transaction
-  that already had its xid: that transaction either has ended (so ``p`` is
-  visible now, or it never will be) or is in the snapshot's in-flight list
-  ``xip``;
-* so once every transaction of that ``xip`` has ended, positions up to ``M``
-  are *final*: a hole below ``M`` is a rolled-back append and can be passed.
+  that already had its xid, so an xid below that next xid: that transaction
+  either has ended (so ``p`` is visible now, or it never will be) or was running;
+* so once every xid below that next xid has ended (a later statement's oldest
+  running xid is at or above it), positions up to ``M`` are *final*: a hole
+  below ``M`` is a rolled-back append and can be passed.
 
 Readers pass contiguous positions at once and wait only at a hole, for at most
 the duration of the appends that were in flight. Writers never wait for
@@ -29,16 +30,15 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import asyncpg
+from analytics_graph.eventstore.snapshot import HORIZON_SUBQUERY, Horizon
+from analytics_graph.types import Connection
 
-from analytics_graph.eventstore.snapshot import Snapshot
-
-SNAPSHOT_SQL = "SELECT pg_current_snapshot()::text AS snapshot, (SELECT max(position) FROM events)"
+HORIZON_SQL = f"SELECT xmin, next_xid, max_position FROM {HORIZON_SUBQUERY} h"
 
 
 @dataclass(slots=True)
 class _Pending:
-    snapshot: Snapshot
+    horizon: Horizon
     max_position: int
 
 
@@ -46,8 +46,8 @@ class LogCursor:
     """A position in the log that only moves over positions that are final.
 
     Feed it the ascending positions a statement returned (all after
-    :attr:`position`) with that statement's snapshot and largest visible
-    position; :meth:`settle` tells how many of them may be consumed and
+    :attr:`position`) with that statement's :class:`Horizon` and largest
+    visible position; :meth:`settle` tells how many of them may be consumed and
     advances. While :attr:`blocked`, a hole lies ahead that may still fill in:
     read again shortly.
     """
@@ -58,11 +58,11 @@ class LogCursor:
         self._pending: _Pending | None = None
         self.blocked = False
 
-    def settle(self, positions: Sequence[int], snapshot: Snapshot, max_position: int | None) -> int:
-        if self._pending is not None and self._pending.snapshot.all_finished_in(snapshot):
+    def settle(self, positions: Sequence[int], horizon: Horizon, max_position: int | None) -> int:
+        if self._pending is not None and self._pending.horizon.all_finished_by(horizon):
             self._final_upto = max(self._final_upto, self._pending.max_position)
             self._pending = None
-        if not snapshot.xip and max_position is not None:
+        if horizon.quiet and max_position is not None:
             self._final_upto = max(self._final_upto, max_position)
         count = 0
         expected = self.position + 1
@@ -73,28 +73,32 @@ class LogCursor:
             expected = position + 1
         self.blocked = count < len(positions)
         if self.blocked and self._pending is None and max_position is not None:
-            self._pending = _Pending(snapshot, max_position)
+            self._pending = _Pending(horizon, max_position)
         if count:
             self.position = positions[count - 1]
         return count
 
 
-async def wait_until_final(conn: asyncpg.Connection) -> int:
+async def read_horizon(conn: Connection) -> tuple[Horizon, int]:
+    """The current :class:`Horizon` and largest position (0 for an empty log)."""
+    row = await conn.fetchrow(HORIZON_SQL)
+    assert row is not None
+    return Horizon(row["xmin"], row["next_xid"]), row["max_position"] or 0
+
+
+async def wait_until_final(conn: Connection) -> int:
     """Returns a position ``H`` such that every position ``<= H`` is final.
 
-    Reads the current snapshot and largest position, then waits until the
-    transactions in flight at that moment have ended (polling, backing off to
-    20 ms). Returns 0 for an empty log.
+    Reads the horizon and largest position, then waits until the transactions
+    running at that moment have ended (polling, backing off to 20 ms). Must run
+    outside an explicit transaction (see ``snapshot.py``).
     """
-    row = await conn.fetchrow(SNAPSHOT_SQL)
-    assert row is not None
-    first = Snapshot.parse(row[0])
-    horizon: int = row[1] or 0
+    first, position = await read_horizon(conn)
     delay = 0.0005
-    while first.xip:
-        now = Snapshot.parse(await conn.fetchval("SELECT pg_current_snapshot()::text"))
-        if first.all_finished_in(now):
+    while not first.quiet:
+        now, _ = await read_horizon(conn)
+        if first.all_finished_by(now):
             break
         await asyncio.sleep(delay)
         delay = min(delay * 2, 0.02)
-    return horizon
+    return position

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import asyncpg
+from analytics_graph.types import Connection
 
 MIGRATION_LOCK = 0x616E616C79746963  # "analytic": one advisory-lock key for all migrations
 
@@ -68,9 +68,7 @@ CREATE TABLE tracking (
 MIGRATIONS: tuple[Migration, ...] = (Migration(1, "event log", EVENTS_TABLE),)
 
 
-async def migrate(
-    conn: asyncpg.Connection, migrations: tuple[Migration, ...] = MIGRATIONS
-) -> list[int]:
+async def migrate(conn: Connection, migrations: tuple[Migration, ...] = MIGRATIONS) -> list[int]:
     """Applies the migrations not yet applied; returns the versions it applied.
 
     Serialised by a transaction-scoped advisory lock: concurrent callers wait,

@@ -23,7 +23,8 @@ from analytics_graph.errors import AppendOnlyViolation, ConcurrencyError, StoreE
 from analytics_graph.eventstore.notify import Notifier
 from analytics_graph.eventstore.reader import LogCursor, wait_until_final
 from analytics_graph.eventstore.records import BulkResult, NewEvent, RecordedEvent
-from analytics_graph.eventstore.snapshot import Snapshot
+from analytics_graph.eventstore.snapshot import HORIZON_SUBQUERY, Horizon
+from analytics_graph.types import Connection
 
 COLUMNS = (
     "position, stream_id, stream_version, type, event_id, occurred_at, recorded_at, data, state"
@@ -37,11 +38,17 @@ RETURNING position
 """
 # One statement, so the rows, the snapshot and the largest position agree.
 TAIL_SQL = f"""
-SELECT s.snapshot, s.max_position, e.*
-FROM (SELECT pg_current_snapshot()::text AS snapshot,
-             (SELECT max(position) FROM events) AS max_position) s
+SELECT h.xmin, h.next_xid, h.max_position, e.*
+FROM {HORIZON_SUBQUERY} h
 LEFT JOIN LATERAL (
     SELECT {COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2
+) e ON true
+"""
+RANGE_SQL = f"""
+SELECT h.xmin, h.next_xid, h.max_position, e.position
+FROM {HORIZON_SUBQUERY} h
+LEFT JOIN LATERAL (
+    SELECT position FROM events WHERE position > $1 ORDER BY position LIMIT $2
 ) e ON true
 """
 _KEY_DETAIL = re.compile(r"=\((?P<stream>.*), (?P<version>-?\d+)\) already exists")
@@ -81,6 +88,10 @@ def _recorded(row: asyncpg.Record) -> RecordedEvent:
     )
 
 
+def _horizon(row: asyncpg.Record) -> Horizon:
+    return Horizon(row["xmin"], row["next_xid"])
+
+
 def _conflict(exc: asyncpg.UniqueViolationError, events: Sequence[NewEvent]) -> StoreError:
     if exc.constraint_name == "events_stream_version":
         match = _KEY_DETAIL.search(exc.detail or "")
@@ -116,7 +127,7 @@ class EventStore:
     # ---------------------------------------------------------------- writing
 
     async def append(
-        self, events: Sequence[NewEvent], *, conn: asyncpg.Connection | None = None
+        self, events: Sequence[NewEvent], *, conn: Connection | None = None
     ) -> list[int]:
         """Appends ``events`` atomically, in order; returns their positions.
 
@@ -135,7 +146,7 @@ class EventStore:
         self._committed()
         return positions
 
-    async def _insert(self, conn: asyncpg.Connection, events: Sequence[NewEvent]) -> list[int]:
+    async def _insert(self, conn: Connection, events: Sequence[NewEvent]) -> list[int]:
         # The xid first, then positions: what makes the skip-free reader sound.
         await conn.execute("SELECT pg_current_xact_id()")
         columns = list(zip(*(_row(e) for e in events), strict=True))
@@ -250,9 +261,10 @@ class EventStore:
         """
         async with translated_errors():
             rows = await self.pool.fetch(TAIL_SQL, cursor.position, limit)
-        snapshot = Snapshot.parse(rows[0]["snapshot"])
         found = [r for r in rows if r["position"] is not None]
-        count = cursor.settle([r["position"] for r in found], snapshot, rows[0]["max_position"])
+        count = cursor.settle(
+            [r["position"] for r in found], _horizon(rows[0]), rows[0]["max_position"]
+        )
         return [_recorded(r) for r in found[:count]]
 
     async def next_range(self, cursor: LogCursor, limit: int = 10_000) -> tuple[int, int] | None:
@@ -262,19 +274,11 @@ class EventStore:
         projections) and need the positions, not the rows. ``None`` when
         nothing new is final yet.
         """
-        sql = """
-            SELECT s.snapshot, s.max_position, e.position
-            FROM (SELECT pg_current_snapshot()::text AS snapshot,
-                         (SELECT max(position) FROM events) AS max_position) s
-            LEFT JOIN LATERAL (
-                SELECT position FROM events WHERE position > $1 ORDER BY position LIMIT $2
-            ) e ON true
-        """
         before = cursor.position
         async with translated_errors():
-            rows = await self.pool.fetch(sql, before, limit)
+            rows = await self.pool.fetch(RANGE_SQL, before, limit)
         positions = [r["position"] for r in rows if r["position"] is not None]
-        cursor.settle(positions, Snapshot.parse(rows[0]["snapshot"]), rows[0]["max_position"])
+        cursor.settle(positions, _horizon(rows[0]), rows[0]["max_position"])
         return None if cursor.position == before else (before, cursor.position)
 
     async def last_position(self) -> int:
