@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import warnings
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,11 @@ def embedded_server(data_dir: Path) -> Iterator[str]:
     The server is stopped when the block exits, unless another process of ours
     still uses it (pgserver counts its users).
     """
-    # imported here: it is slow and only the embedded mode needs it
-    from pgserver.postgres_server import get_server
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); harmless here
+        warnings.simplefilter("ignore")
+        # imported here: it is slow and only the embedded mode needs it
+        from pgserver.postgres_server import get_server
 
     pgdata = data_dir.resolve() / "pgdata"
     pgdata.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,3 @@
+from analytics_graph.cli import main
+
+main()
