@@ -6,16 +6,20 @@ nothing connects at import time.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import asyncpg
 
+from analytics_graph.application import PERSISTENCE_MODULE, AnalyticsApplication
+from analytics_graph.commands import Commands
 from analytics_graph.config import Settings
 from analytics_graph.database import create_pool, database_url
 from analytics_graph.eventstore import EventStore
 from analytics_graph.eventstore.notify import Listener, Notifier
+from analytics_graph.eventstore.persistence import DATABASE_URL
 from analytics_graph.eventstore.schema import migrate
 
 
@@ -29,6 +33,18 @@ class System:
     store: EventStore
     notifier: Notifier
     listener: Listener
+    commands: Commands
+
+
+@contextlib.asynccontextmanager
+async def running_application(url: str) -> AsyncIterator[Commands]:
+    """The eventsourcing application on ``url`` (its own pool and thread), closed on exit."""
+    env = {"PERSISTENCE_MODULE": PERSISTENCE_MODULE, DATABASE_URL: url}
+    application = await asyncio.to_thread(AnalyticsApplication, env=env)
+    try:
+        yield Commands(application)
+    finally:
+        await asyncio.to_thread(application.close)
 
 
 @contextlib.asynccontextmanager
@@ -41,7 +57,11 @@ async def open_system(settings: Settings) -> AsyncIterator[System]:
         try:
             async with pool.acquire() as conn:
                 await migrate(conn)
-            async with Notifier(url) as notifier, Listener(url) as listener:
+            async with (
+                Notifier(url) as notifier,
+                Listener(url) as listener,
+                running_application(url) as commands,
+            ):
                 yield System(
                     settings=settings,
                     url=url,
@@ -49,6 +69,7 @@ async def open_system(settings: Settings) -> AsyncIterator[System]:
                     store=EventStore(pool, notifier),
                     notifier=notifier,
                     listener=listener,
+                    commands=commands,
                 )
         finally:
             await pool.close()

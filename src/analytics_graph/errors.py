@@ -37,3 +37,37 @@ class AppendOnlyViolation(StoreError):
 
 class DomainError(AnalyticsGraphError):
     """A command broke an invariant of the domain; nothing was recorded."""
+
+
+class HandleTakenError(DomainError):
+    """Another account holds this handle (handles are unique regardless of case)."""
+
+    def __init__(self, handle: str) -> None:
+        super().__init__(f"the handle {handle!r} is taken")
+        self.handle = handle
+
+
+class NotFoundError(DomainError):
+    """No such account or video (also what a malformed id, or one the caller may
+    not see, answers: the message names the id only)."""
+
+    def __init__(self, id: object) -> None:
+        super().__init__(f"{id} was not found")
+        self.id = id
+
+
+class NotProAccountError(DomainError):
+    """The account is not a Pro (creator or business) account."""
+
+
+class VideoDeletedError(DomainError):
+    """The video was deleted; it takes no further changes or engagement."""
+
+
+class InvalidInputError(DomainError):
+    """An input value is out of its allowed range; ``field`` is its GraphQL input name."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason

@@ -12,21 +12,23 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from analytics_graph.errors import DomainError
+from analytics_graph.errors import InvalidInputError, NotProAccountError, VideoDeletedError
+
+__all__ = [
+    "Account",
+    "AccountType",
+    "HandleIndex",
+    "NotProAccountError",
+    "Video",
+    "VideoDeletedError",
+    "handle_index_id",
+]
 
 
 class AccountType(StrEnum):
     PERSONAL = "PERSONAL"
     CREATOR = "CREATOR"
     BUSINESS = "BUSINESS"
-
-
-class NotProAccountError(DomainError):
-    """The account is not a Pro (creator or business) account."""
-
-
-class VideoDeletedError(DomainError):
-    """The video was deleted; it takes no further changes or engagement."""
 
 
 class Account(Aggregate):
@@ -43,9 +45,13 @@ class Account(Aggregate):
         return self.account_type != AccountType.PERSONAL.value
 
     def switch_to_pro(self, account_type: AccountType) -> None:
-        """Makes the account Pro of the given type; switching between Pro types is allowed."""
+        """Makes the account Pro of the given type; switching between Pro types is allowed.
+
+        Raises :class:`InvalidInputError` for PERSONAL; records nothing when the
+        account already has that type.
+        """
         if account_type is AccountType.PERSONAL:
-            raise DomainError("a Pro account type is CREATOR or BUSINESS, not PERSONAL")
+            raise InvalidInputError("type", "a Pro account type is CREATOR or BUSINESS")
         if self.account_type != account_type.value:
             self._switched_to_pro(account_type.value)
 
