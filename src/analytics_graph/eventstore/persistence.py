@@ -29,6 +29,7 @@ What the library's recorder contract gets from us:
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import os
 import threading
@@ -61,35 +62,13 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import Environment, EnvType, resolve_topic, strtobool
 
 from analytics_graph.errors import ConcurrencyError, StoreError
+from analytics_graph.eventstore import recording
 from analytics_graph.eventstore.datastore import Datastore
-from analytics_graph.eventstore.reader import wait_until_final
 from analytics_graph.eventstore.records import NewEvent
-from analytics_graph.eventstore.store import EventStore
-from analytics_graph.types import Connection
 
 T = TypeVar("T")
 
 DATABASE_URL = "ANALYTICS_GRAPH_DATABASE_URL"
-APPEND_LOCK = 0x6167617070656E64  # "agappend": session advisory lock around one INSERT
-TRACKING_LOCK = 0x61677472  # "agtr": with hashtext(application name), per-application
-NOTIFICATION_ROWS = "stream_version IS NOT NULL AND state IS NOT NULL"
-SELECT_NOTIFICATIONS_SQL = f"""
-SELECT position, stream_id, stream_version, type, state FROM events
-WHERE position > $1 AND position <= $2 AND {NOTIFICATION_ROWS}
-  AND ($3::text[] IS NULL OR type = ANY($3))
-ORDER BY position LIMIT $4
-"""
-MAX_NOTIFICATION_SQL = (
-    f"SELECT max(position) FROM events WHERE position <= $1 AND {NOTIFICATION_ROWS}"
-)
-INSERT_TRACKING_SQL = """
-INSERT INTO tracking (application_name, notification_id)
-SELECT $1, $2 WHERE NOT EXISTS (
-    SELECT 1 FROM tracking WHERE application_name = $1 AND notification_id >= $2)
-RETURNING notification_id
-"""
-MAX_TRACKING_SQL = "SELECT max(notification_id) FROM tracking WHERE application_name = $1"
-
 # PostgreSQL error classes (the SQLSTATE's first two characters) -> the library's errors.
 _BY_SQLSTATE_CLASS: dict[str, type[DatabaseError]] = {
     "08": OperationalError,  # connection exception
@@ -111,9 +90,7 @@ def _persistence_error(exc: BaseException) -> PersistenceError:
     if isinstance(cause, asyncpg.PostgresError):
         sqlstate = str(getattr(cause, "sqlstate", "") or "")
         return _BY_SQLSTATE_CLASS.get(sqlstate[:2], DatabaseError)(str(cause))
-    if isinstance(cause, asyncpg.InterfaceError) and not isinstance(
-        cause, asyncpg.ConnectionDoesNotExistError
-    ):
+    if isinstance(cause, asyncpg.InterfaceError):
         return InterfaceError(str(cause))
     return OperationalError(str(exc))
 
@@ -127,79 +104,6 @@ def translated_errors() -> Iterator[None]:
         raise IntegrityError(str(exc)) from exc
     except (StoreError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
         raise _persistence_error(exc) from exc
-
-
-# ---------------------------------------------------------------- coroutines run in the loop
-
-
-async def _insert_tracking(conn: Connection, tracking: Tracking) -> None:
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock($1, hashtext($2))", TRACKING_LOCK, tracking.application_name
-    )
-    inserted = await conn.fetchval(
-        INSERT_TRACKING_SQL, tracking.application_name, tracking.notification_id
-    )
-    if inserted is None:
-        raise IntegrityError(
-            f"tracking {tracking.notification_id} of {tracking.application_name!r} "
-            "is not above the largest one recorded"
-        )
-
-
-async def _unlock_or_drop(conn: Connection) -> None:
-    """Releases the append lock after a failed transaction, or drops the connection."""
-    try:
-        await conn.execute("SELECT pg_advisory_unlock($1)", APPEND_LOCK)
-    except BaseException:
-        conn.terminate()
-        raise
-
-
-async def _record(
-    store: EventStore, events: Sequence[NewEvent], tracking: Tracking | None
-) -> list[int]:
-    positions: list[int] = []
-    held = False
-    async with store.pool.acquire() as conn:
-        try:
-            async with conn.transaction():
-                if tracking is not None:
-                    await _insert_tracking(conn, tracking)
-                if events:
-                    # A session lock, released before the commit: one append's positions
-                    # are contiguous, yet commits (the fsyncs) still overlap.
-                    await conn.execute("SELECT pg_advisory_lock($1)", APPEND_LOCK)
-                    held = True
-                    positions = await store.append(events, conn=conn)
-                    await conn.execute("SELECT pg_advisory_unlock($1)", APPEND_LOCK)
-                    held = False
-        finally:
-            if held and not conn.is_closed():
-                await _unlock_or_drop(conn)
-    if positions:
-        store.notify_committed()
-    return positions
-
-
-async def _select_notifications(
-    store: EventStore, after: int, stop: int | None, topics: list[str] | None, limit: int
-) -> list[asyncpg.Record]:
-    async with store.pool.acquire() as conn:
-        horizon = await wait_until_final(conn)
-        upto = horizon if stop is None else min(horizon, stop)
-        return list(await conn.fetch(SELECT_NOTIFICATIONS_SQL, after, upto, topics, limit))
-
-
-async def _max_notification_id(store: EventStore) -> int | None:
-    async with store.pool.acquire() as conn:
-        horizon = await wait_until_final(conn)
-        value = await conn.fetchval(MAX_NOTIFICATION_SQL, horizon)
-    return None if value is None else int(value)
-
-
-async def _max_tracking_id(store: EventStore, application_name: str) -> int | None:
-    value = await store.pool.fetchval(MAX_TRACKING_SQL, application_name)
-    return None if value is None else int(value)
 
 
 # ---------------------------------------------------------------- recorders
@@ -253,7 +157,7 @@ class _LogRecorder:
         if not stored_events and tracking is None:
             return []
         store = self.datastore.store
-        return self._run(_record(store, self._new_events(stored_events), tracking))
+        return self._run(recording.record(store, self._new_events(stored_events), tracking))
 
 
 class LogAggregateRecorder(_LogRecorder, AggregateRecorder):
@@ -311,7 +215,9 @@ class LogApplicationRecorder(LogAggregateRecorder, ApplicationRecorder):
         to ``stop``, of the given topics; only final positions, so paging never skips."""
         after = 0 if start is None else (start - 1 if inclusive_of_start else start)
         store = self.datastore.store
-        rows = self._run(_select_notifications(store, after, stop, list(topics) or None, limit))
+        rows = self._run(
+            recording.select_notifications(store, after, stop, list(topics) or None, limit)
+        )
         return [
             Notification(
                 id=r["position"],
@@ -325,7 +231,7 @@ class LogApplicationRecorder(LogAggregateRecorder, ApplicationRecorder):
 
     def max_notification_id(self) -> int | None:
         """The largest final notification id, or None when there is none."""
-        return self._run(_max_notification_id(self.datastore.store))
+        return self._run(recording.max_notification_id(self.datastore.store))
 
     def subscribe(
         self, gt: int | None = None, topics: Sequence[str] = ()
@@ -341,7 +247,7 @@ class LogSubscription(ListenNotifySubscription[LogApplicationRecorder]):
     def __init__(
         self, recorder: LogApplicationRecorder, gt: int | None = None, topics: Sequence[str] = ()
     ) -> None:
-        self._watcher: Any = None
+        self._watcher: concurrent.futures.Future[None] | None = None
         super().__init__(recorder=recorder, gt=gt, topics=topics)
         try:
             with translated_errors():
@@ -371,11 +277,11 @@ class LogTrackingRecorder(_LogRecorder, TrackingRecorder):
 
     def insert_tracking(self, tracking: Tracking) -> None:
         """Records ``tracking``; ``IntegrityError`` unless above the largest recorded."""
-        self._run(_record(self.datastore.store, [], tracking))
+        self._run(recording.record(self.datastore.store, [], tracking))
 
     def max_tracking_id(self, application_name: str) -> int | None:
         """The largest tracked notification id of that application, or None."""
-        return self._run(_max_tracking_id(self.datastore.store, application_name))
+        return self._run(recording.max_tracking_id(self.datastore.store, application_name))
 
 
 class LogProcessRecorder(LogTrackingRecorder, LogApplicationRecorder, ProcessRecorder):
