@@ -5,6 +5,11 @@ does not test: a notification that commits late behind a later one is not skippe
 Each test gets a fresh database (the event table refuses DELETE and TRUNCATE, so
 isolation cannot come from emptying tables), made on the server of
 ``ANALYTICS_GRAPH_TEST_DATABASE_URL`` or on the embedded one (``server_url``).
+
+Every inherited test runs, the library's performance tests included: they take
+about 0.3 s each here (100 single-event inserts), and the concurrency ones
+(10 writers with 2 readers, 4 writers, 2 racing 1,000-event appends, 100
+threads contending for one aggregate) are what this suite is for.
 """
 
 from __future__ import annotations
