@@ -12,7 +12,7 @@ import pytest
 from analytics_graph.errors import AppendOnlyViolation, ConcurrencyError
 from analytics_graph.eventstore import EventStore, LogCursor, NewEvent, RecordedEvent
 from analytics_graph.eventstore.notify import Listener, Notifier
-from analytics_graph.eventstore.schema import migrate
+from analytics_graph.eventstore.schema import MIGRATIONS, migrate
 
 NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
 
@@ -144,7 +144,7 @@ async def test_migrations_run_twice_and_concurrently(database_url: str) -> None:
         applied = await asyncio.gather(*(migrate(c) for c in conns))
         assert applied == [[], [], []]  # the fixture migrated already
         rows = await conns[0].fetch("SELECT version FROM schema_migrations")
-        assert [r[0] for r in rows] == [1]
+        assert [r[0] for r in rows] == [m.version for m in MIGRATIONS]
     finally:
         for c in conns:
             await c.close()
@@ -157,7 +157,7 @@ async def test_fresh_database_migrates_once_under_concurrency(server_url: str) -
         conns = [await asyncpg.connect(url) for _ in range(3)]
         try:
             applied = await asyncio.gather(*(migrate(c) for c in conns))
-            assert sorted(applied) == [[], [], [1]]
+            assert sorted(applied) == [[], [], [m.version for m in MIGRATIONS]]
         finally:
             for c in conns:
                 await c.close()

@@ -65,7 +65,16 @@ CREATE TABLE tracking (
 );
 """
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "event log", EVENTS_TABLE),)
+AGGREGATE_ROWS_INDEX = """
+-- Aggregate events in log order, without the engagement firehose: what
+-- notification readers (eventsourcing API) and entity projections scan.
+CREATE INDEX events_aggregate_position ON events (position) WHERE stream_version IS NOT NULL;
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "event log", EVENTS_TABLE),
+    Migration(2, "aggregate events by position", AGGREGATE_ROWS_INDEX),
+)
 
 
 async def migrate(conn: Connection, migrations: tuple[Migration, ...] = MIGRATIONS) -> list[int]:
