@@ -43,5 +43,26 @@ def migrate_command() -> None:
     typer.echo("migrations applied")
 
 
+@cli.command("ingest")
+def ingest_command(
+    source: str = typer.Argument(..., metavar="FILE|-", help="NDJSON file, or - for stdin."),
+    batch_size: int = typer.Option(10_000, min=1, help="Lines validated and written together."),
+    skip_invalid: bool = typer.Option(
+        False, help="Write the valid lines of a batch that has invalid ones."
+    ),
+) -> None:
+    """Bulk-ingest NDJSON engagement events, with progress and a summary.
+
+    Exit status: 0 all accepted (or duplicates), 1 some line rejected, 2 the
+    input cannot be read, 3 the database failed.
+    """
+    from analytics_graph.ingest.command import run
+
+    settings = _settings()
+    if batch_size > settings.max_ingest_batch:
+        raise typer.BadParameter(f"at most {settings.max_ingest_batch}", param_hint="--batch-size")
+    raise typer.Exit(run(settings, source, batch_size=batch_size, skip_invalid=skip_invalid))
+
+
 def main() -> None:
     cli()

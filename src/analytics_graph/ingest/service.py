@@ -1,0 +1,95 @@
+"""Ingesting engagement events: validate a batch whole, then append it idempotently.
+
+Usage::
+
+    ingestor = Ingestor(system.store)
+    outcome = await ingestor.ingest_events([{"eventId": ..., "type": "view", ...}])
+    if outcome.rejections:       # nothing of the batch was written
+        ...
+    outcome.accepted, outcome.duplicates
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from analytics_graph.eventstore.store import EventStore
+from analytics_graph.ingest.facts import FactsCache
+from analytics_graph.ingest.rejections import Rejection
+from analytics_graph.ingest.validation import Validation, Validator, utc_now
+from analytics_graph.ingest.vocabulary import DEFAULT_MAX_BATCH
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOutcome:
+    """What became of one batch.
+
+    ``accepted`` events were new to the store and are now in the log;
+    ``duplicates`` had an ``eventId`` already stored (before, or earlier in the
+    batch). ``rejections`` name the invalid events. ``not_written`` counts the
+    valid events that were not written because the batch was rejected whole.
+    """
+
+    size: int
+    accepted: int
+    duplicates: int
+    rejections: tuple[Rejection, ...] = ()
+    not_written: int = 0
+
+    @property
+    def rejected_whole(self) -> bool:
+        """True when nothing of the batch was written because of its rejections."""
+        return bool(self.rejections) and self.accepted == 0 and self.duplicates == 0
+
+
+class Ingestor:
+    """Validates and appends batches of engagement events (at most ``max_batch`` each).
+
+    By default a batch with any invalid event is rejected whole and nothing of
+    it is written; with ``skip_invalid`` its valid events are written and the
+    invalid ones reported. Re-sending an ``eventId`` never stores it twice,
+    also when several tasks or processes ingest overlapping batches at once.
+    """
+
+    def __init__(
+        self,
+        store: EventStore,
+        *,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        clock: Callable[[], datetime] = utc_now,
+        facts: FactsCache | None = None,
+    ) -> None:
+        self.store = store
+        self.validator = Validator(store.pool, max_batch=max_batch, clock=clock, facts=facts)
+
+    async def ingest_events(
+        self, events: Sequence[object], *, skip_invalid: bool = False
+    ) -> IngestOutcome:
+        """Validates and appends parsed events (dicts in the ingest format, indexed from 0)."""
+        return await self.write(await self.validator.events(events), skip_invalid=skip_invalid)
+
+    async def ingest_lines(
+        self, lines: Sequence[bytes], *, first_line: int = 1, skip_invalid: bool = False
+    ) -> IngestOutcome:
+        """Validates and appends NDJSON lines (rejections indexed by line number)."""
+        validation = await self.validator.lines(lines, first_line=first_line)
+        return await self.write(validation, skip_invalid=skip_invalid)
+
+    async def write(self, validation: Validation, *, skip_invalid: bool = False) -> IngestOutcome:
+        """Appends a validated batch: all of it, or (``skip_invalid``) its valid events.
+
+        Raises :class:`~analytics_graph.errors.StoreError` when the store
+        fails; then nothing of the batch was written.
+        """
+        rejections = tuple(validation.rejections)
+        whole = any(r.index is None for r in rejections)
+        if rejections and (whole or not skip_invalid):
+            return IngestOutcome(
+                validation.size, 0, 0, rejections, not_written=len(validation.events)
+            )
+        if not validation.events:
+            return IngestOutcome(validation.size, 0, 0, rejections)
+        result = await self.store.append_bulk(validation.events)
+        return IngestOutcome(validation.size, result.accepted, result.duplicates, rejections)

@@ -1,0 +1,150 @@
+"""Validating a batch of engagement events whole, before anything is written.
+
+Two passes: first each event is decoded and checked on its own (structure,
+types, ranges; :mod:`wire`), collecting the accounts and videos the batch
+refers to; then their facts are refreshed from the log in one query
+(:class:`FactsCache`) and each event is checked against them and normalised
+into a :class:`NewEvent` of docs/log-format.md (:mod:`normalise`).
+
+A :class:`NewEvent` made here carries its ``data`` as JSON text (``str``),
+which :meth:`EventStore.append_bulk` stores as is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import asyncpg
+import msgspec
+import orjson
+
+from analytics_graph.eventstore.records import NewEvent
+from analytics_graph.ingest import wire
+from analytics_graph.ingest.facts import FactsCache
+from analytics_graph.ingest.normalise import BatchContext, CanonicalIds, subject_ids, to_new_event
+from analytics_graph.ingest.rejections import Invalid, Rejection, from_msgspec
+from analytics_graph.ingest.vocabulary import DEFAULT_MAX_BATCH, MAX_LINE_BYTES
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Validation:
+    """A batch after validation: its valid events (in input order) and its rejections.
+
+    ``rejections`` are sorted by index; a rejection with ``index`` ``None``
+    refuses the batch as a whole (it was too large) and then nothing was checked.
+    """
+
+    size: int
+    events: list[NewEvent] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejections
+
+
+@dataclass(slots=True)
+class _Decoded:
+    events: list[tuple[int, wire.EngagementEvent]] = field(default_factory=list)
+    subjects: set[str] = field(default_factory=set)
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+class Validator:
+    """Checks batches against the ingest format and the log's facts.
+
+    ``clock`` gives "now" for the future-skew rule (once per batch). The
+    validator keeps caches (facts, canonical ids) and can be shared by the
+    tasks of one event loop.
+    """
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        clock: Callable[[], datetime] = utc_now,
+        facts: FactsCache | None = None,
+    ) -> None:
+        self.pool = pool
+        self.max_batch = max_batch
+        self.clock = clock
+        self.facts = facts or FactsCache()
+        self.canonical = CanonicalIds()
+
+    async def lines(self, lines: Sequence[bytes], *, first_line: int = 1) -> Validation:
+        """Validates NDJSON lines; rejections are indexed by line number from ``first_line``."""
+        if len(lines) > self.max_batch:
+            return self._oversized(len(lines))
+        decoded = _Decoded()
+        self._decode(enumerate(lines, first_line), decoded)
+        return await self._finish(len(lines), decoded)
+
+    async def events(self, events: Sequence[object]) -> Validation:
+        """Validates parsed events (dicts in the ingest format); indexed from 0.
+
+        Values are what JSON holds; ``uuid.UUID`` and aware ``datetime``
+        objects are taken too (as their JSON text would be).
+        """
+        if len(events) > self.max_batch:
+            return self._oversized(len(events))
+        decoded = _Decoded()
+        self._decode(_as_json(events, decoded.rejections), decoded)
+        return await self._finish(len(events), decoded)
+
+    def _oversized(self, size: int) -> Validation:
+        reason = f"a batch holds at most {self.max_batch} events; this one has {size}"
+        return Validation(size, [], [Rejection(None, None, reason)])
+
+    def _decode(self, raws: Iterable[tuple[int, bytes]], out: _Decoded) -> None:
+        decode = wire.DECODER.decode
+        for index, raw in raws:
+            try:
+                if len(raw) > MAX_LINE_BYTES:
+                    raise Invalid(None, f"an event is longer than {MAX_LINE_BYTES} bytes")
+                event = decode(raw)
+                out.subjects.update(subject_ids(event, self.canonical))
+            except msgspec.MsgspecError as exc:
+                out.rejections.append(_undecodable(raw, exc).at(index))
+                continue
+            except Invalid as exc:
+                out.rejections.append(exc.at(index))
+                continue
+            out.events.append((index, event))
+
+    async def _finish(self, size: int, decoded: _Decoded) -> Validation:
+        await self.facts.refresh(self.pool, decoded.subjects)
+        ctx = BatchContext(self.facts, self.canonical, self.clock())
+        valid: list[NewEvent] = []
+        rejections = decoded.rejections
+        for index, event in decoded.events:
+            try:
+                valid.append(to_new_event(event, ctx))
+            except Invalid as exc:
+                rejections.append(exc.at(index))
+        rejections.sort(key=_index)
+        return Validation(size, valid, rejections)
+
+
+def _index(rejection: Rejection) -> int:
+    return -1 if rejection.index is None else rejection.index
+
+
+def _as_json(events: Sequence[object], rejections: list[Rejection]) -> Iterable[tuple[int, bytes]]:
+    for index, event in enumerate(events):
+        try:
+            yield index, orjson.dumps(event)
+        except TypeError as exc:
+            rejections.append(Rejection(index, None, f"not representable as JSON ({exc})"))
+
+
+def _undecodable(raw: bytes, error: msgspec.MsgspecError) -> Invalid:
+    if not raw.strip():
+        return Invalid(None, "blank line (an event is one JSON object per line)")
+    return from_msgspec(error)
