@@ -53,6 +53,9 @@ LEFT JOIN LATERAL (
 """
 _KEY_DETAIL = re.compile(r"=\((?P<stream>.*), (?P<version>-?\d+)\) already exists")
 MAX_BULK_RETRIES = 5
+# Lost races of concurrent bulk appends of the same ids: a unique violation, or a
+# deadlock when two COPYs each wait for a key the other has written.
+RETRYABLE_BULK_ERRORS = (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError)
 
 
 def _json(data: Any) -> str | None:
@@ -177,7 +180,7 @@ class EventStore:
         for _ in range(MAX_BULK_RETRIES):
             try:
                 accepted = await self._copy_new(list(unique.values()))
-            except asyncpg.UniqueViolationError:
+            except RETRYABLE_BULK_ERRORS:
                 continue  # a concurrent append stored some of the same ids first
             if accepted:
                 self._committed()
@@ -295,10 +298,10 @@ class EventStore:
 
 @contextlib.asynccontextmanager
 async def translated_errors_except_unique() -> AsyncIterator[None]:
-    """Like :func:`translated_errors`, but lets unique violations through for retrying."""
+    """Like :func:`translated_errors`, but lets lost races through for retrying."""
     try:
         yield
-    except asyncpg.UniqueViolationError:
+    except RETRYABLE_BULK_ERRORS:
         raise
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
         raise StoreError(f"event store failure: {exc}") from exc
