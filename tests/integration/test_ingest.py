@@ -148,6 +148,8 @@ async def test_skip_invalid_writes_the_valid_events_only(
     stored = {str(r[0]) for r in await pool.fetch("SELECT event_id FROM events")}
     assert stored >= {batch[0]["eventId"], batch[2]["eventId"]}
     assert batch[1]["eventId"] not in stored
+    nothing_valid = await Ingestor(store).ingest_events([like(uuid4())], skip_invalid=True)
+    assert not nothing_valid.rejected_whole and nothing_valid.accepted == 0
 
 
 async def test_a_deletion_is_seen_by_the_next_batch_despite_the_cache(
@@ -204,3 +206,21 @@ async def test_facts_come_from_the_log_for_account_events(store: EventStore) -> 
         (1, "watchedSeconds"),  # 80.5 > 10 x 8 s
         (2, "accountId"),  # a video's id is no account
     ]
+
+
+async def test_concurrent_writers_of_the_same_ids_in_opposite_orders(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
+    """Each COPY waits on a key the other holds: PostgreSQL aborts one (a deadlock), which
+    must be retried like any lost race, not surface as a failure."""
+    video = await new_video(store, await new_account(store))
+    total = 0
+    for _ in range(3):
+        events = [like(video) for _ in range(2_000)]
+        outcomes = await asyncio.gather(
+            Ingestor(store).ingest_events(events), Ingestor(store).ingest_events(events[::-1])
+        )
+        assert sum(o.accepted for o in outcomes) == 2_000
+        assert sum(o.duplicates for o in outcomes) == 2_000
+        total += 2_000
+    assert await engagement_count(pool) == total

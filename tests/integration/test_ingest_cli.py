@@ -125,3 +125,11 @@ async def test_an_unreadable_file_exits_with_2(database_url: str, tmp_path: Path
     result = await invoke(database_url, str(tmp_path / "missing.ndjson"))
     assert result.exit_code == 2
     assert "cannot read" in result.output
+
+
+async def test_an_unreachable_database_exits_with_3(tmp_path: Path) -> None:
+    path = tmp_path / "one.ndjson"
+    path.write_bytes(b"{}\n")
+    result = await invoke("postgresql://postgres@127.0.0.1:1/none", str(path))
+    assert result.exit_code == 3
+    assert "database unavailable" in result.output

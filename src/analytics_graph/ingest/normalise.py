@@ -10,12 +10,14 @@ Each check raises :class:`~analytics_graph.ingest.rejections.Invalid`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, cast
 from uuid import UUID
 
 import orjson
+from asyncpg.pgproto.pgproto import UUID as PgUUID
 
 from analytics_graph.eventstore.records import NewEvent
 from analytics_graph.ingest import wire
@@ -24,6 +26,17 @@ from analytics_graph.ingest.rejections import Invalid
 from analytics_graph.ingest.vocabulary import LOOP_FACTOR, MAX_FUTURE_SKEW
 
 MAX_CANONICAL_CACHE: Final = 1_000_000
+
+
+def parse_uuid(text: str, field: str) -> UUID:
+    """``text`` as a UUID (asyncpg's type: a ``uuid.UUID`` made in C); raises :class:`Invalid`.
+
+    Takes 32 hex digits, with or without dashes, in either case.
+    """
+    try:
+        return PgUUID(text)
+    except ValueError:
+        raise Invalid(field, f"must be a UUID (got {text!r})") from None
 
 
 class CanonicalIds:
@@ -36,26 +49,26 @@ class CanonicalIds:
         """Raises :class:`Invalid` naming ``field`` when ``text`` is not a UUID."""
         canonical = self._known.get(text)
         if canonical is None:
-            try:
-                canonical = str(UUID(text))
-            except ValueError:
-                raise Invalid(field, f"must be a UUID (got {text!r})") from None
+            canonical = str(parse_uuid(text, field))
             if len(self._known) >= MAX_CANONICAL_CACHE:
                 self._known.clear()
             self._known[text] = canonical
         return canonical
 
+    def all_valid(self, texts: Iterable[str]) -> set[str]:
+        """The canonical forms of those ``texts`` that are UUIDs."""
+        out = set()
+        for text in texts:
+            with contextlib.suppress(Invalid):
+                out.add(self(text, ""))
+        return out
 
-def subject_ids(event: wire.EngagementEvent, canonical: CanonicalIds) -> tuple[str, ...]:
-    """The canonical account and video ids ``event`` refers to; raises :class:`Invalid`."""
-    if isinstance(event, wire.ProfileView | wire.Unfollow):
-        return (canonical(event.account_id, "accountId"),)
-    if isinstance(event, wire.Follow):
-        account = canonical(event.account_id, "accountId")
-        if event.via_video_id is None:
-            return (account,)
-        return (account, canonical(event.via_video_id, "viaVideoId"))
-    return (canonical(event.video_id, "videoId"),)
+
+def account_subjects(event: wire.EngagementEvent) -> tuple[str, ...]:
+    """The ids (as sent) of the account, and the video it came through, of an account event."""
+    if isinstance(event, wire.Follow) and event.via_video_id is not None:
+        return (event.account_id, event.via_video_id)
+    return (cast(wire.AccountEvent, event).account_id,)
 
 
 class BatchContext:
@@ -65,6 +78,7 @@ class BatchContext:
         self.facts = facts
         self.canonical = canonical
         self.latest = now + MAX_FUTURE_SKEW
+        self._live: dict[str, VideoFacts] = {}  # by id as sent: one lookup per event
 
     def moment(self, event: wire.EngagementEvent) -> datetime:
         """``occurredAt`` in UTC; raises :class:`Invalid` when beyond the allowed skew."""
@@ -77,17 +91,24 @@ class BatchContext:
 
     def live_video(self, text: str, field: str, moment: datetime) -> VideoFacts:
         """The video ``text`` names, published by ``moment`` and not deleted."""
-        video = self.facts.video(self.canonical(text, field))
+        video = self._live.get(text)
         if video is None:
-            raise Invalid(field, f"unknown video {text}")
-        if video.deleted:
-            raise Invalid(field, f"video {text} was deleted")
+            video = self._live_video(text, field)
         if moment < video.published_at:
             raise Invalid(
                 "occurredAt",
                 f"{moment.isoformat()} is before video {video.id} was published"
                 f" ({video.published_at.isoformat()})",
             )
+        return video
+
+    def _live_video(self, text: str, field: str) -> VideoFacts:
+        video = self.facts.video(self.canonical(text, field))
+        if video is None:
+            raise Invalid(field, f"unknown video {text}")
+        if video.deleted:
+            raise Invalid(field, f"video {text} was deleted")
+        self._live[text] = video
         return video
 
     def account(self, text: str) -> str:
@@ -108,17 +129,12 @@ def _attributes(given: wire.Attributes) -> dict[str, str]:
     return out
 
 
-def _row(stream_id: str, event: wire.EngagementEvent, moment: datetime, data: Any) -> NewEvent:
-    return NewEvent(
-        stream_id=stream_id,
-        type=data["type"],
-        event_id=event.event_id,
-        occurred_at=moment,
-        data=orjson.dumps(data).decode(),
-    )
+def _row(stream_id: str, event_id: UUID, moment: datetime, data: Any) -> NewEvent:
+    # Positional: a third cheaper than keywords for this frozen dataclass, per event.
+    return NewEvent(stream_id, data["type"], None, event_id, moment, orjson.dumps(data).decode())
 
 
-def _view(event: wire.View, ctx: BatchContext) -> NewEvent:
+def _view(event: wire.View, event_id: UUID, ctx: BatchContext) -> NewEvent:
     moment = ctx.moment(event)
     video = ctx.live_video(event.video_id, "videoId", moment)
     watched = event.watched_seconds
@@ -133,7 +149,7 @@ def _view(event: wire.View, ctx: BatchContext) -> NewEvent:
         raise Invalid("searchTerm", reason)
     completed = event.completed
     data = {
-        "eventId": event.event_id,
+        "eventId": str(event_id),
         "type": "view",
         "occurredAt": moment,
         "videoId": video.id,
@@ -147,15 +163,15 @@ def _view(event: wire.View, ctx: BatchContext) -> NewEvent:
         data["searchTerm"] = event.search_term
     if event.viewer is not None:
         data["viewer"] = _attributes(event.viewer)
-    return _row(video.id, event, moment, data)
+    return _row(video.id, event_id, moment, data)
 
 
-def _user_on_video(kind: str) -> Callable[[Any, BatchContext], NewEvent]:
-    def convert(event: wire.Like | wire.Share, ctx: BatchContext) -> NewEvent:
+def _user_on_video(kind: str) -> Callable[[Any, UUID, BatchContext], NewEvent]:
+    def convert(event: wire.Like | wire.Share, event_id: UUID, ctx: BatchContext) -> NewEvent:
         moment = ctx.moment(event)
         video = ctx.live_video(event.video_id, "videoId", moment)
         data = {
-            "eventId": event.event_id,
+            "eventId": str(event_id),
             "type": kind,
             "occurredAt": moment,
             "videoId": video.id,
@@ -164,29 +180,29 @@ def _user_on_video(kind: str) -> Callable[[Any, BatchContext], NewEvent]:
         }
         if isinstance(event, wire.Share) and event.channel is not None:
             data["channel"] = event.channel
-        return _row(video.id, event, moment, data)
+        return _row(video.id, event_id, moment, data)
 
     return convert
 
 
-def _profile_view(event: wire.ProfileView, ctx: BatchContext) -> NewEvent:
+def _profile_view(event: wire.ProfileView, event_id: UUID, ctx: BatchContext) -> NewEvent:
     moment = ctx.moment(event)
     account = ctx.account(event.account_id)
     data = {
-        "eventId": event.event_id,
+        "eventId": str(event_id),
         "type": "profileView",
         "occurredAt": moment,
         "accountId": account,
         "viewerId": event.viewer_id,
     }
-    return _row(account, event, moment, data)
+    return _row(account, event_id, moment, data)
 
 
-def _follow(event: wire.Follow, ctx: BatchContext) -> NewEvent:
+def _follow(event: wire.Follow, event_id: UUID, ctx: BatchContext) -> NewEvent:
     moment = ctx.moment(event)
     account = ctx.account(event.account_id)
     data = {
-        "eventId": event.event_id,
+        "eventId": str(event_id),
         "type": "follow",
         "occurredAt": moment,
         "accountId": account,
@@ -199,23 +215,23 @@ def _follow(event: wire.Follow, ctx: BatchContext) -> NewEvent:
         data["viaVideoId"] = video.id
     if event.follower is not None:
         data["follower"] = _attributes(event.follower)
-    return _row(account, event, moment, data)
+    return _row(account, event_id, moment, data)
 
 
-def _unfollow(event: wire.Unfollow, ctx: BatchContext) -> NewEvent:
+def _unfollow(event: wire.Unfollow, event_id: UUID, ctx: BatchContext) -> NewEvent:
     moment = ctx.moment(event)
     account = ctx.account(event.account_id)
     data = {
-        "eventId": event.event_id,
+        "eventId": str(event_id),
         "type": "unfollow",
         "occurredAt": moment,
         "accountId": account,
         "followerId": event.follower_id,
     }
-    return _row(account, event, moment, data)
+    return _row(account, event_id, moment, data)
 
 
-CONVERTERS: Final[dict[type[Any], Callable[[Any, BatchContext], NewEvent]]] = {
+CONVERTERS: Final[dict[type[Any], Callable[[Any, UUID, BatchContext], NewEvent]]] = {
     wire.View: _view,
     wire.Like: _user_on_video("like"),
     wire.Unlike: _user_on_video("unlike"),
@@ -230,4 +246,5 @@ CONVERTERS: Final[dict[type[Any], Callable[[Any, BatchContext], NewEvent]]] = {
 
 def to_new_event(event: wire.EngagementEvent, ctx: BatchContext) -> NewEvent:
     """The log row of ``event``; raises :class:`Invalid` when the facts refuse it."""
-    return CONVERTERS[type(event)](event, ctx)
+    event_id = parse_uuid(event.event_id, "eventId")
+    return CONVERTERS[type(event)](event, event_id, ctx)

@@ -28,20 +28,17 @@ class IngestOutcome:
 
     ``accepted`` events were new to the store and are now in the log;
     ``duplicates`` had an ``eventId`` already stored (before, or earlier in the
-    batch). ``rejections`` name the invalid events. ``not_written`` counts the
-    valid events that were not written because the batch was rejected whole.
+    batch). ``rejections`` name the invalid events. ``rejected_whole``: nothing
+    of the batch was written because of them; ``not_written`` then counts its
+    valid events.
     """
 
     size: int
     accepted: int
     duplicates: int
     rejections: tuple[Rejection, ...] = ()
+    rejected_whole: bool = False
     not_written: int = 0
-
-    @property
-    def rejected_whole(self) -> bool:
-        """True when nothing of the batch was written because of its rejections."""
-        return bool(self.rejections) and self.accepted == 0 and self.duplicates == 0
 
 
 class Ingestor:
@@ -86,9 +83,8 @@ class Ingestor:
         rejections = tuple(validation.rejections)
         whole = any(r.index is None for r in rejections)
         if rejections and (whole or not skip_invalid):
-            return IngestOutcome(
-                validation.size, 0, 0, rejections, not_written=len(validation.events)
-            )
+            valid = len(validation.events)
+            return IngestOutcome(validation.size, 0, 0, rejections, True, valid)
         if not validation.events:
             return IngestOutcome(validation.size, 0, 0, rejections)
         result = await self.store.append_bulk(validation.events)

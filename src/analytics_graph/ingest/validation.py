@@ -12,6 +12,7 @@ which :meth:`EventStore.append_bulk` stores as is.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,9 +24,18 @@ import orjson
 from analytics_graph.eventstore.records import NewEvent
 from analytics_graph.ingest import wire
 from analytics_graph.ingest.facts import FactsCache
-from analytics_graph.ingest.normalise import BatchContext, CanonicalIds, subject_ids, to_new_event
+from analytics_graph.ingest.normalise import (
+    BatchContext,
+    CanonicalIds,
+    account_subjects,
+    to_new_event,
+)
 from analytics_graph.ingest.rejections import Invalid, Rejection, from_msgspec
 from analytics_graph.ingest.vocabulary import DEFAULT_MAX_BATCH, MAX_LINE_BYTES
+
+# Events checked between two yields to the event loop, so that the append of the
+# previous batch proceeds while this one is validated.
+YIELD_EVERY = 100
 
 
 def utc_now() -> datetime:
@@ -52,7 +62,7 @@ class Validation:
 @dataclass(slots=True)
 class _Decoded:
     events: list[tuple[int, wire.EngagementEvent]] = field(default_factory=list)
-    subjects: set[str] = field(default_factory=set)
+    subjects: set[str] = field(default_factory=set)  # account and video ids as sent
     rejections: list[Rejection] = field(default_factory=list)
 
 
@@ -83,7 +93,7 @@ class Validator:
         if len(lines) > self.max_batch:
             return self._oversized(len(lines))
         decoded = _Decoded()
-        self._decode(enumerate(lines, first_line), decoded)
+        await self._decode(enumerate(lines, first_line), decoded)
         return await self._finish(len(lines), decoded)
 
     async def events(self, events: Sequence[object]) -> Validation:
@@ -95,35 +105,43 @@ class Validator:
         if len(events) > self.max_batch:
             return self._oversized(len(events))
         decoded = _Decoded()
-        self._decode(_as_json(events, decoded.rejections), decoded)
+        await self._decode(_as_json(events, decoded.rejections), decoded)
         return await self._finish(len(events), decoded)
 
     def _oversized(self, size: int) -> Validation:
         reason = f"a batch holds at most {self.max_batch} events; this one has {size}"
         return Validation(size, [], [Rejection(None, None, reason)])
 
-    def _decode(self, raws: Iterable[tuple[int, bytes]], out: _Decoded) -> None:
+    async def _decode(self, raws: Iterable[tuple[int, bytes]], out: _Decoded) -> None:
         decode = wire.DECODER.decode
-        for index, raw in raws:
+        events, subjects = out.events, out.subjects
+        for count, (index, raw) in enumerate(raws, 1):
+            if count % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # lets a concurrent append make progress
+            if len(raw) > MAX_LINE_BYTES:
+                reason = f"an event is longer than {MAX_LINE_BYTES} bytes"
+                out.rejections.append(Rejection(index, None, reason))
+                continue
             try:
-                if len(raw) > MAX_LINE_BYTES:
-                    raise Invalid(None, f"an event is longer than {MAX_LINE_BYTES} bytes")
                 event = decode(raw)
-                out.subjects.update(subject_ids(event, self.canonical))
             except msgspec.MsgspecError as exc:
                 out.rejections.append(_undecodable(raw, exc).at(index))
                 continue
-            except Invalid as exc:
-                out.rejections.append(exc.at(index))
-                continue
-            out.events.append((index, event))
+            events.append((index, event))
+            video = getattr(event, "video_id", None)
+            if video is None:
+                subjects.update(account_subjects(event))
+            else:
+                subjects.add(video)
 
     async def _finish(self, size: int, decoded: _Decoded) -> Validation:
-        await self.facts.refresh(self.pool, decoded.subjects)
+        await self.facts.refresh(self.pool, self.canonical.all_valid(decoded.subjects))
         ctx = BatchContext(self.facts, self.canonical, self.clock())
         valid: list[NewEvent] = []
         rejections = decoded.rejections
-        for index, event in decoded.events:
+        for count, (index, event) in enumerate(decoded.events, 1):
+            if count % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
             try:
                 valid.append(to_new_event(event, ctx))
             except Invalid as exc:

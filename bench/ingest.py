@@ -1,0 +1,269 @@
+"""Bulk ingest throughput, against what PostgreSQL itself can take.
+
+    python bench/ingest.py --events 1000000 --database-url postgresql://postgres@127.0.0.1:5432/postgres
+
+Generates a simulated world (``analytics_graph.simulation``), writes its events
+as NDJSON into a temporary folder, validates them once into log rows, then
+measures, each on a fresh scratch database (created here, dropped at the end):
+
+  (a) raw asyncpg COPY of those rows into a table like ``events`` (same columns,
+      identity and indexes), 10k rows per transaction: the physical limit;
+  (b) ``EventStore.append_bulk`` in 10k batches (dedupe check + COPY);
+  (c) ``analytics-graph ingest FILE`` end to end, in a subprocess (process start,
+      parsing, validation, facts, append);
+  (d) ``append_bulk`` from 1, 2 and 4 concurrent writers, on the distinct rows
+      (re-deliveries spread over nearby batches would make concurrent writers lose
+      races and redo whole batches, which measures the data, not the writers);
+  (e) the same with ``LOCK TABLE events IN EXCLUSIVE MODE`` at the start of every
+      append transaction (the alternative to our skip-free reader), 2 and 4 writers.
+
+Rates are rows stored per second (re-delivered duplicates are not stored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from analytics_graph.database import create_pool
+from analytics_graph.eventstore import EventStore, NewEvent
+from analytics_graph.eventstore.schema import migrate
+from analytics_graph.eventstore.store import COPY_COLUMNS, _row
+from analytics_graph.ingest import Ingestor
+from analytics_graph.ingest.ndjson import read_batches
+from analytics_graph.simulation import (
+    SimulationConfig,
+    aggregate_events,
+    generate_world,
+    write_ndjson,
+)
+
+BATCH = 10_000
+
+
+def dsn_for(url: str, name: str) -> str:
+    base, _, query = url.partition("?")
+    base = base.rsplit("/", 1)[0] if base.count("/") > 2 else base
+    return f"{base}/{name}" + (f"?{query}" if query else "")
+
+
+@contextlib.asynccontextmanager
+async def scratch(server: str, *, migrated: bool = True) -> AsyncIterator[str]:
+    """A fresh database (migrated), dropped afterwards."""
+    name = f"ag_bench_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(server)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        url = dsn_for(server, name)
+        if migrated:
+            conn = await asyncpg.connect(url)
+            try:
+                await migrate(conn)
+            finally:
+                await conn.close()
+        yield url
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@contextlib.asynccontextmanager
+async def store_on(
+    url: str, writers: int, cls: type[EventStore] = EventStore
+) -> AsyncIterator[EventStore]:
+    pool = await create_pool(url, min_size=writers, max_size=writers)
+    try:
+        yield cls(pool)
+    finally:
+        await pool.close()
+
+
+class LockingStore(EventStore):
+    """``append_bulk`` with a table lock around each append (bench only)."""
+
+    async def _copy_new(self, events: list[NewEvent]) -> int:
+        ids = [e.event_id for e in events]
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("LOCK TABLE events IN EXCLUSIVE MODE")
+            stored = {
+                r[0]
+                for r in await conn.fetch(
+                    "SELECT event_id FROM events WHERE event_id = ANY($1::uuid[])", ids
+                )
+            }
+            fresh = [_row(e) for e in events if e.event_id not in stored]
+            if fresh:
+                await conn.copy_records_to_table("events", records=fresh, columns=COPY_COLUMNS)
+        return len(fresh)
+
+
+@dataclass
+class Figures:
+    rows: int
+    results: dict[str, float]
+
+    def record(self, label: str, seconds: float, rows: int | None = None) -> None:
+        rate = (rows if rows is not None else self.rows) / seconds
+        self.results[label] = rate
+        print(f"{label:<48} {rate:>12,.0f} rows/s   ({seconds:6.2f} s)", flush=True)
+
+
+def batches(rows: Sequence[NewEvent], size: int = BATCH) -> Iterator[Sequence[NewEvent]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+async def prepare(url: str, path: Path, config: SimulationConfig) -> list[NewEvent]:
+    """Validates the file once (against the world's aggregates) into log rows."""
+    world = generate_world(config)
+    async with store_on(url, 2) as store:
+        await store.append(aggregate_events(world))
+        ingestor = Ingestor(store)
+        rows: list[NewEvent] = []
+        started = time.perf_counter()
+        with path.open("rb") as stream:
+            for batch in read_batches(stream, BATCH):
+                validation = await ingestor.validator.lines(
+                    batch.lines, first_line=batch.first_line
+                )
+                assert validation.ok, validation.rejections[:3]
+                rows.extend(validation.events)
+        seconds = time.perf_counter() - started
+    print(f"{'validation only (parse, facts, normalise)':<48} {len(rows) / seconds:>12,.0f} ev/s")
+    return rows
+
+
+async def raw_copy(url: str, unique: Sequence[NewEvent]) -> float:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("CREATE TABLE copy_target (LIKE events INCLUDING ALL)")
+        records = [_row(e) for e in unique]
+        started = time.perf_counter()
+        for start in range(0, len(records), BATCH):
+            async with conn.transaction():
+                await conn.copy_records_to_table(
+                    "copy_target", records=records[start : start + BATCH], columns=COPY_COLUMNS
+                )
+        return time.perf_counter() - started
+    finally:
+        await conn.close()
+
+
+async def bulk(url: str, rows: Sequence[NewEvent], writers: int, cls: type[EventStore]) -> float:
+    async with store_on(url, writers, cls) as store:
+        queue = iter(list(batches(rows)))
+
+        async def writer() -> None:
+            for batch in queue:  # shared: each batch goes to one writer
+                await store.append_bulk(batch)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(writer() for _ in range(writers)))
+        return time.perf_counter() - started
+
+
+async def cli_ingest(url: str, path: Path, config: SimulationConfig) -> float:
+    async with store_on(url, 1) as store:
+        await store.append(aggregate_events(generate_world(config)))
+    command = [str(Path(sys.executable).with_name("analytics-graph")), "ingest", str(path)]
+    env = {**os.environ, "ANALYTICS_GRAPH_DATABASE_URL": url}
+    started = time.perf_counter()
+    done = await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"ingest failed ({done.returncode}):\n{done.stdout.decode()[-2000:]}")
+    return seconds
+
+
+async def stored(url: str) -> int:
+    conn = await asyncpg.connect(url)
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM events WHERE event_id IS NOT NULL"))
+    finally:
+        await conn.close()
+
+
+async def run(server: str, config: SimulationConfig, folder: Path) -> None:
+    conn = await asyncpg.connect(server)
+    fsync = await conn.fetchval("SHOW fsync")
+    commit = await conn.fetchval("SHOW synchronous_commit")
+    await conn.close()
+    print(f"PostgreSQL fsync={fsync} synchronous_commit={commit}; load {os.getloadavg()[0]:.2f}")
+    path = folder / "events.ndjson"
+    started = time.perf_counter()
+    with path.open("wb") as stream:
+        write_ndjson(generate_world(config).events(), stream)
+    print(f"generated {config.events:,} events in {time.perf_counter() - started:.1f} s")
+    async with scratch(server) as url:
+        rows = await prepare(url, path, config)
+    distinct = list({e.event_id: e for e in reversed(rows)}.values())[::-1]
+    unique = len(distinct)
+    print(f"{len(rows):,} events, {unique:,} distinct ids (rows to store)\n")
+    gc.collect()
+    gc.freeze()  # the prepared rows stay out of the collector's scans
+    figures = Figures(unique, {})
+    await phase(
+        server, figures, "(a) raw COPY, 10k per transaction", lambda u: raw_copy(u, distinct)
+    )
+    await phase(server, figures, "(b) append_bulk, 10k batches", bulk_of(rows, 1, EventStore))
+    await phase(server, figures, "(c) analytics-graph ingest FILE (end to end)",
+                lambda u: cli_ingest(u, path, config))  # fmt: skip
+    for writers in (1, 2, 4):
+        await phase(server, figures, f"(d) append_bulk, {writers} writers, distinct ids",
+                    bulk_of(distinct, writers, EventStore))  # fmt: skip
+    for writers in (2, 4):
+        await phase(server, figures, f"(e) table lock, {writers} writers, distinct ids",
+                    bulk_of(distinct, writers, LockingStore))  # fmt: skip
+    a = figures.results["(a) raw COPY, 10k per transaction"]
+    b = figures.results["(b) append_bulk, 10k batches"]
+    c = figures.results["(c) analytics-graph ingest FILE (end to end)"]
+    print(f"\nb/a = {b / a:.2f}   c/a = {c / a:.2f}   (load {os.getloadavg()[0]:.2f})")
+
+
+def bulk_of(rows: Sequence[NewEvent], writers: int, cls: type[EventStore]) -> Callable[[str], Any]:
+    return lambda url: bulk(url, rows, writers, cls)
+
+
+async def phase(server: str, figures: Figures, label: str, body: Callable[[str], Any]) -> None:
+    async with scratch(server) as url:
+        seconds = await body(url)
+        if not label.startswith("(a)"):
+            count = await stored(url)
+            assert count == figures.rows, f"{label}: stored {count}, expected {figures.rows}"
+        figures.record(label, seconds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--accounts", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get(
+            "ANALYTICS_GRAPH_TEST_DATABASE_URL", "postgresql://127.0.0.1/postgres"
+        ),
+        help="a server where this may create and drop databases",
+    )
+    args = parser.parse_args()
+    config = SimulationConfig(seed=args.seed, accounts=args.accounts, events=args.events, weeks=8)
+    with tempfile.TemporaryDirectory(prefix="ag-bench-") as folder:
+        asyncio.run(run(args.database_url, config, Path(folder)))
+
+
+if __name__ == "__main__":
+    main()
