@@ -1,0 +1,225 @@
+"""Reading video analytics, batched: one statement per part for any number of videos.
+
+Reads the ``engagement`` tables, ``video_reach`` (reached audience) and the
+per-video part of ``followers`` (new followers). Counts, daily series, traffic
+sources and search queries cover the requested range; ``reached_audience`` and
+``retention`` always cover the video's whole life (they are kept per video, not
+per day).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from analytics_graph.projection import live_schema
+from analytics_graph.types import Connection
+from projections.readmodel import Share, check_range, days, shares
+
+ENGAGEMENT = live_schema("engagement")
+REACH = live_schema("video_reach")
+FOLLOWERS = live_schema("followers")
+COUNTS = ("views", "play_time", "completed", "likes", "comments", "shares", "favorites")
+
+
+@dataclass(frozen=True, slots=True)
+class VideoCounts:
+    """Engagement of a video over a span of time."""
+
+    views: int = 0
+    play_time_seconds: float = 0.0
+    """Sum of watched seconds as sent (loops count)."""
+    completed_views: int = 0
+    likes: int = 0
+    """Likes minus unlikes."""
+    comments: int = 0
+    shares: int = 0
+    favorites: int = 0
+    new_followers: int = 0
+    """Follows through this video that made the user a follower."""
+
+
+@dataclass(frozen=True, slots=True)
+class VideoDay:
+    """One UTC day of a video."""
+
+    date: date
+    counts: VideoCounts
+
+
+@dataclass(frozen=True, slots=True)
+class VideoHour:
+    """One UTC clock hour of a video's first 48."""
+
+    hour: datetime
+    counts: VideoCounts
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionPoint:
+    """``ratio``: the share of views whose watched time, capped at the length, is at
+    least ``second`` seconds."""
+
+    second: int
+    ratio: float
+
+
+@dataclass(frozen=True, slots=True)
+class VideoAnalytics:
+    """A video's analytics over ``start .. end`` (the whole life when asked without a
+    range: publication day to the last day with engagement)."""
+
+    start: date
+    end: date
+    totals: VideoCounts
+    reached_audience: int
+    """Distinct viewers over the video's whole life (exact)."""
+    traffic_sources: list[Share]
+    """Views by traffic source in the range; ratio = count / views."""
+    search_queries: list[Share]
+    """Views by search term in the range; ratio = count / views with a search term."""
+    retention: list[RetentionPoint]
+    """Seconds 0 .. ceil(length), over the video's whole life."""
+    daily: list[VideoDay]
+
+    @property
+    def average_watch_time_seconds(self) -> float:
+        """Play time / views; 0 without views."""
+        views = self.totals.views
+        return self.totals.play_time_seconds / views if views else 0.0
+
+    @property
+    def watched_full_video_ratio(self) -> float:
+        """Completed views / views; 0 without views."""
+        views = self.totals.views
+        return self.totals.completed_views / views if views else 0.0
+
+
+def _counts(row: Any, new_followers: int = 0) -> VideoCounts:
+    play = row["play_time"]
+    return VideoCounts(
+        views=row["views"],
+        play_time_seconds=float(play) if isinstance(play, Decimal) else play,
+        completed_views=row["completed"],
+        likes=row["likes"],
+        comments=row["comments"],
+        shares=row["shares"],
+        favorites=row["favorites"],
+        new_followers=new_followers,
+    )
+
+
+META_SQL = f"""
+SELECT v.video_id, v.duration_seconds, v.published_at, coalesce(r.viewers, 0) AS reach
+FROM {ENGAGEMENT}.videos v LEFT JOIN {REACH}.video_reach r USING (video_id)
+WHERE v.video_id = ANY($1::uuid[])
+"""
+DAYS_SQL = f"""
+SELECT video_id, day, {", ".join(COUNTS)} FROM {ENGAGEMENT}.video_days
+WHERE video_id = ANY($1::uuid[]) AND ($2::date IS NULL OR day BETWEEN $2 AND $3)
+"""
+FOLLOW_DAYS_SQL = f"""
+SELECT video_id, (hour AT TIME ZONE 'UTC')::date AS day, sum(new_followers) AS n
+FROM {FOLLOWERS}.video_follow_hours
+WHERE video_id = ANY($1::uuid[])
+  AND ($2::date IS NULL OR (hour >= $2::timestamp AT TIME ZONE 'UTC'
+                            AND hour < ($3::date + 1)::timestamp AT TIME ZONE 'UTC'))
+GROUP BY 1, 2
+"""
+SOURCES_SQL = f"""
+SELECT video_id, source AS key, sum(views) AS n FROM {ENGAGEMENT}.video_sources
+WHERE video_id = ANY($1::uuid[]) AND ($2::date IS NULL OR day BETWEEN $2 AND $3)
+GROUP BY 1, 2
+"""
+TERMS_SQL = f"""
+SELECT video_id, term AS key, sum(views) AS n FROM {ENGAGEMENT}.video_search_terms
+WHERE video_id = ANY($1::uuid[]) AND ($2::date IS NULL OR day BETWEEN $2 AND $3)
+GROUP BY 1, 2
+"""
+RETENTION_SQL = f"""
+SELECT video_id, second, views FROM {ENGAGEMENT}.video_retention WHERE video_id = ANY($1::uuid[])
+"""
+
+
+def _total(rows: list[Any], followed: dict[date, int], first: date, last: date) -> VideoCounts:
+    """Sums day rows, play time exactly (numeric) before the one conversion to float."""
+    return VideoCounts(
+        views=sum(r["views"] for r in rows),
+        play_time_seconds=float(sum((r["play_time"] for r in rows), Decimal(0))),
+        completed_views=sum(r["completed"] for r in rows),
+        likes=sum(r["likes"] for r in rows),
+        comments=sum(r["comments"] for r in rows),
+        shares=sum(r["shares"] for r in rows),
+        favorites=sum(r["favorites"] for r in rows),
+        new_followers=sum(n for d, n in followed.items() if first <= d <= last),
+    )
+
+
+async def _grouped(conn: Connection, sql: str, *args: Any) -> dict[UUID, list[tuple[Any, int]]]:
+    out: dict[UUID, list[tuple[Any, int]]] = defaultdict(list)
+    for row in await conn.fetch(sql, *args):
+        out[row[0]].append((row[1], int(row[2])))
+    return out
+
+
+def retention_points(histogram: dict[int, int], duration: float) -> list[RetentionPoint]:
+    """Points 0 .. ceil(duration) from views per whole second watched (capped)."""
+    total = sum(histogram.values())
+    points, remaining = [], total
+    for second in range(math.ceil(duration) + 1):
+        points.append(RetentionPoint(second, remaining / total if total else 0.0))
+        remaining -= histogram.get(second, 0)
+    return points
+
+
+async def video_analytics(
+    conn: Connection,
+    video_ids: Sequence[UUID],
+    start: date | None = None,
+    end: date | None = None,
+) -> dict[UUID, VideoAnalytics]:
+    """Analytics of each published video among ``video_ids`` over ``start .. end``, or
+    over its whole life when both are ``None``. Six statements whatever the count.
+    Raises ``ValueError`` for a half-given or reversed range."""
+    if (start is None) != (end is None):
+        raise ValueError("give both start and end, or neither")
+    if start is not None and end is not None:
+        check_range(start, end)
+    ids, span = list(video_ids), (start, end)
+    meta = {r["video_id"]: r for r in await conn.fetch(META_SQL, ids)}
+    day_rows: dict[UUID, dict[date, Any]] = defaultdict(dict)
+    for row in await conn.fetch(DAYS_SQL, ids, *span):
+        day_rows[row["video_id"]][row["day"]] = row
+    follows = {k: dict(v) for k, v in (await _grouped(conn, FOLLOW_DAYS_SQL, ids, *span)).items()}
+    sources = await _grouped(conn, SOURCES_SQL, ids, *span)
+    terms = await _grouped(conn, TERMS_SQL, ids, *span)
+    retention = {k: dict(v) for k, v in (await _grouped(conn, RETENTION_SQL, ids)).items()}
+    result = {}
+    for video_id, info in meta.items():
+        rows, followed = day_rows.get(video_id, {}), follows.get(video_id, {})
+        first = start or info["published_at"].astimezone(UTC).date()
+        last = end or max([first, *rows, *followed])
+        daily = [
+            VideoDay(d, _counts(rows[d], followed.get(d, 0)) if d in rows else
+                     VideoCounts(new_followers=followed.get(d, 0)))
+            for d in days(first, last)
+        ]  # fmt: skip
+        totals = _total([rows[d] for d in rows if first <= d <= last], followed, first, last)
+        searched = sum(n for _, n in terms.get(video_id, []))
+        result[video_id] = VideoAnalytics(
+            start=first,
+            end=last,
+            totals=totals,
+            reached_audience=info["reach"],
+            traffic_sources=shares(sources.get(video_id, []), totals.views),
+            search_queries=shares(terms.get(video_id, []), searched),
+            retention=retention_points(retention.get(video_id, {}), info["duration_seconds"]),
+            daily=daily,
+        )
+    return result

@@ -1,0 +1,159 @@
+"""Reading followers: growth, demographics, activity, counts (read model of ``followers``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+from analytics_graph.projection import live_schema
+from analytics_graph.types import Connection
+from projections.readmodel import (
+    DailyValue,
+    DayValue,
+    HourValue,
+    Metric,
+    Share,
+    check_range,
+    days,
+    metric,
+    previous_period,
+    shares,
+)
+
+SCHEMA = live_schema("followers")
+DEMOGRAPHICS_THRESHOLD = 100
+
+
+@dataclass(frozen=True, slots=True)
+class FollowerGrowth:
+    """Followers over a range: ``total`` at the end of its last day; ``gained`` and
+    ``lost`` within it (state changes only: a follow by a follower, or an unfollow
+    by a non-follower, changes nothing); ``growth``: the count at the end of each
+    day; ``net_followers``: gained minus lost per day, with the previous period."""
+
+    total: int
+    gained: int
+    lost: int
+    growth: list[DailyValue]
+    net_followers: Metric
+
+    @property
+    def net_change(self) -> int:
+        return self.gained - self.lost
+
+
+GROWTH_SQL = f"""
+SELECT NULL::date AS day, coalesce(sum(gained - lost), 0) AS gained, 0::bigint AS lost
+FROM {SCHEMA}.follower_days WHERE account_id = $1 AND day < $2
+UNION ALL
+SELECT day, gained, lost FROM {SCHEMA}.follower_days
+WHERE account_id = $1 AND day BETWEEN $2 AND $3
+"""
+
+
+async def follower_growth(
+    conn: Connection, account_id: UUID, start: date, end: date
+) -> FollowerGrowth:
+    """:class:`FollowerGrowth` over ``start .. end``; one statement."""
+    check_range(start, end)
+    previous_start, _ = previous_period(start, end)
+    rows = await conn.fetch(GROWTH_SQL, account_id, previous_start, end)
+    before = next(int(r["gained"]) for r in rows if r["day"] is None)
+    gained = {r["day"]: int(r["gained"]) for r in rows if r["day"] is not None}
+    lost = {r["day"]: int(r["lost"]) for r in rows if r["day"] is not None}
+    running, growth = before, []
+    for day in days(previous_start, end):
+        running += gained.get(day, 0) - lost.get(day, 0)
+        if day >= start:
+            growth.append(DailyValue(day, running))
+    in_range = [d for d in gained if d >= start]
+    return FollowerGrowth(
+        total=running,
+        gained=sum(gained[d] for d in in_range),
+        lost=sum(lost[d] for d in in_range),
+        growth=growth,
+        net_followers=metric({d: gained[d] - lost[d] for d in gained}, start, end),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Demographics:
+    """Current followers by gender, age range and territory (country code), from the
+    attributes of each one's latest follow; a missing attribute counts as UNKNOWN.
+    ``ratio = count / followers``; largest first, ties by key. The lists are empty
+    while the account has fewer than 100 followers (too few to describe anyone
+    without pointing at them)."""
+
+    followers: int
+    gender: list[Share]
+    age_ranges: list[Share]
+    territories: list[Share]
+
+
+DEMOGRAPHICS_SQL = f"""
+SELECT dimension, key, followers FROM {SCHEMA}.follower_demographics
+WHERE account_id = $1 AND followers > 0
+"""
+
+
+async def demographics(conn: Connection, account_id: UUID) -> Demographics:
+    """:class:`Demographics` of the account's current followers; one statement."""
+    rows = await conn.fetch(DEMOGRAPHICS_SQL, account_id)
+    by: dict[str, list[tuple[str, int]]] = {"gender": [], "age_range": [], "country": []}
+    for row in rows:
+        by[row["dimension"]].append((row["key"], int(row["followers"])))
+    total = sum(n for _, n in by["gender"])
+    if total < DEMOGRAPHICS_THRESHOLD:
+        return Demographics(total, [], [], [])
+    return Demographics(
+        total,
+        shares(by["gender"], total),
+        shares(by["age_range"], total),
+        shares(by["country"], total),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FollowerActivity:
+    """Views of the account's videos in a range by users who were following it when
+    they viewed (in log order): per UTC hour of day (24 entries, 0-23) and per
+    weekday (7 entries, 1 = Monday). Counts views, not people."""
+
+    hours: list[HourValue]
+    days: list[DayValue]
+
+
+ACTIVITY_SQL = f"""
+SELECT hour, extract(isodow FROM day)::integer AS weekday, sum(views) AS views
+FROM {SCHEMA}.follower_activity
+WHERE account_id = $1 AND day BETWEEN $2 AND $3
+GROUP BY 1, 2
+"""
+
+
+async def follower_activity(
+    conn: Connection, account_id: UUID, start: date, end: date
+) -> FollowerActivity:
+    """:class:`FollowerActivity` over ``start .. end``; one statement."""
+    check_range(start, end)
+    hours, weekdays = [0] * 24, [0] * 7
+    for row in await conn.fetch(ACTIVITY_SQL, account_id, start, end):
+        hours[row["hour"]] += int(row["views"])
+        weekdays[row["weekday"] - 1] += int(row["views"])
+    return FollowerActivity(
+        [HourValue(h, v) for h, v in enumerate(hours)],
+        [DayValue(d + 1, v) for d, v in enumerate(weekdays)],
+    )
+
+
+async def follower_counts(conn: Connection, account_ids: Sequence[UUID]) -> dict[UUID, int]:
+    """Current follower count of each id in ``account_ids`` (0 when none); one statement."""
+    rows = await conn.fetch(
+        f"SELECT account_id, followers FROM {SCHEMA}.follower_totals "
+        "WHERE account_id = ANY($1::uuid[])",
+        list(account_ids),
+    )
+    found = {r["account_id"]: int(r["followers"]) for r in rows}
+    return {a: found.get(a, 0) for a in account_ids}

@@ -1,0 +1,101 @@
+"""Shapes shared by the read-model query modules, and day arithmetic.
+
+Days are UTC calendar days; a range ``(start, end)`` is inclusive. Every daily
+series has one entry per day of its range, ascending, zero-filled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class DailyValue:
+    """One day's value of a series."""
+
+    date: date
+    value: int
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """A count over a range: its total, the total of the equal-length period ending the
+    day before the range starts, and the range's daily series."""
+
+    total: int
+    previous_total: int
+    daily: list[DailyValue]
+
+    @property
+    def change_ratio(self) -> float | None:
+        """``(total - previous_total) / previous_total``; ``None`` when the previous total is 0."""
+        if self.previous_total == 0:
+            return None
+        return (self.total - self.previous_total) / self.previous_total
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    """A part of a whole: ``count`` of it, and ``ratio = count / whole``."""
+
+    key: str
+    count: int
+    ratio: float
+
+
+def check_range(start: date, end: date) -> None:
+    """Raises ``ValueError`` unless ``start <= end``."""
+    if end < start:
+        raise ValueError(f"a range ends on or after its start: {start} .. {end}")
+
+
+def days(start: date, end: date) -> list[date]:
+    """Every day from ``start`` to ``end`` inclusive (empty when ``end < start``)."""
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def previous_period(start: date, end: date) -> tuple[date, date]:
+    """The equal-length range ending the day before ``start``."""
+    length = end - start
+    previous_end = start - timedelta(days=1)
+    return previous_end - length, previous_end
+
+
+def series(values: Mapping[date, int], start: date, end: date) -> list[DailyValue]:
+    """``values`` as a zero-filled daily series over ``start .. end``."""
+    return [DailyValue(d, int(values.get(d, 0))) for d in days(start, end)]
+
+
+def metric(values: Mapping[date, int], start: date, end: date) -> Metric:
+    """A :class:`Metric` over ``start .. end`` from per-day values (which must cover
+    the previous period too)."""
+    previous_start, previous_end = previous_period(start, end)
+    return Metric(
+        total=sum(v for d, v in values.items() if start <= d <= end),
+        previous_total=sum(v for d, v in values.items() if previous_start <= d <= previous_end),
+        daily=series(values, start, end),
+    )
+
+
+def shares(counts: Iterable[tuple[str, int]], whole: int) -> list[Share]:
+    """Non-zero counts as shares of ``whole``, largest first, ties by key."""
+    ordered = sorted(((k, c) for k, c in counts if c), key=lambda kc: (-kc[1], kc[0]))
+    return [Share(k, c, c / whole if whole else 0.0) for k, c in ordered]
+
+
+@dataclass(frozen=True, slots=True)
+class HourValue:
+    """A count for one UTC hour of the day (0-23)."""
+
+    hour: int
+    value: int
+
+
+@dataclass(frozen=True, slots=True)
+class DayValue:
+    """A count for one weekday (1 = Monday ... 7 = Sunday)."""
+
+    weekday: int
+    value: int

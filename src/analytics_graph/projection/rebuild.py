@@ -1,0 +1,134 @@
+"""Rebuilding a projection from position 0 into fresh tables, then swapping them in.
+
+While the build runs, the live tables keep serving queries (and keep being
+updated by a runner of the same version, if one is working on them). The swap
+takes the live checkpoint's row lock, which waits for the live runner's batch in
+flight and holds off its next one, brings the build up to at least the live
+position, and renames the schemas in the same transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import asyncpg
+
+from analytics_graph.eventstore import EventStore
+from analytics_graph.projection import checkpoints
+from analytics_graph.projection.batches import apply_in_transaction
+from analytics_graph.projection.catchup import HOLE_RETRY, catch_up
+from analytics_graph.projection.checkpoints import Slot
+from analytics_graph.projection.connection import (
+    dedicated_connection,
+    try_lock,
+    unlock,
+    wait_for_lock,
+)
+from analytics_graph.projection.notices import publish
+from analytics_graph.projection.projector import Changes, Projection
+from analytics_graph.projection.ranges import RangeReader
+from analytics_graph.projection.tables import ensure_live, start_build, swap_in
+from analytics_graph.types import Connection
+
+SWAP_ATTEMPTS = 5
+SWAP_LOCK_TIMEOUT = "5s"
+
+Progress = Callable[[int, int], None]  # (position reached, last position of the log)
+
+
+async def _drain_to(
+    conn: Connection, projection: Projection, ranges: RangeReader, target: int
+) -> None:
+    """Applies build batches inside the caller's transaction until the build passes ``target``."""
+    while ranges.position < target:
+        span = await ranges.next(50_000)
+        if span is None:
+            await asyncio.sleep(HOLE_RETRY)
+            continue
+        await apply_in_transaction(conn, projection, Slot.BUILD, *span)
+
+
+async def _swap_once(conn: Connection, projection: Projection, ranges: RangeReader) -> int:
+    async with conn.transaction():
+        await conn.execute(f"SET LOCAL lock_timeout = '{SWAP_LOCK_TIMEOUT}'")
+        live = await checkpoints.read(conn, projection.name, Slot.LIVE, lock=True)
+        await _drain_to(conn, projection, ranges, live.position if live else 0)
+        await swap_in(conn, projection, ranges.position)
+        await publish(conn, projection.name, ranges.position, Changes(), everything=True)
+    return ranges.position
+
+
+async def swap_when_caught_up(
+    conn: Connection, store: EventStore, projection: Projection, ranges: RangeReader
+) -> int:
+    """Swaps the build in as the live tables; returns the live position after the swap.
+
+    Retries when the schema locks cannot be had in time (long-running queries).
+    """
+    for _ in range(SWAP_ATTEMPTS - 1):
+        try:
+            return await _swap_once(conn, projection, ranges)
+        except asyncpg.LockNotAvailableError:
+            found = await checkpoints.read(conn, projection.name, Slot.BUILD)
+            assert found is not None
+            ranges = RangeReader(store, found.position)
+            await asyncio.sleep(1)
+    return await _swap_once(conn, projection, ranges)
+
+
+async def build_and_swap(
+    conn: Connection,
+    store: EventStore,
+    projection: Projection,
+    *,
+    fresh: bool,
+    batch_size: int,
+    progress: Progress | None = None,
+) -> int:
+    """Builds the projection's current version and swaps it in; returns the live position.
+
+    The caller holds the projection's build lock on ``conn``. Without ``fresh``, an
+    unfinished build of the same version is resumed.
+    """
+    ranges = RangeReader(store, await start_build(conn, projection, fresh=fresh))
+    target = await store.last_position()
+
+    def report(position: int) -> None:
+        nonlocal target
+        if progress is not None:
+            target = max(target, position)
+            progress(position, target)
+
+    report(ranges.position)
+    await catch_up(conn, ranges, projection, Slot.BUILD, batch_size=batch_size, on_batch=report)
+    return await swap_when_caught_up(conn, store, projection, ranges)
+
+
+async def rebuild(
+    url: str,
+    store: EventStore,
+    projection: Projection,
+    *,
+    batch_size: int = 50_000,
+    progress: Progress | None = None,
+    on_waiting: Callable[[], None] | None = None,
+    lock_interval: float = 1.0,
+) -> int:
+    """Rebuilds ``projection`` from position 0 into fresh tables and swaps them in.
+
+    Waits (calling ``on_waiting`` once) while another rebuild of it runs. Returns
+    the live position after the swap. Queries keep reading the old tables until then.
+    """
+    async with dedicated_connection(url) as conn:
+        await ensure_live(conn, [projection])
+        if not await try_lock(conn, projection.name, Slot.BUILD):
+            if on_waiting is not None:
+                on_waiting()
+            await wait_for_lock(conn, projection.name, Slot.BUILD, lock_interval)
+        try:
+            return await build_and_swap(
+                conn, store, projection, fresh=True, batch_size=batch_size, progress=progress
+            )
+        finally:
+            await unlock(conn, projection.name, Slot.BUILD)

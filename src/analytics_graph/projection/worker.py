@@ -1,0 +1,160 @@
+"""One projection's worker: waits for its lock, then keeps the live tables current.
+
+Lifecycle, repeated forever (each failure starts over from the stored checkpoint):
+
+1. open a dedicated connection and wait for the projection's live lock (another
+   process may hold it: we take over within ``takeover_interval`` of its death);
+2. if the live tables are of an older version, rebuild into fresh tables and swap
+   them in (the old ones serve queries meanwhile);
+3. follow the log: catch up in large batches, then apply what is new on each
+   LISTEN/NOTIFY wake-up (polling when none come).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+
+from analytics_graph.eventstore import EventStore
+from analytics_graph.eventstore.notify import Listener
+from analytics_graph.projection import checkpoints
+from analytics_graph.projection.batches import apply_batch
+from analytics_graph.projection.catchup import HOLE_RETRY
+from analytics_graph.projection.checkpoints import CheckpointMoved, Slot
+from analytics_graph.projection.connection import (
+    dedicated_connection,
+    unlock,
+    wait_for_lock,
+)
+from analytics_graph.projection.projector import Projection
+from analytics_graph.projection.ranges import RangeReader
+from analytics_graph.projection.rebuild import build_and_swap
+from analytics_graph.projection.tables import ensure_live
+from analytics_graph.types import Connection
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerOptions:
+    """Tuning of the projection runner.
+
+    ``batch_size``: most events per batch (catch-up uses full batches);
+    ``takeover_interval``: how often a standby polls for a lock its holder may have
+    released by dying; ``retry_interval``: pause after a failure;
+    ``poll_interval``: longest wait for new events without a wake-up.
+    """
+
+    batch_size: int = 100_000
+    takeover_interval: float = 1.0
+    retry_interval: float = 1.0
+    poll_interval: float = 1.0
+
+
+class WorkerState(StrEnum):
+    STARTING = "starting"
+    STANDBY = "standby"  # another runner holds the projection
+    REBUILDING = "rebuilding"
+    FOLLOWING = "following"
+    SUPERSEDED = "superseded"  # the live tables are of a newer version than this code
+    RETRYING = "retrying"
+
+
+class ProjectionWorker:
+    """Keeps one projection's live tables current while this process holds its lock."""
+
+    def __init__(
+        self,
+        projection: Projection,
+        *,
+        url: str,
+        store: EventStore,
+        listener: Listener | None,
+        options: RunnerOptions,
+    ) -> None:
+        self.projection = projection
+        self._url = url
+        self._store = store
+        self._listener = listener
+        self._options = options
+        self.state = WorkerState.STARTING
+        self.position: int | None = None
+
+    async def run(self) -> None:
+        """Works on the projection until cancelled; never raises otherwise."""
+        while True:
+            try:
+                async with dedicated_connection(self._url) as conn:
+                    self.state = WorkerState.STANDBY
+                    await wait_for_lock(
+                        conn, self.projection.name, Slot.LIVE, self._options.takeover_interval
+                    )
+                    await self._lead(conn)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # any failure: start over from the stored checkpoint
+                log.exception("projection %s failed; restarting", self.projection.name)
+                self.state = WorkerState.RETRYING
+                await asyncio.sleep(self._options.retry_interval)
+
+    async def _lead(self, conn: Connection) -> None:
+        name, version = self.projection.name, self.projection.version
+        while True:
+            live = await checkpoints.read(conn, name, Slot.LIVE)
+            if live is None:
+                await ensure_live(conn, [self.projection])
+            elif live.version < version:
+                await self._rebuild(conn)
+            elif live.version > version:
+                if self.state is not WorkerState.SUPERSEDED:
+                    log.warning("%s: tables are v%s, code v%s", name, live.version, version)
+                self.state = WorkerState.SUPERSEDED
+                await asyncio.sleep(self._options.takeover_interval)
+            else:
+                await self._follow(conn, live.position)
+
+    async def _rebuild(self, conn: Connection) -> None:
+        self.state = WorkerState.REBUILDING
+        name = self.projection.name
+        log.info("projection %s: rebuilding as v%s", name, self.projection.version)
+        await wait_for_lock(conn, name, Slot.BUILD, self._options.takeover_interval)
+        try:
+            await build_and_swap(
+                conn,
+                self._store,
+                self.projection,
+                fresh=False,
+                batch_size=self._options.batch_size,
+            )
+        finally:
+            await unlock(conn, name, Slot.BUILD)
+
+    async def _wait_for_events(self, seen: int, ranges: RangeReader) -> None:
+        pause = HOLE_RETRY if ranges.blocked else self._options.poll_interval
+        if self._listener is None:
+            await asyncio.sleep(pause)
+        else:
+            await self._listener.wait(seen, pause)
+
+    async def _follow(self, conn: Connection, position: int) -> None:
+        """Applies new events as they become final; returns when the live checkpoint
+        changed version under us (a rebuild elsewhere swapped other tables in)."""
+        self.state = WorkerState.FOLLOWING
+        ranges, self.position = RangeReader(self._store, position), position
+        while True:
+            seen = self._listener.generation if self._listener is not None else 0
+            span = await ranges.next(self._options.batch_size)
+            if span is None:
+                await self._wait_for_events(seen, ranges)
+                continue
+            try:
+                await apply_batch(conn, self.projection, Slot.LIVE, *span)
+            except CheckpointMoved as moved:
+                if moved.found is None or moved.found.version != self.projection.version:
+                    return
+                self.position = moved.found.position
+                ranges = RangeReader(self._store, self.position)
+                continue
+            self.position = span[1]

@@ -1,0 +1,98 @@
+"""A simulated world for the projection tests, written into a store in parts, and a
+runner driven until the read models include a given position."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from itertools import islice
+from typing import Any
+
+import asyncpg
+
+import projections
+from analytics_graph.eventstore import EventStore
+from analytics_graph.ingest.service import Ingestor
+from analytics_graph.projection import Projection, ProjectionRunner, RunnerOptions
+from analytics_graph.projection.status import wait_until_applied
+from analytics_graph.simulation import (
+    SimulationConfig,
+    World,
+    aggregate_events,
+    deletion_events,
+    generate_world,
+)
+from tests.integration.projection_oracle import Expected, expected_from
+
+# Several accounts (some past the 100-follower threshold, some not), hundreds of
+# videos, tens of thousands of events with late ones, re-deliveries, follow churn
+# and deleted videos.
+CONFIG = SimulationConfig(
+    seed=11, accounts=8, videos_per_account=30, users=2500, events=40_000, weeks=4
+)
+FAST = RunnerOptions(batch_size=5_000, takeover_interval=0.05, retry_interval=0.05)
+
+
+@functools.cache
+def world() -> World:
+    return generate_world(CONFIG)
+
+
+@functools.cache
+def expected() -> Expected:
+    return expected_from(world())
+
+
+def events() -> list[dict[str, Any]]:
+    return list(world().events())
+
+
+async def ingest(store: EventStore, batch: Sequence[dict[str, Any]], size: int = 5_000) -> None:
+    """Ingests ``batch`` in order, in ingest batches of ``size``; every event must pass."""
+    ingestor = Ingestor(store, max_batch=size)
+    items = iter(batch)
+    while part := list(islice(items, size)):
+        outcome = await ingestor.ingest_events(part)
+        assert not outcome.rejections, outcome.rejections[0]
+
+
+async def load(store: EventStore, parts: int = 1) -> list[list[dict[str, Any]]]:
+    """Appends the accounts and videos, then returns the events split in ``parts``
+    (to ingest in turn) ; call :func:`finish` after the last."""
+    await store.append(aggregate_events(world()))
+    all_events = events()
+    step = -(-len(all_events) // parts)
+    return [all_events[i : i + step] for i in range(0, len(all_events), step)]
+
+
+async def finish(store: EventStore) -> int:
+    """Appends the deletions; returns the last position of the log."""
+    if deletions := deletion_events(world()):
+        await store.append(deletions)
+    return await store.last_position()
+
+
+async def load_all(store: EventStore) -> int:
+    """The whole world in the store; returns the last position."""
+    for part in await load(store):
+        await ingest(store, part)
+    return await finish(store)
+
+
+async def wait_applied(
+    pool: asyncpg.Pool, position: int, chosen: Sequence[Projection] = projections.ALL
+) -> None:
+    async with pool.acquire() as conn:
+        await wait_until_applied(conn, chosen, position, within=120)
+
+
+async def run_to(
+    url: str,
+    store: EventStore,
+    position: int,
+    chosen: Sequence[Projection] = projections.ALL,
+    options: RunnerOptions = FAST,
+) -> None:
+    """Runs a runner until every projection in ``chosen`` includes ``position``."""
+    async with ProjectionRunner(url, store, None, chosen, options):
+        await wait_applied(store.pool, position, chosen)
