@@ -8,7 +8,9 @@ measures, each on a fresh scratch database (created here, dropped at the end):
 
   (a) raw asyncpg COPY of those rows into a table like ``events`` (same columns,
       identity and indexes), 10k rows per transaction: the physical limit;
-  (b) ``EventStore.append_bulk`` in 10k batches (dedupe check + COPY);
+  (b) ``EventStore.append_bulk`` in 10k batches (dedupe check + COPY), and (b')
+      the same with ``optimistic=True`` (COPY first, the check only after a collision)
+      on the rows without their re-deliveries, as the ingest command sends them;
   (c) ``analytics-graph ingest FILE`` end to end, in a subprocess (process start,
       parsing, validation, facts, append);
   (d) ``append_bulk`` from 1, 2 and 4 concurrent writers, on the distinct rows
@@ -95,16 +97,10 @@ async def store_on(
 class LockingStore(EventStore):
     """``append_bulk`` with a table lock around each append (bench only)."""
 
-    async def _copy_new(self, events: list[NewEvent]) -> int:
-        ids = [e.event_id for e in events]
+    async def _copy_new(self, events: list[NewEvent], *, check: bool = True) -> int:
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("LOCK TABLE events IN EXCLUSIVE MODE")
-            stored = {
-                r[0]
-                for r in await conn.fetch(
-                    "SELECT event_id FROM events WHERE event_id = ANY($1::uuid[])", ids
-                )
-            }
+            stored = await self._stored_ids(conn, events) if check else set()
             fresh = [_row(e) for e in events if e.event_id not in stored]
             if fresh:
                 await conn.copy_records_to_table("events", records=fresh, columns=COPY_COLUMNS)
@@ -163,13 +159,15 @@ async def raw_copy(url: str, unique: Sequence[NewEvent]) -> float:
         await conn.close()
 
 
-async def bulk(url: str, rows: Sequence[NewEvent], writers: int, cls: type[EventStore]) -> float:
+async def bulk(
+    url: str, rows: Sequence[NewEvent], writers: int, cls: type[EventStore], optimistic: bool
+) -> float:
     async with store_on(url, writers, cls) as store:
         queue = iter(list(batches(rows)))
 
         async def writer() -> None:
             for batch in queue:  # shared: each batch goes to one writer
-                await store.append_bulk(batch)
+                await store.append_bulk(batch, optimistic=optimistic)
 
         started = time.perf_counter()
         await asyncio.gather(*(writer() for _ in range(writers)))
@@ -220,6 +218,8 @@ async def run(server: str, config: SimulationConfig, folder: Path) -> None:
         server, figures, "(a) raw COPY, 10k per transaction", lambda u: raw_copy(u, distinct)
     )
     await phase(server, figures, "(b) append_bulk, 10k batches", bulk_of(rows, 1, EventStore))
+    await phase(server, figures, "(b') append_bulk optimistic, distinct ids",
+                bulk_of(distinct, 1, EventStore, optimistic=True))  # fmt: skip
     await phase(server, figures, "(c) analytics-graph ingest FILE (end to end)",
                 lambda u: cli_ingest(u, path, config))  # fmt: skip
     for writers in (1, 2, 4):
@@ -234,8 +234,10 @@ async def run(server: str, config: SimulationConfig, folder: Path) -> None:
     print(f"\nb/a = {b / a:.2f}   c/a = {c / a:.2f}   (load {os.getloadavg()[0]:.2f})")
 
 
-def bulk_of(rows: Sequence[NewEvent], writers: int, cls: type[EventStore]) -> Callable[[str], Any]:
-    return lambda url: bulk(url, rows, writers, cls)
+def bulk_of(
+    rows: Sequence[NewEvent], writers: int, cls: type[EventStore], *, optimistic: bool = False
+) -> Callable[[str], Any]:
+    return lambda url: bulk(url, rows, writers, cls, optimistic)
 
 
 async def phase(server: str, figures: Figures, label: str, body: Callable[[str], Any]) -> None:

@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 
 import asyncpg
 import orjson
+import pytest
 
 from analytics_graph.domain.aggregates import Account, Video
 from analytics_graph.eventstore import EventStore
@@ -89,16 +90,31 @@ def asyncpg_json(text: str) -> dict[str, Any]:
     return value
 
 
+@pytest.mark.parametrize("remember", [0, 1_000])
 async def test_resending_counts_duplicates_and_stores_nothing_twice(
-    store: EventStore, pool: asyncpg.Pool
+    store: EventStore, pool: asyncpg.Pool, remember: int
 ) -> None:
     video = await new_video(store, await new_account(store))
-    ingestor = Ingestor(store)
+    ingestor = Ingestor(store, remember=remember)
     batch = [like(video) for _ in range(5)]
     first = await ingestor.ingest_events([*batch, batch[0], batch[3]])
     assert (first.accepted, first.duplicates, first.rejections) == (5, 2, ())
     again = await ingestor.ingest_events(batch)
     assert (again.accepted, again.duplicates) == (0, 5)
+    elsewhere = await Ingestor(store, remember=remember).ingest_events([like(video), *batch])
+    assert (elsewhere.accepted, elsewhere.duplicates) == (1, 5)
+    assert await engagement_count(pool) == 6
+
+
+async def test_an_optimistic_append_that_collides_falls_back_to_the_check(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
+    video = await new_video(store, await new_account(store))
+    stored = [like(video) for _ in range(3)]
+    assert (await Ingestor(store, remember=0).ingest_events(stored)).accepted == 3
+    rows = (await Ingestor(store).validator.events([like(video), *stored, like(video)])).events
+    result = await store.append_bulk(rows, optimistic=True)
+    assert (result.accepted, result.duplicates) == (2, 3)
     assert await engagement_count(pool) == 5
 
 

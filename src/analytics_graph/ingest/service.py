@@ -11,15 +11,21 @@ Usage::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
+from uuid import UUID
 
+from analytics_graph.eventstore.records import NewEvent
 from analytics_graph.eventstore.store import EventStore
 from analytics_graph.ingest.facts import FactsCache
 from analytics_graph.ingest.rejections import Rejection
 from analytics_graph.ingest.validation import Validation, Validator, utc_now
 from analytics_graph.ingest.vocabulary import DEFAULT_MAX_BATCH
+
+DEFAULT_REMEMBERED: Final = 1_000_000  # ids; about 100 MB at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +47,32 @@ class IngestOutcome:
     not_written: int = 0
 
 
+class StoredIds:
+    """The ids of the last ``limit`` (or so) events an ingestor has seen stored.
+
+    The log is append-only, so such an id is stored for good: a re-delivery of
+    it is a duplicate without asking the database, and the rest of a batch can
+    be appended optimistically (see :meth:`EventStore.append_bulk`).
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._ids: set[UUID] = set()
+        self._batches: deque[list[UUID]] = deque()
+
+    @property
+    def ids(self) -> Set[UUID]:
+        """The remembered ids (read-only view; a set, for fast membership tests)."""
+        return self._ids
+
+    def add(self, events: Sequence[NewEvent]) -> None:
+        batch = [e.event_id for e in events if e.event_id is not None]
+        self._ids.update(batch)
+        self._batches.append(batch)
+        while len(self._ids) > self.limit and self._batches:
+            self._ids.difference_update(self._batches.popleft())
+
+
 class Ingestor:
     """Validates and appends batches of engagement events (at most ``max_batch`` each).
 
@@ -48,6 +80,8 @@ class Ingestor:
     it is written; with ``skip_invalid`` its valid events are written and the
     invalid ones reported. Re-sending an ``eventId`` never stores it twice,
     also when several tasks or processes ingest overlapping batches at once.
+    ``remember`` bounds how many stored ids are kept to spot re-deliveries
+    without a lookup (0: none; then every append looks all ids up first).
     """
 
     def __init__(
@@ -57,9 +91,11 @@ class Ingestor:
         max_batch: int = DEFAULT_MAX_BATCH,
         clock: Callable[[], datetime] = utc_now,
         facts: FactsCache | None = None,
+        remember: int = DEFAULT_REMEMBERED,
     ) -> None:
         self.store = store
         self.validator = Validator(store.pool, max_batch=max_batch, clock=clock, facts=facts)
+        self.stored = StoredIds(remember) if remember else None
 
     async def ingest_events(
         self, events: Sequence[object], *, skip_invalid: bool = False
@@ -85,7 +121,16 @@ class Ingestor:
         if rejections and (whole or not skip_invalid):
             valid = len(validation.events)
             return IngestOutcome(validation.size, 0, 0, rejections, True, valid)
-        if not validation.events:
-            return IngestOutcome(validation.size, 0, 0, rejections)
-        result = await self.store.append_bulk(validation.events)
-        return IngestOutcome(validation.size, result.accepted, result.duplicates, rejections)
+        events, known = validation.events, 0
+        if self.stored is not None:
+            stored = self.stored.ids
+            events = [e for e in validation.events if e.event_id not in stored]
+            known = len(validation.events) - len(events)
+        if not events:
+            return IngestOutcome(validation.size, 0, known, rejections)
+        result = await self.store.append_bulk(events, optimistic=self.stored is not None)
+        if self.stored is not None:
+            self.stored.add(events)
+        return IngestOutcome(
+            validation.size, result.accepted, result.duplicates + known, rejections
+        )
