@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+import projections
 from analytics_graph.application import PERSISTENCE_MODULE, AnalyticsApplication
 from analytics_graph.commands import Commands
 from analytics_graph.config import Settings
@@ -21,6 +22,7 @@ from analytics_graph.eventstore import EventStore
 from analytics_graph.eventstore.notify import Listener, Notifier
 from analytics_graph.eventstore.persistence import DATABASE_URL
 from analytics_graph.eventstore.schema import migrate
+from analytics_graph.projection import ProjectionRunner
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,8 @@ class System:
     notifier: Notifier
     listener: Listener
     commands: Commands
+    projections: ProjectionRunner | None
+    """Keeps the read models following the log (``None`` when opened without it)."""
 
 
 @contextlib.asynccontextmanager
@@ -48,8 +52,12 @@ async def running_application(url: str) -> AsyncIterator[Commands]:
 
 
 @contextlib.asynccontextmanager
-async def open_system(settings: Settings) -> AsyncIterator[System]:
-    """Starts the database (embedded if no DSN), migrates, and yields the parts."""
+async def open_system(settings: Settings, *, run_projections: bool = True) -> AsyncIterator[System]:
+    """Starts the database (embedded if no DSN), migrates, and yields the parts.
+
+    With ``run_projections`` (the default) the projection runner works while the
+    block runs; its read models' tables exist when the block starts.
+    """
     async with database_url(settings) as url:
         pool = await create_pool(
             url, min_size=settings.pool_min_size, max_size=settings.pool_max_size
@@ -62,14 +70,22 @@ async def open_system(settings: Settings) -> AsyncIterator[System]:
                 Listener(url) as listener,
                 running_application(url) as commands,
             ):
-                yield System(
-                    settings=settings,
-                    url=url,
-                    pool=pool,
-                    store=EventStore(pool, notifier),
-                    notifier=notifier,
-                    listener=listener,
-                    commands=commands,
-                )
+                store = EventStore(pool, notifier)
+                runner = ProjectionRunner(url, store, listener, projections.ALL)
+                if run_projections:
+                    await runner.start()
+                try:
+                    yield System(
+                        settings=settings,
+                        url=url,
+                        pool=pool,
+                        store=store,
+                        notifier=notifier,
+                        listener=listener,
+                        commands=commands,
+                        projections=runner if run_projections else None,
+                    )
+                finally:
+                    await runner.stop()
         finally:
             await pool.close()

@@ -9,8 +9,10 @@ import uvicorn
 
 from analytics_graph.bootstrap import open_system
 from analytics_graph.config import Settings
+from analytics_graph.projection.cli import app as projections_app
 
 cli = typer.Typer(no_args_is_help=True, help="Event-sourced creator analytics.")
+cli.add_typer(projections_app, name="projections")
 
 
 def _settings() -> Settings:
