@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from analytics_graph.api import graphql_routes, graphql_service
 from analytics_graph.bootstrap import System, open_system
 from analytics_graph.config import Settings
 
@@ -25,13 +26,19 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "database": "ok", "position": position})
 
 
-def create_app(settings: Settings) -> Starlette:
-    """The app; the system (database, store, ...) opens in its lifespan."""
+def create_app(
+    settings: Settings, on_ready: Callable[[System], Awaitable[None]] | None = None
+) -> Starlette:
+    """The app; the system (database, store, ...) and the GraphQL API open in its
+    lifespan. ``on_ready`` runs once they are open, before requests are served."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_system(settings) as system:
+        async with open_system(settings) as system, graphql_service(system) as graphql:
             app.state.system = system
+            app.state.graphql = graphql
+            if on_ready is not None:
+                await on_ready(system)
             yield
 
-    return Starlette(routes=[Route("/healthz", healthz)], lifespan=lifespan)
+    return Starlette(routes=[Route("/healthz", healthz), *graphql_routes()], lifespan=lifespan)

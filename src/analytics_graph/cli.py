@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
+from uuid import UUID
 
 import typer
 import uvicorn
 
+from analytics_graph.auth import Role, issue_token, signing_secret
 from analytics_graph.bootstrap import open_system
 from analytics_graph.config import Settings
 from analytics_graph.projection.cli import app as projections_app
@@ -26,11 +29,47 @@ def _settings() -> Settings:
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
+    demo: bool = typer.Option(
+        False, help="Load the demo data set into an empty log; print a creator token."
+    ),
 ) -> None:
-    """Migrate, start the projections and serve the HTTP app."""
-    from analytics_graph.app import create_app
+    """Migrate, start the projections and serve the HTTP app.
 
-    uvicorn.run(create_app(_settings()), host=host, port=port, log_level="info")
+    A first start on an empty embedded database loads the demo data set too.
+    """
+    from analytics_graph.app import create_app
+    from analytics_graph.demo import on_ready
+
+    settings = _settings()
+    ready = on_ready(f"http://{host}:{port}", forced=demo)
+    uvicorn.run(create_app(settings, ready), host=host, port=port, log_level="info")
+
+
+@cli.command("token")
+def token_command(
+    role: Annotated[Role, typer.Option(help="creator, ingest, auditor or admin.")],
+    account: str | None = typer.Option(None, help="The account id (required for creator)."),
+    ttl_hours: int = typer.Option(24 * 30, min=1, help="Hours until the token expires."),
+) -> None:
+    """Print a bearer token (the token alone on standard output)."""
+    if role is Role.CREATOR and account is None:
+        raise typer.BadParameter("required for the creator role", param_hint="--account")
+    try:
+        account_id = None if account is None else UUID(account)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{account!r} is not an account id", param_hint="--account"
+        ) from None
+    secret = signing_secret(_settings())
+    typer.echo(issue_token(secret, role, account_id, ttl_seconds=ttl_hours * 3600))
+
+
+@cli.command("export-schema")
+def export_schema_command() -> None:
+    """Print the GraphQL schema as SDL (what schema.graphql holds)."""
+    from analytics_graph.api.schema import export_sdl
+
+    typer.echo(export_sdl(), nl=False)
 
 
 @cli.command("migrate")

@@ -1,0 +1,2 @@
+"""Runnable benchmarks that print their figures (a package, so that ``bench/graphql.py``
+is ``bench.graphql`` to type checkers, not the ``graphql`` library)."""

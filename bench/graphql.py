@@ -1,0 +1,405 @@
+"""GraphQL serving speed, against a hand-written Starlette + asyncpg endpoint (the limit).
+
+    python bench/graphql.py run --events 1000000 [--events 3000000] [--seconds 5]
+
+For each ``--events`` size: a database ``bench_graphql_<size>`` on the server of
+``--server-url`` (created, loaded through the regular ingest and projected once,
+then reused), served by the real app on one uvicorn worker (production mode) and,
+beside it, by ``bench/graphql_baseline.py`` on one worker: the same read-model
+queries, the same JSON, no GraphQL. Two requests:
+
+* dashboard: a creator's 28-day overview (six metrics with daily series),
+  content (posted and trending videos with their stats) and followers;
+* video: one video's lifetime analytics (totals, sources, search terms,
+  retention, daily and first-48-hours series).
+
+Each at concurrency 1, 8 and 32, twice: ``repeat`` (the same variables every
+time: what a dashboard that refreshes asks, answered from the answer cache)
+and ``vary`` (every request a different account or video and range end: no
+answer is ever cached). Prints req/s, p50 and p99 per case, and the ratio of
+GraphQL's req/s to the baseline's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+# Run as a script, this file's folder comes first on sys.path, where this very file
+# would pass for the `graphql` library: put the project root there instead.
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+
+import asyncpg  # noqa: E402
+import httpx  # noqa: E402
+
+SECRET = "bench-signing-secret-of-at-least-32-bytes"
+END = datetime(2025, 6, 1, tzinfo=UTC)
+DASHBOARD = """query Dashboard($id: ID!, $range: DateRangeInput!) {
+  account(id: $id) {
+    handle followerCount
+    analytics(range: $range) {
+      range { start end }
+      overview {
+        videoViews { total previousTotal changeRatio daily { date value } }
+        profileViews { total previousTotal changeRatio daily { date value } }
+        likes { total previousTotal changeRatio daily { date value } }
+        comments { total previousTotal changeRatio daily { date value } }
+        shares { total previousTotal changeRatio daily { date value } }
+        netFollowers { total previousTotal changeRatio daily { date value } }
+      }
+      content {
+        postedVideos { ...Stats }
+        trendingVideos { ...Stats }
+      }
+      followers {
+        total gained lost netChange growth { date value }
+        gender { key count ratio } ageRanges { key count ratio }
+        topTerritories { key count ratio }
+        activeHours { hour value } activeDays { weekday value }
+      }
+    }
+  }
+}
+fragment Stats on VideoStats {
+  video { id caption publishedAt } views likes comments shares viewsGained7d
+}"""
+VIDEO = """query Video($id: ID!) {
+  video(id: $id) {
+    id caption durationSeconds publishedAt
+    analytics {
+      views likes comments shares favorites totalPlayTimeSeconds averageWatchTimeSeconds
+      watchedFullVideoRatio newFollowers reachedAudience
+      trafficSources { key count ratio } searchQueries { key count ratio }
+      retention { second ratio }
+      daily { date views playTimeSeconds likes comments shares newFollowers }
+      hourly { hour views }
+    }
+  }
+}"""
+
+
+# ---------------------------------------------------------------- the data
+
+
+def world_config(events: int) -> Any:
+    from analytics_graph.simulation import SimulationConfig
+
+    return SimulationConfig(
+        seed=42,
+        accounts=60,
+        pro_ratio=0.8,
+        videos_per_account=8,
+        users=200_000,
+        events=events,
+        end=END,
+        weeks=8,
+    )
+
+
+def database_name(events: int) -> str:
+    return f"bench_graphql_{events}"
+
+
+def with_database(url: str, name: str) -> str:
+    base = url.rsplit("/", 1)[0]
+    return f"{base}/{name}"
+
+
+async def prepare(server_url: str, events: int) -> str:
+    """The DSN of a database holding the world of ``events`` events, projected."""
+    name = database_name(events)
+    url = with_database(server_url, name)
+    admin = await asyncpg.connect(server_url)
+    try:
+        if await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            conn = await asyncpg.connect(url)
+            try:
+                ready = await conn.fetchval("SELECT to_regclass('bench_ready') IS NOT NULL")
+            finally:
+                await conn.close()
+            if ready:
+                return url
+            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    await load(url, events)
+    return url
+
+
+async def load(url: str, events: int) -> None:
+    from analytics_graph.bootstrap import open_system
+    from analytics_graph.config import Settings
+    from analytics_graph.projection import wait_until_applied
+    from analytics_graph.simulation import generate_world, load_world
+    from projections import ALL
+
+    started = time.monotonic()
+    world = generate_world(world_config(events))
+    async with open_system(Settings(database_url=url)) as system:
+        report = await load_world(world, system.store)
+        print(
+            f"  loaded {report.accepted:,} events in {time.monotonic() - started:.0f}s", flush=True
+        )
+        position = await system.store.last_position()
+        async with system.pool.acquire() as conn:
+            await wait_until_applied(conn, ALL, position, within=7200)
+            await conn.execute("VACUUM ANALYZE")
+            await conn.execute("CREATE TABLE bench_ready (at timestamptz DEFAULT now())")
+    print(f"  projected in {time.monotonic() - started:.0f}s total", flush=True)
+
+
+async def targets(url: str) -> tuple[list[str], list[str]]:
+    """Pro account ids (with videos) and live video ids, to ask about."""
+    from projections.entities import queries as entities
+
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(
+            f"SELECT a.account_id FROM {entities.SCHEMA}.accounts a WHERE a.is_pro AND EXISTS"
+            f" (SELECT 1 FROM {entities.SCHEMA}.videos v WHERE v.account_id = a.account_id)"
+            " ORDER BY a.account_id"
+        )
+        videos = await conn.fetch(
+            f"SELECT v.video_id FROM {entities.SCHEMA}.videos v JOIN {entities.SCHEMA}.accounts a"
+            " USING (account_id) WHERE a.is_pro AND NOT v.deleted ORDER BY v.video_id"
+        )
+    finally:
+        await conn.close()
+    return [str(r[0]) for r in rows], [str(r[0]) for r in videos]
+
+
+# ---------------------------------------------------------------- the servers
+
+
+@contextlib.contextmanager
+def server(kind: str, url: str, port: int) -> Iterator[str]:
+    """Runs ``bench/graphql.py serve-<kind>`` in a subprocess; yields its base URL."""
+    env = {**os.environ, "ANALYTICS_GRAPH_DATABASE_URL": url, "ANALYTICS_GRAPH_SECRET": SECRET,
+           "ANALYTICS_GRAPH_MODE": "production"}  # fmt: skip
+    command = [sys.executable, __file__, f"serve-{kind}", "--port", str(port)]
+    process = subprocess.Popen(command, env=env, cwd=ROOT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(600):
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            if process.poll() is not None:
+                raise RuntimeError(f"the {kind} server exited with {process.returncode}")
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def serve_graphql(port: int) -> None:
+    import uvicorn
+
+    from analytics_graph.app import create_app
+    from analytics_graph.config import Settings
+
+    uvicorn.run(
+        create_app(Settings.from_environ()), port=port, log_level="warning", access_log=False
+    )
+
+
+def serve_baseline(port: int) -> None:
+    import uvicorn
+
+    from bench.graphql_baseline import create_baseline_app
+
+    url = os.environ["ANALYTICS_GRAPH_DATABASE_URL"]
+    uvicorn.run(create_baseline_app(url), port=port, log_level="warning", access_log=False)
+
+
+# ---------------------------------------------------------------- the load
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    requests: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
+
+
+Request = Callable[[int], tuple[str, dict[str, Any]]]  # n -> (path, JSON body)
+
+
+async def hammer(base: str, request: Request, concurrency: int, seconds: float) -> Result:
+    """``concurrency`` clients sending requests back to back for ``seconds``."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    latencies: list[float] = []
+    counter = iter(range(10**9))
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+        deadline = time.monotonic() + seconds
+
+        async def worker() -> None:
+            while time.monotonic() < deadline:
+                path, body = request(next(counter))
+                started = time.perf_counter()
+                response = await client.post(path, json=body, headers=HEADERS)
+                latencies.append(time.perf_counter() - started)
+                if response.status_code != 200:
+                    raise RuntimeError(f"{response.status_code}: {response.text[:300]}")
+
+        started = time.monotonic()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.monotonic() - started
+    return Result(len(latencies), elapsed, latencies)
+
+
+HEADERS: dict[str, str] = {}
+
+
+def requests_for(
+    kind: str, accounts: list[str], videos: list[str]
+) -> dict[str, tuple[Request, Request]]:
+    """For each target ("graphql", "baseline"): the (repeat, vary) request makers."""
+    ends = [END.date() - timedelta(days=d) for d in range(60)]
+
+    def dashboard_vars(n: int) -> dict[str, Any]:
+        account = accounts[n % len(accounts)]
+        end = ends[(n // len(accounts)) % len(ends)]
+        start = end - timedelta(days=27)
+        return {"id": account, "range": {"custom": {"start": str(start), "end": str(end)}}}
+
+    def graphql(query: str, variables: Callable[[int], dict[str, Any]]) -> Request:
+        return lambda n: ("/graphql", {"query": query, "variables": variables(n)})
+
+    def baseline(path: str, variables: Callable[[int], dict[str, Any]]) -> Request:
+        return lambda n: (path, variables(n))
+
+    if kind == "dashboard":
+        vary = dashboard_vars
+        return {
+            "graphql": (graphql(DASHBOARD, lambda n: dashboard_vars(0)), graphql(DASHBOARD, vary)),
+            "baseline": (
+                baseline("/dashboard", lambda n: dashboard_vars(0)),
+                baseline("/dashboard", vary),
+            ),
+        }
+    video_vars: Callable[[int], dict[str, Any]] = lambda n: {"id": videos[n % len(videos)]}  # noqa: E731
+    return {
+        "graphql": (graphql(VIDEO, lambda n: video_vars(0)), graphql(VIDEO, video_vars)),
+        "baseline": (baseline("/video", lambda n: video_vars(0)), baseline("/video", video_vars)),
+    }
+
+
+async def same_answers(
+    graphql_base: str, baseline_base: str, accounts: list[str], videos: list[str]
+) -> None:
+    """The baseline answers exactly what GraphQL answers (else the comparison means nothing)."""
+    async with httpx.AsyncClient(timeout=60) as client:
+        for kind in ("dashboard", "video"):
+            makers = requests_for(kind, accounts, videos)
+            for n in (0, 1, 7):
+                _, ours = makers["graphql"][1](n)
+                path, theirs = makers["baseline"][1](n)
+                a = await client.post(graphql_base + "/graphql", json=ours, headers=HEADERS)
+                b = await client.post(baseline_base + path, json=theirs)
+                if a.json() != b.json():
+                    raise AssertionError(f"{kind} #{n}: the baseline answers differently")
+
+
+async def bench_size(url: str, events: int, seconds: float) -> dict[str, float]:
+    accounts, videos = await targets(url)
+    from analytics_graph.auth import Role, issue_token
+
+    HEADERS["authorization"] = "Bearer " + issue_token(SECRET, Role.AUDITOR)
+    medians: dict[str, float] = {}
+    with (
+        server("graphql", url, 18731) as graphql_base,
+        server("baseline", url, 18732) as baseline_base,
+    ):
+        await same_answers(graphql_base, baseline_base, accounts, videos)
+        print(f"\n{events:,} events: {len(accounts)} Pro accounts, {len(videos)} videos")
+        print(HEADER)
+        for kind in ("dashboard", "video"):
+            makers = requests_for(kind, accounts, videos)
+            for mode, index in (("repeat", 0), ("vary", 1)):
+                for concurrency in (1, 8, 32):
+                    ours = await hammer(
+                        graphql_base, makers["graphql"][index], concurrency, seconds
+                    )
+                    theirs = await hammer(
+                        baseline_base, makers["baseline"][index], concurrency, seconds
+                    )
+                    medians[f"{kind}/{mode}/{concurrency}"] = ours.percentile(0.5)
+                    print(
+                        f"{kind:<10}{mode:<8}{concurrency:>5}  {_figures(ours, theirs)}", flush=True
+                    )
+    return medians
+
+
+HEADER = (
+    f"{'request':<10}{'answers':<8}{'conc':>5}  {'GraphQL req/s':>14}{'p50 ms':>8}{'p99 ms':>8}"
+    f"  {'baseline req/s':>15}{'p50 ms':>8}{'p99 ms':>8}  {'ratio':>6}"
+)
+
+
+def _figures(ours: Result, theirs: Result) -> str:
+    def three(r: Result, width: int) -> str:
+        return f"{r.rate:>{width}.0f}{r.percentile(0.5):>8.1f}{r.percentile(0.99):>8.1f}"
+
+    return f"{three(ours, 14)}  {three(theirs, 15)}  {ours.rate / theirs.rate:>6.2f}"
+
+
+async def run(server_url: str, sizes: list[int], seconds: float) -> None:
+    results = {}
+    for events in sizes:
+        print(f"preparing {events:,} events ...", flush=True)
+        url = await prepare(server_url, events)
+        results[events] = await bench_size(url, events, seconds)
+    if len(sizes) > 1:
+        small, large = results[sizes[0]], results[sizes[-1]]
+        print(
+            f"\np50 at {sizes[-1]:,} / p50 at {sizes[0]:,} events (same query, same concurrency):"
+        )
+        for case in small:
+            print(f"  {case:<22}{large[case] / small[case]:>6.2f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    runner = sub.add_parser("run")
+    runner.add_argument("--server-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    runner.add_argument("--events", type=int, action="append", help="repeatable; default 1000000")
+    runner.add_argument("--seconds", type=float, default=5.0, help="per case")
+    for kind in ("graphql", "baseline"):
+        serving = sub.add_parser(f"serve-{kind}")
+        serving.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    if args.command == "run":
+        asyncio.run(run(args.server_url, args.events or [1_000_000], args.seconds))
+    elif args.command == "serve-graphql":
+        serve_graphql(args.port)
+    else:
+        serve_baseline(args.port)
+
+
+if __name__ == "__main__":
+    main()

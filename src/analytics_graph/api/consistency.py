@@ -1,0 +1,29 @@
+"""Read your writes: a mutation returns once the read models include its events."""
+
+from __future__ import annotations
+
+import logging
+
+from analytics_graph.api.services import Services
+from analytics_graph.projection import wait_until_applied
+
+log = logging.getLogger(__name__)
+
+
+async def read_your_writes(services: Services) -> None:
+    """Waits until every projection has applied the log as far as it is now.
+
+    Gives up (logging a warning) after ``limits.read_your_writes_seconds``: the
+    change is stored either way, and the read models will show it shortly.
+    """
+    position = await services.store.last_position()
+    try:
+        async with services.pool.acquire() as conn:
+            await wait_until_applied(
+                conn,
+                services.projections,
+                position,
+                within=services.limits.read_your_writes_seconds,
+            )
+    except TimeoutError:
+        log.warning("read models did not reach position %s in time", position)

@@ -1,0 +1,55 @@
+"""The typed per-request context: who calls, where reads run, the DataLoaders."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, TypeAlias
+
+import strawberry
+
+from analytics_graph.api.loaders import Loaders
+from analytics_graph.api.services import Services
+from analytics_graph.api.session import PoolSession, Session
+from analytics_graph.auth import Caller
+
+
+def utc_today() -> date:
+    return datetime.now(UTC).date()
+
+
+@dataclass(slots=True)
+class Context:
+    """One request's context (or one websocket connection's).
+
+    ``today`` is fixed when the request starts, so presets mean the same days
+    in every field of an answer. ``loaders`` batch and cache read-model
+    queries for the request; :meth:`renew` starts afresh (a subscription does
+    it before each update it sends).
+    """
+
+    services: Services
+    caller: Caller | None
+    session: Session
+    today: date = field(default_factory=utc_today)
+    connection_params: dict[str, Any] | None = None
+    connection_headers: Mapping[str, str] = field(default_factory=dict)
+    shared: bool = False
+    """True for a websocket connection's context, which every operation on it shares."""
+    _loaders: Loaders | None = None
+
+    @property
+    def loaders(self) -> Loaders:
+        if self._loaders is None:
+            self._loaders = Loaders(self.session)
+        return self._loaders
+
+    def renew(self) -> None:
+        """Forgets what was loaded; later loads read through a fresh pool session."""
+        self.session = PoolSession(self.services.pool)
+        self._loaders = None
+        self.today = utc_today()
+
+
+Info: TypeAlias = strawberry.Info[Context, None]

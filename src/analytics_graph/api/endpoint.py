@@ -1,0 +1,190 @@
+"""The ``/graphql`` HTTP endpoint: authenticate, prepare the document, run it.
+
+A query runs in one read-only snapshot of the read models and its answer is
+cached under the projections' checkpoints (``cache.py``): asked again before
+the projections move, it costs one statement. Mutations read through the pool.
+
+Responses carry ``Analytics-Graph-Statements`` (read-model statements run for
+this answer) and, for queries, ``Analytics-Graph-Cache`` (``hit`` / ``miss``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import orjson
+from graphql import GraphQLError, OperationType
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from strawberry.http.ides import get_graphql_ide_html
+
+from analytics_graph.api.cache import AnswerCache, CachedAnswer, checkpoint_tag
+from analytics_graph.api.context import Context, utc_today
+from analytics_graph.api.protocol import (
+    GRAPHQL_RESPONSE,
+    JSON,
+    GraphQLRequest,
+    RequestError,
+    read_request,
+    response_media_type,
+    wants_ide,
+)
+from analytics_graph.api.schema import AnalyticsSchema
+from analytics_graph.api.services import Services
+from analytics_graph.api.session import PoolSession, Session, snapshot
+from analytics_graph.auth import Caller, InvalidTokenError, verify_token
+from analytics_graph.projection.checkpoints import read_all
+
+STATEMENTS_HEADER = "Analytics-Graph-Statements"
+CACHE_HEADER = "Analytics-Graph-Cache"
+
+
+def caller_of(authorization: str | None, secret: str) -> Caller | None:
+    """The caller a ``Bearer`` authorization names (``None`` without one); raises 401."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized("send the token as 'Authorization: Bearer <token>'")
+    try:
+        return verify_token(secret, token.strip())
+    except InvalidTokenError as error:
+        raise _unauthorized(str(error)) from None
+
+
+def _unauthorized(message: str) -> RequestError:
+    return RequestError(
+        401, message, "UNAUTHENTICATED", {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+    )
+
+
+def _errors(errors: list[GraphQLError] | tuple[GraphQLError, ...]) -> list[dict[str, Any]]:
+    return [dict(e.formatted) for e in errors]
+
+
+class Answer:
+    """An executed operation as an HTTP answer."""
+
+    def __init__(self, status: int, body: bytes, cacheable: bool, statements: int) -> None:
+        self.status, self.body, self.cacheable, self.statements = (
+            status,
+            body,
+            cacheable,
+            statements,
+        )
+
+
+class GraphQLEndpoint:
+    """Serves GraphQL over HTTP for one schema and one running system."""
+
+    def __init__(
+        self, schema: AnalyticsSchema, services: Services, secret: str, *, ide: bool
+    ) -> None:
+        self.schema = schema
+        self.services = services
+        self.secret = secret
+        self.ide_html = get_graphql_ide_html("graphiql") if ide else None
+        self.answers = AnswerCache()
+
+    async def __call__(self, request: Request) -> Response:
+        media = JSON
+        try:
+            if self.ide_html is not None and wants_ide(request):
+                return HTMLResponse(self.ide_html)
+            media = response_media_type(request.headers.get("accept"))
+            graphql = await read_request(request, self.services.limits.max_body_bytes)
+            caller = caller_of(request.headers.get("authorization"), self.secret)
+            return await self._run(request.method, graphql, caller, media)
+        except RequestError as error:
+            return Response(error.body(), error.status, error.headers, media_type=media)
+
+    async def _run(
+        self, method: str, graphql: GraphQLRequest, caller: Caller | None, media: str
+    ) -> Response:
+        prepared = self.schema.documents.prepare(graphql.query)
+        if prepared.errors:
+            status = 400 if media == GRAPHQL_RESPONSE else 200
+            return Response(
+                orjson.dumps({"errors": _errors(prepared.errors)}), status, media_type=media
+            )
+        kind = prepared.operation_type(graphql.operation_name)
+        if kind is None:
+            raise RequestError(
+                400,
+                "name the operation to run with `operationName`"
+                if graphql.operation_name is None
+                else f"no operation named {graphql.operation_name!r}",
+            )
+        if kind is OperationType.SUBSCRIPTION:
+            raise RequestError(
+                400, "subscriptions run over a websocket (graphql-transport-ws) at this path"
+            )
+        if kind is OperationType.MUTATION:
+            if method == "GET":
+                raise RequestError(
+                    405, "mutations are sent with POST", "METHOD_NOT_ALLOWED", {"Allow": "POST"}
+                )
+            session = PoolSession(self.services.pool)
+            answer = await self._execute(graphql, Context(self.services, caller, session), media)
+            return self._response(answer, media)
+        return await self._query(graphql, caller, media)
+
+    async def _query(self, graphql: GraphQLRequest, caller: Caller | None, media: str) -> Response:
+        today = utc_today()
+        key = _answer_key(graphql, caller, today, media)
+        async with self.services.pool.acquire() as conn:
+            cached = self.answers.get(key, checkpoint_tag(await read_all(conn)))
+            if cached is not None:
+                return self._response(Answer(cached.status, cached.body, True, 0), media, "hit")
+            async with snapshot(conn) as session:
+                tag = checkpoint_tag(await read_all(conn))
+                context = Context(self.services, caller, session, today)
+                answer = await self._execute(graphql, context, media)
+        if answer.cacheable:
+            self.answers.put(key, CachedAnswer(tag, answer.status, answer.body))
+        return self._response(answer, media, "miss")
+
+    async def _execute(self, graphql: GraphQLRequest, context: Context, media: str) -> Answer:
+        result = await self.schema.execute(
+            graphql.query,
+            variable_values=graphql.variables,
+            context_value=context,
+            operation_name=graphql.operation_name,
+        )
+        errors = result.errors or []
+        request_error = result.data is None and bool(errors) and all(e.path is None for e in errors)
+        payload: dict[str, Any] = {} if request_error else {"data": result.data}
+        if errors:
+            payload["errors"] = _errors(errors)
+        status = 400 if request_error and media == GRAPHQL_RESPONSE else 200
+        cacheable = not any(
+            (e.extensions or {}).get("code") == "INTERNAL_SERVER_ERROR" for e in errors
+        )
+        return Answer(status, orjson.dumps(payload), cacheable, _statements(context.session))
+
+    def _response(self, answer: Answer, media: str, cache: str | None = None) -> Response:
+        headers = {STATEMENTS_HEADER: str(answer.statements)}
+        if cache is not None:
+            headers[CACHE_HEADER] = cache
+        return Response(answer.body, answer.status, headers, media_type=media)
+
+
+def _answer_key(
+    graphql: GraphQLRequest, caller: Caller | None, today: date, media: str
+) -> tuple[object, ...]:
+    variables = (
+        orjson.dumps(graphql.variables, option=orjson.OPT_SORT_KEYS) if graphql.variables else b""
+    )
+    return (
+        graphql.query,
+        graphql.operation_name,
+        variables,
+        caller.key if caller else "-",
+        today,
+        media,
+    )
+
+
+def _statements(session: Session) -> int:
+    return session.statements

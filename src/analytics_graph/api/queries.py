@@ -1,0 +1,97 @@
+"""The root Query type."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import strawberry
+
+from analytics_graph.api import access
+from analytics_graph.api.context import Info
+from analytics_graph.api.errors import BadUserInput, page_size
+from analytics_graph.api.fields import field
+from analytics_graph.api.types.account import Account
+from analytics_graph.api.types.log import EventConnection, LoggedEvent
+from analytics_graph.api.types.video import Video
+from analytics_graph.auth import Caller
+
+
+def as_uuid(id: object) -> UUID | None:
+    """The UUID an id names, or ``None`` (no such id can exist)."""
+    try:
+        return UUID(str(id))
+    except ValueError:
+        return None
+
+
+async def visible_account(info: Info, caller: Caller, id: object) -> Account | None:
+    """The account if it exists and ``caller`` may see it; ``None`` either way otherwise."""
+    account_id = as_uuid(id)
+    if account_id is None or not access.sees_account(caller, account_id):
+        return None
+    entity = await info.context.loaders.account.load(account_id)
+    return None if entity is None else Account.of(entity)
+
+
+async def visible_video(info: Info, caller: Caller, id: object) -> Video | None:
+    """The video if it exists and ``caller`` may see its account; ``None`` otherwise."""
+    video_id = as_uuid(id)
+    if video_id is None:
+        return None
+    entity = await info.context.loaders.video.load(video_id)
+    if entity is None or not access.sees_account(caller, entity.account_id):
+        return None
+    return Video.of(entity)
+
+
+@strawberry.type
+class Query:
+    @field
+    async def me(self, info: Info) -> Account | None:
+        """The token's account (null for tokens that name none)."""
+        caller = access.reader(info.context.caller)
+        if caller.account_id is None:
+            return None
+        return await visible_account(info, caller, caller.account_id)
+
+    @field
+    async def account(self, info: Info, id: strawberry.ID) -> Account | None:
+        """An account; creators see only their own (any other id answers null, like an
+        id that does not exist)."""
+        return await visible_account(info, access.reader(info.context.caller), id)
+
+    @field
+    async def video(self, info: Info, id: strawberry.ID) -> Video | None:
+        """A video (deleted ones too); creators see only their own account's."""
+        return await visible_video(info, access.reader(info.context.caller), id)
+
+    @field
+    async def event_log(
+        self,
+        info: Info,
+        after: int | None = strawberry.UNSET,
+        first: int | None = 100,
+        stream_id: strawberry.ID | None = strawberry.UNSET,
+        types: list[str] | None = strawberry.UNSET,
+    ) -> EventConnection:
+        """The log in order, for auditors: up to `first` (at most 1000) events after
+        position `after`, optionally of one stream and of some types. Never skips an
+        event that commits late behind a later position."""
+        access.log_reader(info.context.caller)
+        services = info.context.services
+        start = after or 0
+        if start < 0:
+            raise BadUserInput("after", "a position is 0 or more")
+        size = page_size(first, 100, services.limits.max_log_page)
+        stream = None
+        if stream_id:
+            stream = str(as_uuid(stream_id) or stream_id)
+        events = await services.store.read_log(
+            start, size + 1, types=types or None, stream_id=stream
+        )
+        page = [LoggedEvent.of(e) for e in events[:size]]
+        return EventConnection(
+            events=page,
+            end_position=page[-1].position if page else None,
+            has_next_page=len(events) > size,
+        )

@@ -1,0 +1,133 @@
+"""The root Subscription type: metric updates after projection batches, and the live log.
+
+Metric updates follow the projections' change notices (``projection/notices.py``):
+after a batch that touched the account or video, one update is sent (notices
+that arrive together are coalesced). Its ``account`` / ``video`` is read
+afresh for each update.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator
+from uuid import UUID
+
+import strawberry
+
+from analytics_graph.api import access
+from analytics_graph.api.context import Info
+from analytics_graph.api.errors import ClientError
+from analytics_graph.api.fields import subscription
+from analytics_graph.api.livelog import follow_log
+from analytics_graph.api.queries import visible_account, visible_video
+from analytics_graph.api.types.account import Account
+from analytics_graph.api.types.log import LoggedEvent
+from analytics_graph.api.types.video import Video
+from analytics_graph.projection import ChangeNotice
+from analytics_graph.projection.notices import Subscription as Notices
+
+COALESCE_SECONDS = 0.02
+
+
+class NotFoundError(ClientError):
+    """A subscription to an id that does not exist or that the caller may not see."""
+
+    code = "NOT_FOUND"
+
+    def __init__(self, id: object) -> None:
+        super().__init__(f"{id} was not found")
+
+
+@strawberry.type(description="Names what changed; select the fresh numbers through `account`.")
+class AccountMetricsUpdate:
+    account_id: strawberry.ID
+    position: int = strawberry.field(description="The projection's position after the batch.")
+    account: Account
+
+
+@strawberry.type(description="Names what changed; select the fresh numbers through `video`.")
+class VideoMetricsUpdate:
+    video_id: strawberry.ID
+    position: int = strawberry.field(description="The projection's position after the batch.")
+    video: Video
+
+
+async def _next_batch(notices: Notices) -> list[ChangeNotice]:
+    """The next notice and any others arriving within ``COALESCE_SECONDS`` of it."""
+    batch = [await anext(notices)]
+    with contextlib.suppress(TimeoutError):
+        while True:
+            batch.append(await asyncio.wait_for(anext(notices), COALESCE_SECONDS))
+    return batch
+
+
+def _touches(batch: list[ChangeNotice], account: UUID | None, video: UUID | None) -> int | None:
+    """The highest position among notices naming the id (or changing everything)."""
+    positions = [
+        n.position
+        for n in batch
+        if n.everything
+        or (account is not None and str(account) in n.accounts)
+        or (video is not None and str(video) in n.videos)
+    ]
+    return max(positions) if positions else None
+
+
+async def changes(
+    info: Info, *, account: UUID | None = None, video: UUID | None = None
+) -> AsyncIterator[int]:
+    """The positions after which the account's or video's numbers changed, as they come."""
+    feed = info.context.services.feed
+    if feed is None:
+        raise ClientError("subscriptions to metrics are not available on this server")
+    with feed.subscribe() as notices:
+        while True:
+            position = _touches(await _next_batch(notices), account, video)
+            if position is not None:
+                info.context.renew()
+                yield position
+
+
+@strawberry.type
+class Subscription:
+    @subscription
+    async def account_metrics(
+        self, info: Info, account_id: strawberry.ID
+    ) -> AsyncGenerator[AccountMetricsUpdate, None]:
+        """After each projection update touching the account."""
+        caller = access.reader(info.context.caller)
+        account = await visible_account(info, caller, account_id)
+        if account is None:
+            raise NotFoundError(account_id)
+        async for position in changes(info, account=account.uuid):
+            fresh = await visible_account(info, caller, account_id)
+            if fresh is not None:
+                yield AccountMetricsUpdate(account_id=fresh.id, position=position, account=fresh)
+
+    @subscription
+    async def video_metrics(
+        self, info: Info, video_id: strawberry.ID
+    ) -> AsyncGenerator[VideoMetricsUpdate, None]:
+        """After each projection update touching the video."""
+        caller = access.reader(info.context.caller)
+        video = await visible_video(info, caller, video_id)
+        if video is None:
+            raise NotFoundError(video_id)
+        async for position in changes(info, video=video.entity.id):
+            fresh = await visible_video(info, caller, video_id)
+            if fresh is not None:
+                yield VideoMetricsUpdate(video_id=fresh.id, position=position, video=fresh)
+
+    @subscription
+    async def event_log(
+        self,
+        info: Info,
+        after: int | None = strawberry.UNSET,
+        types: list[str] | None = strawberry.UNSET,
+    ) -> AsyncGenerator[LoggedEvent, None]:
+        """The log from position `after` (catch-up), then each event as it is appended
+        (auditors). Never skips an event that commits late behind a later position."""
+        access.log_reader(info.context.caller)
+        async for event in follow_log(info.context.services, after or 0, types or None):
+            yield LoggedEvent.of(event)

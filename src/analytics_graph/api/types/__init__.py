@@ -1,0 +1,1 @@
+"""The Strawberry types of the GraphQL contract (DESIGN.md; /shared/contract.graphql)."""
