@@ -3,6 +3,8 @@ runner driven until the read models include a given position."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import functools
 from collections.abc import Sequence
 from itertools import islice
@@ -13,7 +15,7 @@ import asyncpg
 import projections
 from analytics_graph.eventstore import EventStore
 from analytics_graph.ingest.service import Ingestor
-from analytics_graph.projection import Projection, ProjectionRunner, RunnerOptions
+from analytics_graph.projection import Batch, Changes, Projection, ProjectionRunner, RunnerOptions
 from analytics_graph.projection.status import wait_until_applied
 from analytics_graph.simulation import (
     SimulationConfig,
@@ -22,6 +24,7 @@ from analytics_graph.simulation import (
     deletion_events,
     generate_world,
 )
+from analytics_graph.types import Connection
 from tests.integration.projection_oracle import Expected, expected_from
 
 # Several accounts (some past the 100-follower threshold, some not), hundreds of
@@ -96,3 +99,22 @@ async def run_to(
     """Runs a runner until every projection in ``chosen`` includes ``position``."""
     async with ProjectionRunner(url, store, None, chosen, options):
         await wait_applied(store.pool, position, chosen)
+
+
+def slowed(projection: Projection, pause: float, hits: list[str] | None = None) -> Projection:
+    """``projection`` with a pause inside each batch's transaction, after its changes
+    and before the checkpoint advance: where a crash would hurt most. ``hits`` gets
+    the name appended whenever a batch is cancelled during that pause."""
+    original = projection.apply
+
+    async def apply(conn: Connection, batch: Batch) -> Changes:
+        changes = await original(conn, batch)
+        try:
+            await asyncio.sleep(pause)
+        except asyncio.CancelledError:
+            if hits is not None:
+                hits.append(projection.name)
+            raise
+        return changes
+
+    return dataclasses.replace(projection, apply=apply)

@@ -1,0 +1,108 @@
+"""Several runners on one database: one works on each projection, the others stand
+by and take over; a batch is applied once even when two try; notices go out."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import asyncpg
+import pytest
+
+import projections
+from analytics_graph.eventstore import EventStore
+from analytics_graph.eventstore.notify import Listener, Notifier
+from analytics_graph.projection import ChangeNotice, ProjectionRunner
+from analytics_graph.projection.batches import apply_batch
+from analytics_graph.projection.checkpoints import CheckpointMoved, Slot
+from analytics_graph.projection.notices import Subscription, change_feed
+from analytics_graph.projection.tables import ensure_live
+from analytics_graph.projection.worker import WorkerState
+from tests.integration import projection_world as pw
+from tests.integration.projection_checks import check_all
+
+
+def leaders(*runners: ProjectionRunner) -> dict[str, int]:
+    """How many runners follow each projection."""
+    return {
+        p.name: sum(r.workers[p.name].state is WorkerState.FOLLOWING for r in runners)
+        for p in projections.ALL
+    }
+
+
+async def test_two_runners_at_once_count_everything_once_and_take_over(
+    database_url: str, pool: asyncpg.Pool, store: EventStore
+) -> None:
+    first, second = await pw.load(store, parts=2)
+    await pw.ingest(store, first)
+    one = ProjectionRunner(database_url, store, None, projections.ALL, pw.FAST)
+    two = ProjectionRunner(database_url, store, None, projections.ALL, pw.FAST)
+    await asyncio.gather(one.start(), two.start())
+    try:
+        await pw.wait_applied(pool, await store.last_position())
+        assert set(leaders(one, two).values()) == {1}
+        await one.stop()  # the other takes over whatever this one held
+        await pw.ingest(store, second)
+        await pw.wait_applied(pool, await pw.finish(store))
+        assert set(leaders(two).values()) == {1}
+    finally:
+        await one.stop()
+        await two.stop()
+    await check_all(pool, pw.world(), pw.expected())
+
+
+async def test_a_batch_raced_by_two_appliers_is_applied_once(
+    database_url: str, pool: asyncpg.Pool, store: EventStore
+) -> None:
+    """The checkpoint claim alone (no advisory lock) makes a second applier of the
+    same range fail without effect."""
+    head = await pw.load_all(store)
+    conns = [await asyncpg.connect(database_url) for _ in range(2)]
+    try:
+        await ensure_live(conns[0], projections.ALL)
+        for projection in projections.ALL:
+            outcomes = await asyncio.gather(
+                *(apply_batch(c, projection, Slot.LIVE, 0, head) for c in conns),
+                return_exceptions=True,
+            )
+            assert sorted(type(o).__name__ for o in outcomes) == ["Changes", "CheckpointMoved"]
+            with pytest.raises(CheckpointMoved):
+                await apply_batch(conns[0], projection, Slot.LIVE, 0, head)
+    finally:
+        for conn in conns:
+            await conn.close()
+    await check_all(pool, pw.world(), pw.expected())
+
+
+async def test_change_notices_name_what_changed(database_url: str, pool: asyncpg.Pool) -> None:
+    async with (
+        Notifier(database_url) as notifier,
+        Listener(database_url) as listener,
+        change_feed(database_url) as feed,
+    ):
+        store = EventStore(pool, notifier)
+        await pw.load(store)  # accounts and videos only
+        video = pw.world().videos[0]
+        view = {
+            "eventId": str(uuid.uuid4()), "type": "view", "videoId": str(video.id),
+            "occurredAt": video.published_at.isoformat(), "viewerId": "someone",
+            "watchedSeconds": 1.5, "source": "SEARCH", "searchTerm": "cats",
+        }  # fmt: skip
+        async with ProjectionRunner(database_url, store, listener, projections.ALL, pw.FAST):
+            with feed.subscribe() as notices:
+                await pw.ingest(store, [view])
+                seen = await asyncio.wait_for(_until_all_projections(notices), 30)
+    assert str(video.id) in seen["engagement"].videos
+    assert str(video.account_id) in seen["engagement"].accounts
+    assert str(video.id) in seen["video_reach"].videos
+    assert {n.position for n in seen.values()} == {await store.last_position()}
+
+
+async def _until_all_projections(notices: Subscription) -> dict[str, ChangeNotice]:
+    seen: dict[str, ChangeNotice] = {}
+    async for notice in notices:
+        if notice.accounts or notice.videos:
+            seen[notice.projection] = notice
+        if {"engagement", "video_reach"} <= seen.keys():
+            return seen
+    raise AssertionError("the feed ended")
