@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime
 
 import asyncpg
 import pytest
 
 import projections
-from analytics_graph.eventstore import EventStore
+from analytics_graph.eventstore import EventStore, NewEvent
 from analytics_graph.eventstore.notify import Listener, Notifier
 from analytics_graph.projection import ChangeNotice, ProjectionRunner
 from analytics_graph.projection.batches import apply_batch
 from analytics_graph.projection.checkpoints import CheckpointMoved, Slot
 from analytics_graph.projection.notices import Subscription, change_feed
+from analytics_graph.projection.ranges import RangeReader
 from analytics_graph.projection.tables import ensure_live
 from analytics_graph.projection.worker import WorkerState
 from tests.integration import projection_world as pw
@@ -106,3 +108,34 @@ async def _until_all_projections(notices: Subscription) -> dict[str, ChangeNotic
         if {"engagement", "video_reach"} <= seen.keys():
             return seen
     raise AssertionError("the feed ended")
+
+
+def _fact() -> NewEvent:
+    return NewEvent(
+        stream_id=str(uuid.uuid4()), type="profileView", event_id=uuid.uuid4(),
+        occurred_at=datetime(2025, 1, 1, tzinfo=UTC), data={"viewerId": "v"},
+    )  # fmt: skip
+
+
+async def test_ranges_stop_at_an_append_in_flight_and_pass_a_rolled_back_one(
+    database_url: str, store: EventStore
+) -> None:
+    ranges = RangeReader(store, 0)
+    await store.append([_fact()])
+    slow = await asyncpg.connect(database_url)
+    try:
+        in_flight = slow.transaction()
+        await in_flight.start()
+        await store.append([_fact()], conn=slow)  # position 2, not committed yet
+        await store.append([_fact()])  # position 3
+        assert await ranges.next(100) == (0, 1)
+        assert await ranges.next(100) is None and ranges.blocked
+        await in_flight.rollback()  # position 2 will never exist
+        await store.append([_fact()])  # position 4
+        span = None
+        while span is None:  # the hole is passed once proven final
+            span = await ranges.next(100)
+        assert span == (1, 4)
+        assert await ranges.next(100) is None and not ranges.blocked
+    finally:
+        await slow.close()

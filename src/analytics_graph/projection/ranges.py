@@ -44,7 +44,9 @@ class RangeReader:
         after = self._cursor.position
         row = await self._store.pool.fetchrow(RUN_SQL, after, limit)
         assert row is not None
-        if row["n"] and row["last"] - after == row["n"]:
+        if not row["n"]:
+            return None  # nothing visible after `after`: no hole to wait at either
+        if row["last"] - after == row["n"]:
             self._cursor = LogCursor(row["last"])
             return after, row["last"]
         return await self._store.next_range(self._cursor, limit)
