@@ -120,3 +120,20 @@ async def test_the_commands_print_status_and_rebuild(
         rows = {r.name: r for r in await status(conn, projections.ALL)}
     assert (rows["followers"].position, rows["followers"].lag_events) == (head, 0)
     assert (rows["engagement"].position, rows["engagement"].lag_events) == (None, head)
+
+
+async def test_a_rebuild_beside_a_live_runner_swaps_in_without_a_gap(
+    database_url: str, pool: asyncpg.Pool, store: EventStore
+) -> None:
+    """The live runner keeps applying new events while the rebuild runs; the swap
+    takes over at (or past) its position, and the runner carries on from there."""
+    first, second = await pw.load(store, parts=2)
+    await pw.ingest(store, first)
+    async with ProjectionRunner(database_url, store, None, projections.ALL, pw.FAST):
+        await pw.wait_applied(pool, await store.last_position())
+        ingesting = asyncio.create_task(pw.ingest(store, second, size=500))
+        for projection in projections.ALL:
+            await rebuild(database_url, store, projection, batch_size=3_000)
+        await ingesting
+        await pw.wait_applied(pool, await pw.finish(store))
+    await check_all(pool, pw.world(), pw.expected())
