@@ -25,10 +25,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -160,7 +162,7 @@ async def load(url: str, events: int) -> None:
     print(f"  projected in {time.monotonic() - started:.0f}s total", flush=True)
 
 
-async def targets(url: str) -> tuple[list[str], list[str]]:
+async def find_targets(url: str) -> tuple[list[str], list[str]]:
     """Pro account ids (with videos) and live video ids, to ask about."""
     from projections.entities import queries as entities
 
@@ -243,22 +245,22 @@ class Result:
         return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
 
 
-Request = Callable[[int], tuple[str, dict[str, Any]]]  # n -> (path, JSON body)
+Request = Callable[[int], tuple[str, dict[str, Any], dict[str, str]]]  # n -> path, body, headers
+SERIAL = itertools.count()  # never restarts: a "vary" request never repeats an earlier one
 
 
 async def hammer(base: str, request: Request, concurrency: int, seconds: float) -> Result:
     """``concurrency`` clients sending requests back to back for ``seconds``."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     latencies: list[float] = []
-    counter = iter(range(10**9))
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
         deadline = time.monotonic() + seconds
 
         async def worker() -> None:
             while time.monotonic() < deadline:
-                path, body = request(next(counter))
+                path, body, headers = request(next(SERIAL))
                 started = time.perf_counter()
-                response = await client.post(path, json=body, headers=HEADERS)
+                response = await client.post(path, json=body, headers=headers)
                 latencies.append(time.perf_counter() - started)
                 if response.status_code != 200:
                     raise RuntimeError(f"{response.status_code}: {response.text[:300]}")
@@ -269,74 +271,76 @@ async def hammer(base: str, request: Request, concurrency: int, seconds: float) 
     return Result(len(latencies), elapsed, latencies)
 
 
-HEADERS: dict[str, str] = {}
+@dataclass(frozen=True, slots=True)
+class Targets:
+    accounts: list[str]
+    videos: list[str]
+    tokens: list[str]
+    """Auditor tokens naming distinct (made-up) accounts: distinct callers."""
 
-
-def requests_for(
-    kind: str, accounts: list[str], videos: list[str]
-) -> dict[str, tuple[Request, Request]]:
-    """For each target ("graphql", "baseline"): the (repeat, vary) request makers."""
-    ends = [END.date() - timedelta(days=d) for d in range(60)]
-
-    def dashboard_vars(n: int) -> dict[str, Any]:
-        account = accounts[n % len(accounts)]
-        end = ends[(n // len(accounts)) % len(ends)]
+    def dashboard(self, n: int) -> dict[str, Any]:
+        """Variables: every account, then every end of the last 60 days, then again."""
+        end = END.date() - timedelta(days=(n // len(self.accounts)) % 60)
         start = end - timedelta(days=27)
+        account = self.accounts[n % len(self.accounts)]
         return {"id": account, "range": {"custom": {"start": str(start), "end": str(end)}}}
 
-    def graphql(query: str, variables: Callable[[int], dict[str, Any]]) -> Request:
-        return lambda n: ("/graphql", {"query": query, "variables": variables(n)})
+    def video(self, n: int) -> dict[str, Any]:
+        return {"id": self.videos[n % len(self.videos)]}
 
-    def baseline(path: str, variables: Callable[[int], dict[str, Any]]) -> Request:
-        return lambda n: (path, variables(n))
+    def caller(self, n: int) -> dict[str, str]:
+        """A new caller for each round over the variables: no answer is ever cached."""
+        rounds = n // (len(self.accounts) * 60)
+        return {"authorization": "Bearer " + self.tokens[rounds % len(self.tokens)]}
 
-    if kind == "dashboard":
-        vary = dashboard_vars
-        return {
-            "graphql": (graphql(DASHBOARD, lambda n: dashboard_vars(0)), graphql(DASHBOARD, vary)),
-            "baseline": (
-                baseline("/dashboard", lambda n: dashboard_vars(0)),
-                baseline("/dashboard", vary),
-            ),
-        }
-    video_vars: Callable[[int], dict[str, Any]] = lambda n: {"id": videos[n % len(videos)]}  # noqa: E731
+
+def requests_for(kind: str, targets: Targets) -> dict[str, tuple[Request, Request]]:
+    """For each target ("graphql", "baseline"): the (repeat, vary) request makers."""
+    query, path = (DASHBOARD, "/dashboard") if kind == "dashboard" else (VIDEO, "/video")
+    variables = targets.dashboard if kind == "dashboard" else targets.video
+    first = targets.caller(0)
     return {
-        "graphql": (graphql(VIDEO, lambda n: video_vars(0)), graphql(VIDEO, video_vars)),
-        "baseline": (baseline("/video", lambda n: video_vars(0)), baseline("/video", video_vars)),
+        "graphql": (
+            lambda n: ("/graphql", {"query": query, "variables": variables(0)}, first),
+            lambda n: ("/graphql", {"query": query, "variables": variables(n)}, targets.caller(n)),
+        ),
+        "baseline": (
+            lambda n: (path, variables(0), {}),
+            lambda n: (path, variables(n), {}),
+        ),
     }
 
 
-async def same_answers(
-    graphql_base: str, baseline_base: str, accounts: list[str], videos: list[str]
-) -> None:
+async def same_answers(graphql_base: str, baseline_base: str, targets: Targets) -> None:
     """The baseline answers exactly what GraphQL answers (else the comparison means nothing)."""
     async with httpx.AsyncClient(timeout=60) as client:
         for kind in ("dashboard", "video"):
-            makers = requests_for(kind, accounts, videos)
+            makers = requests_for(kind, targets)
             for n in (0, 1, 7):
-                _, ours = makers["graphql"][1](n)
-                path, theirs = makers["baseline"][1](n)
-                a = await client.post(graphql_base + "/graphql", json=ours, headers=HEADERS)
+                path, ours, headers = makers["graphql"][1](n)
+                a = await client.post(graphql_base + path, json=ours, headers=headers)
+                path, theirs, _ = makers["baseline"][1](n)
                 b = await client.post(baseline_base + path, json=theirs)
                 if a.json() != b.json():
                     raise AssertionError(f"{kind} #{n}: the baseline answers differently")
 
 
 async def bench_size(url: str, events: int, seconds: float) -> dict[str, float]:
-    accounts, videos = await targets(url)
     from analytics_graph.auth import Role, issue_token
 
-    HEADERS["authorization"] = "Bearer " + issue_token(SECRET, Role.AUDITOR)
+    accounts, videos = await find_targets(url)
+    tokens = [issue_token(SECRET, Role.AUDITOR, uuid.uuid4()) for _ in range(200)]
+    targets = Targets(accounts, videos, tokens)
     medians: dict[str, float] = {}
     with (
         server("graphql", url, 18731) as graphql_base,
         server("baseline", url, 18732) as baseline_base,
     ):
-        await same_answers(graphql_base, baseline_base, accounts, videos)
+        await same_answers(graphql_base, baseline_base, targets)
         print(f"\n{events:,} events: {len(accounts)} Pro accounts, {len(videos)} videos")
         print(HEADER)
         for kind in ("dashboard", "video"):
-            makers = requests_for(kind, accounts, videos)
+            makers = requests_for(kind, targets)
             for mode, index in (("repeat", 0), ("vary", 1)):
                 for concurrency in (1, 8, 32):
                     ours = await hammer(

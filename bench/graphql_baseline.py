@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -137,9 +137,7 @@ async def video(conn: Connection, variables: dict[str, Any]) -> dict[str, Any]:
     entity = (await entities.videos(conn, [video_id]))[video_id]
     owner = (await entities.accounts(conn, [entity.account_id]))[entity.account_id]
     assert owner.is_pro
-    published = entity.published_at.date()
-    today = datetime.now(UTC).date()
-    a = (await videos.video_analytics(conn, [video_id], published, max(published, today)))[video_id]
+    a = (await videos.video_analytics(conn, [video_id]))[video_id]
     hours = (await hourly.video_hourly(conn, [video_id]))[video_id]
     t = a.totals
     return {

@@ -47,6 +47,7 @@ class VideoFacts:
     video: SimVideo
     views: list[View] = field(default_factory=list)
     likes: Counter[date] = field(default_factory=Counter)
+    """Likes minus unlikes per day (a day with only unlikes is still a day with engagement)."""
     comments: Counter[date] = field(default_factory=Counter)
     shares: Counter[date] = field(default_factory=Counter)
     favorites: Counter[date] = field(default_factory=Counter)
@@ -244,6 +245,15 @@ class Expected:
         }
 
     # ------------------------------------------------------------ one video
+
+    def lifetime(self, video_id: str) -> tuple[date, date]:
+        """Publication day to the last day with engagement (or a new follower) of the video."""
+        f = self.videos[video_id]
+        first = f.video.published_at.astimezone(UTC).date()
+        active = [v.at.date() for v in f.views]
+        for per_day in (f.likes, f.comments, f.shares, f.favorites, f.new_followers):
+            active += list(per_day)
+        return first, max([first, *active])
 
     def video_analytics(self, video_id: str, start: date, end: date) -> dict[str, Any]:
         f = self.videos[video_id]

@@ -244,7 +244,7 @@ async def test_a_mutation_over_get_is_405(app: Served) -> None:
         params={
             "query": 'mutation { registerAccount(input: {handle: "g", displayName: "G"}) {'
             " __typename } }"
-        },  # fmt: skip
+        },
         headers={"authorization": f"Bearer {ADMIN}", "accept": GRAPHQL_RESPONSE},
     )
     assert response.status_code == 405

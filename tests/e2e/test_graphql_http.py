@@ -129,7 +129,8 @@ async def test_answers_are_cached_until_the_read_models_move(world: Served) -> N
 
 
 def _profile_views(response: httpx.Response) -> int:
-    views: int = response.json()["data"]["account"]["analytics"]["overview"]["profileViews"]["total"]
+    analytics = response.json()["data"]["account"]["analytics"]
+    views: int = analytics["overview"]["profileViews"]["total"]
     return views
 
 

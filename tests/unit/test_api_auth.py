@@ -13,6 +13,7 @@ from analytics_graph.auth import (
     Caller,
     InvalidTokenError,
     Role,
+    TokenVerifier,
     issue_token,
     signing_secret,
     verify_token,
@@ -61,3 +62,16 @@ def test_a_configured_secret_wins_and_must_be_long_enough(tmp_path: Path) -> Non
     assert signing_secret(Settings(data_dir=tmp_path, secret=Secret(SECRET))) == SECRET
     with pytest.raises(ConfigurationError, match="32 bytes"):
         signing_secret(Settings(data_dir=tmp_path, secret=Secret("short")))
+
+
+def test_a_verifier_remembers_good_tokens_only() -> None:
+    verifier = TokenVerifier(SECRET)
+    good = issue_token(SECRET, Role.AUDITOR)
+    assert verifier.verify(good) is verifier.verify(good)
+    forged = issue_token("another-secret-of-at-least-32-bytes!!", Role.ADMIN)
+    for _ in range(2):
+        with pytest.raises(InvalidTokenError):
+            verifier.verify(forged)
+    expired = issue_token(SECRET, Role.ADMIN, ttl_seconds=10, now=time.time() - 3600)
+    with pytest.raises(InvalidTokenError, match="expired"):
+        verifier.verify(expired)

@@ -33,14 +33,14 @@ from analytics_graph.api.protocol import (
 from analytics_graph.api.schema import AnalyticsSchema
 from analytics_graph.api.services import Services
 from analytics_graph.api.session import PoolSession, Session, snapshot
-from analytics_graph.auth import Caller, InvalidTokenError, verify_token
+from analytics_graph.auth import Caller, InvalidTokenError, TokenVerifier
 from analytics_graph.projection.checkpoints import read_all
 
 STATEMENTS_HEADER = "Analytics-Graph-Statements"
 CACHE_HEADER = "Analytics-Graph-Cache"
 
 
-def caller_of(authorization: str | None, secret: str) -> Caller | None:
+def caller_of(authorization: str | None, tokens: TokenVerifier) -> Caller | None:
     """The caller a ``Bearer`` authorization names (``None`` without one); raises 401."""
     if not authorization:
         return None
@@ -48,7 +48,7 @@ def caller_of(authorization: str | None, secret: str) -> Caller | None:
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthorized("send the token as 'Authorization: Bearer <token>'")
     try:
-        return verify_token(secret, token.strip())
+        return tokens.verify(token.strip())
     except InvalidTokenError as error:
         raise _unauthorized(str(error)) from None
 
@@ -83,7 +83,7 @@ class GraphQLEndpoint:
     ) -> None:
         self.schema = schema
         self.services = services
-        self.secret = secret
+        self.tokens = TokenVerifier(secret)
         self.ide_html = get_graphql_ide_html("graphiql") if ide else None
         self.answers = AnswerCache()
 
@@ -94,7 +94,7 @@ class GraphQLEndpoint:
                 return HTMLResponse(self.ide_html)
             media = response_media_type(request.headers.get("accept"))
             graphql = await read_request(request, self.services.limits.max_body_bytes)
-            caller = caller_of(request.headers.get("authorization"), self.secret)
+            caller = caller_of(request.headers.get("authorization"), self.tokens)
             return await self._run(request.method, graphql, caller, media)
         except RequestError as error:
             return Response(error.body(), error.status, error.headers, media_type=media)

@@ -101,8 +101,10 @@ async def _video_stats(
 
 
 async def _video_analytics(
-    conn: Connection, ids: Sequence[UUID], days: Days
+    conn: Connection, ids: Sequence[UUID], days: Days | None
 ) -> dict[UUID, videos.VideoAnalytics]:
+    if days is None:  # the whole life
+        return await videos.video_analytics(conn, ids)
     return await videos.video_analytics(conn, ids, days.start, days.end)
 
 

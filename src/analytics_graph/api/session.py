@@ -6,8 +6,8 @@ in an answer comes from the same state of the read models, the state the
 projections' checkpoints in that snapshot describe. Mutations and subscription
 updates read through the pool (:class:`PoolSession`), one statement at a time.
 
-Sessions count their statements, so tests can check that an answer costs a
-handful of statements whatever its size.
+Sessions count the SQL statements their queries send, so tests can check that
+an answer costs a handful of statements whatever its size.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Concatenate, ParamSpec, Protocol, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar, cast
 
 import asyncpg
 
@@ -25,10 +25,29 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-class Session(Protocol):
-    """Runs read-model query functions (``fn(conn, *args)``), counting them."""
+class Counted:
+    """A connection that counts the statements sent through it (all else passes through)."""
 
-    statements: int
+    COUNTED = frozenset({"fetch", "fetchrow", "fetchval", "execute", "executemany"})
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self.statements = 0
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._conn, name)
+        if name in self.COUNTED:
+            self.statements += 1
+        return attribute
+
+
+class Session(Protocol):
+    """Runs read-model query functions (``fn(conn, *args)``), counting their statements."""
+
+    @property
+    def statements(self) -> int:
+        """SQL statements sent so far."""
+        ...
 
     async def run(
         self,
@@ -42,9 +61,12 @@ class ConnectionSession:
     """Runs queries one after the other on a single connection."""
 
     def __init__(self, conn: Connection) -> None:
-        self._conn = conn
+        self._conn = Counted(conn)
         self._lock = asyncio.Lock()
-        self.statements = 0
+
+    @property
+    def statements(self) -> int:
+        return self._conn.statements
 
     async def run(
         self,
@@ -53,8 +75,7 @@ class ConnectionSession:
         **kwargs: P.kwargs,
     ) -> R:
         async with self._lock:  # one connection runs one statement at a time
-            self.statements += 1
-            return await fn(self._conn, *args, **kwargs)
+            return await fn(cast(Connection, self._conn), *args, **kwargs)
 
 
 class PoolSession:
@@ -70,9 +91,12 @@ class PoolSession:
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> R:
-        self.statements += 1
         async with self._pool.acquire() as conn:
-            return await fn(conn, *args, **kwargs)
+            counted = Counted(conn)
+            try:
+                return await fn(cast(Connection, counted), *args, **kwargs)
+            finally:
+                self.statements += counted.statements
 
 
 @contextlib.asynccontextmanager

@@ -23,6 +23,7 @@ from analytics_graph.api.protocol import RequestError
 from analytics_graph.api.schema import AnalyticsSchema
 from analytics_graph.api.services import Services
 from analytics_graph.api.session import PoolSession
+from analytics_graph.auth import TokenVerifier
 
 
 def _authorization(params: dict[str, Any] | None, headers: Any) -> str | None:
@@ -43,7 +44,7 @@ class SubscriptionsApp(GraphQL[Context, None]):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         )
         self.services = services
-        self.secret = secret
+        self.tokens = TokenVerifier(secret)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -61,7 +62,7 @@ class SubscriptionsApp(GraphQL[Context, None]):
         headers = context.connection_headers
         try:
             context.caller = caller_of(
-                _authorization(context.connection_params, headers), self.secret
+                _authorization(context.connection_params, headers), self.tokens
             )
         except RequestError as error:
             raise ConnectionRejectionError({"message": error.message}) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from uuid import UUID
 
 import strawberry
@@ -21,7 +22,6 @@ from analytics_graph.api.types.common import (
 )
 from analytics_graph.api.types.video import Video
 from projections.engagement import content
-from projections.engagement.accounts import AccountOverview
 from projections.entities.queries import VideoEntity
 from projections.followers import queries as followers
 
@@ -32,77 +32,43 @@ MAX_TERRITORIES = 250
     description="Each metric with its total, previous period, change and daily series."
 )
 class Overview:
-    account_id: strawberry.Private[UUID]
-    days: strawberry.Private[Days]
-
-    async def _metrics(self, info: Info) -> AccountOverview:
-        return await info.context.loaders.overview.load((self.account_id, self.days))
-
-    @field
-    async def video_views(self, info: Info) -> Metric:
-        """Views of the account's videos (deleted ones included)."""
-        return Metric.of((await self._metrics(info)).video_views)
-
-    @field
-    async def profile_views(self, info: Info) -> Metric:
-        """Visits to the account's profile."""
-        return Metric.of((await self._metrics(info)).profile_views)
-
-    @field
-    async def likes(self, info: Info) -> Metric:
-        """Likes minus unlikes of the account's videos."""
-        return Metric.of((await self._metrics(info)).likes)
-
-    @field
-    async def comments(self, info: Info) -> Metric:
-        return Metric.of((await self._metrics(info)).comments)
-
-    @field
-    async def shares(self, info: Info) -> Metric:
-        return Metric.of((await self._metrics(info)).shares)
-
-    @field
-    async def net_followers(self, info: Info) -> Metric:
-        """Followers gained minus followers lost."""
-        growth = await info.context.loaders.growth.load((self.account_id, self.days))
-        return Metric.of(growth.net_followers)
+    video_views: Metric = strawberry.field(
+        description="Views of the account's videos (deleted ones included)."
+    )
+    profile_views: Metric = strawberry.field(description="Visits to the account's profile.")
+    likes: Metric = strawberry.field(description="Likes minus unlikes of the account's videos.")
+    comments: Metric
+    shares: Metric
+    net_followers: Metric = strawberry.field(description="Followers gained minus followers lost.")
 
 
 @strawberry.type
 class VideoStats:
-    entity: strawberry.Private[VideoEntity]
-    days: strawberry.Private[Days]
     video: Video
+    views: int = strawberry.field(description="Views in the range.")
+    likes: int = strawberry.field(description="Likes minus unlikes in the range.")
+    comments: int
+    shares: int
+    views_gained_7d: int = strawberry.field(
+        description="Views in the 7 days ending at the range's end."
+    )
 
     @classmethod
-    def of(cls, entity: VideoEntity, days: Days) -> VideoStats:
-        return cls(entity=entity, days=days, video=Video.of(entity))
+    def of(cls, entity: VideoEntity, stats: content.VideoStats) -> VideoStats:
+        return cls(
+            video=Video.of(entity),
+            views=stats.views,
+            likes=stats.likes,
+            comments=stats.comments,
+            shares=stats.shares,
+            views_gained_7d=stats.views_gained_7d,
+        )
 
-    async def _stats(self, info: Info) -> content.VideoStats:
-        return await info.context.loaders.video_stats.load((self.entity.id, self.days))
 
-    @field
-    async def views(self, info: Info) -> int:
-        """Views in the range."""
-        return (await self._stats(info)).views
-
-    @field
-    async def likes(self, info: Info) -> int:
-        """Likes minus unlikes in the range."""
-        return (await self._stats(info)).likes
-
-    @field
-    async def comments(self, info: Info) -> int:
-        return (await self._stats(info)).comments
-
-    @field
-    async def shares(self, info: Info) -> int:
-        return (await self._stats(info)).shares
-
-    @field
-    async def views_gained_7d(self, info: Info) -> int:
-        """Views in the 7 days ending at the range's end."""
-        return (await self._stats(info)).views_gained_7d
+async def _with_stats(info: Info, videos: Sequence[VideoEntity], days: Days) -> list[VideoStats]:
+    """The videos with their counts in ``days`` (one statement for all of them)."""
+    stats = await info.context.loaders.video_stats.load_many([(v.id, days) for v in videos])
+    return [VideoStats.of(v, s) for v, s in zip(videos, stats, strict=True)]
 
 
 @strawberry.type
@@ -114,15 +80,15 @@ class ContentAnalytics:
     async def posted_videos(self, info: Info) -> list[VideoStats]:
         """The account's videos published in the range (not deleted ones), newest first."""
         videos = await info.context.loaders.posted.load((self.account_id, self.days))
-        return [VideoStats.of(v, self.days) for v in videos]
+        return await _with_stats(info, videos, self.days)
 
     @field
     async def trending_videos(self, info: Info) -> list[VideoStats]:
         """The account's top 9 videos (not deleted ones, published by the range's end) by
         views in the 7 days ending at the range's end; ties: newer first."""
         ranked = await info.context.loaders.trending.load((self.account_id, self.days.end))
-        videos = await info.context.loaders.video.load_many([video_id for video_id, _ in ranked])
-        return [VideoStats.of(v, self.days) for v in videos if v is not None]
+        found = await info.context.loaders.video.load_many([video_id for video_id, _ in ranked])
+        return await _with_stats(info, [v for v in found if v is not None], self.days)
 
 
 @strawberry.type
@@ -195,16 +161,33 @@ class FollowerAnalytics:
 
 @strawberry.type
 class AccountAnalytics:
+    account_id: strawberry.Private[UUID]
+    days: strawberry.Private[Days]
     range: DateRange
-    overview: Overview
     content: ContentAnalytics
     followers: FollowerAnalytics
 
     @classmethod
     def of(cls, account_id: UUID, days: Days) -> AccountAnalytics:
         return cls(
+            account_id=account_id,
+            days=days,
             range=DateRange.of(days),
-            overview=Overview(account_id=account_id, days=days),
             content=ContentAnalytics(account_id=account_id, days=days),
             followers=FollowerAnalytics(account_id=account_id, days=days),
+        )
+
+    @field
+    async def overview(self, info: Info) -> Overview:
+        """Each metric with its total, previous period, change and daily series."""
+        key = (self.account_id, self.days)
+        counts = await info.context.loaders.overview.load(key)
+        growth = await info.context.loaders.growth.load(key)
+        return Overview(
+            video_views=Metric.of(counts.video_views),
+            profile_views=Metric.of(counts.profile_views),
+            likes=Metric.of(counts.likes),
+            comments=Metric.of(counts.comments),
+            shares=Metric.of(counts.shares),
+            net_followers=Metric.of(growth.net_followers),
         )

@@ -57,17 +57,13 @@ class Video:
     async def analytics(
         self, info: Info, range: DateRangeInput | None = strawberry.UNSET
     ) -> VideoAnalytics:
-        """The video's analytics over a range (lifetime when no range: from the day of
-        publication to today); an error unless the account is Pro."""
+        """The video's analytics over a range; without one, over its whole life (from
+        the day of publication to the last day with engagement). An error unless the
+        account is Pro."""
         owner = await info.context.loaders.account.load(self.entity.account_id)
         if owner is None or not owner.is_pro:
             raise NotProAccount(self.entity.account_id)
-        today = info.context.today
-        if range:
-            days = resolve(range, today)
-        else:
-            published = self.entity.published_at.date()
-            days = Days(published, max(published, today))
+        days = resolve(range, info.context.today) if range else None
         return VideoAnalytics(entity=self.entity, days=days)
 
 
@@ -110,7 +106,8 @@ class VideoHour:
 @strawberry.type
 class VideoAnalytics:
     entity: strawberry.Private[VideoEntity]
-    days: strawberry.Private[Days]
+    days: strawberry.Private[Days | None]
+    """``None``: the video's whole life."""
 
     async def _analytics(self, info: Info) -> videos.VideoAnalytics:
         return await info.context.loaders.video_analytics.load((self.entity.id, self.days))
@@ -187,7 +184,8 @@ class VideoAnalytics:
 
     @field
     async def daily(self, info: Info) -> list[VideoDay]:
-        """One entry per day of the range, ascending, zero-filled."""
+        """One entry per day of the range (of the whole life: publication day to the last
+        day with engagement), ascending, zero-filled."""
         return [VideoDay.of(d) for d in (await self._analytics(info)).daily]
 
     @field
