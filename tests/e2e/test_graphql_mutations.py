@@ -214,3 +214,22 @@ def _view(video_id: str, at: datetime, watched: float = 4.0) -> dict[str, Any]:
 
 def _day(event: dict[str, Any]) -> str:
     return str(datetime.fromisoformat(event["view"]["occurredAt"]).date())
+
+
+async def test_a_video_just_published_shows_zeros_at_once(app: Served) -> None:
+    account = await register(app, "erin")
+    await app.data(TO_PRO, {"id": account["id"], "type": "BUSINESS"}, token=ADMIN)
+    creator = token(Role.CREATOR, account["id"])
+    video = await app.data(
+        PUBLISH,
+        {"input": {"accountId": account["id"], "caption": "new", "durationSeconds": 4.2}},
+        token=creator,
+    )
+    query = """query V($id: ID!) { video(id: $id) { analytics {
+      views reachedAudience daily { views } hourly { views } retention { second ratio } } } }"""
+    shown = await app.data(query, {"id": video["publishVideo"]["id"]}, token=creator)
+    analytics = shown["video"]["analytics"]
+    assert analytics["views"] == analytics["reachedAudience"] == 0
+    assert analytics["daily"] == [{"views": 0}]
+    assert analytics["hourly"] == [{"views": 0}] * 48
+    assert analytics["retention"] == [{"second": s, "ratio": 0.0} for s in range(6)]

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from analytics_graph.api.services import Services
-from analytics_graph.projection import wait_until_applied
+from analytics_graph.projection import Projection, wait_until_applied
 
 log = logging.getLogger(__name__)
 
 
+def of_aggregates(projections: Sequence[Projection]) -> list[Projection]:
+    """The projections that fold account and video events (their topics hold a colon,
+    ``module:Class.Event``; engagement types do not): what a mutation changes."""
+    return [p for p in projections if any(":" in kind for kind in p.handles)]
+
+
 async def read_your_writes(services: Services) -> None:
-    """Waits until every projection has applied the log as far as it is now.
+    """Waits until the projections of account and video events have applied the log
+    as far as it is now.
 
     Gives up (logging a warning) after ``limits.read_your_writes_seconds``: the
     change is stored either way, and the read models will show it shortly.
@@ -21,7 +29,7 @@ async def read_your_writes(services: Services) -> None:
         async with services.pool.acquire() as conn:
             await wait_until_applied(
                 conn,
-                services.projections,
+                of_aggregates(services.projections),
                 position,
                 within=services.limits.read_your_writes_seconds,
             )

@@ -42,10 +42,11 @@ def by_ids(session: Session, fn: ByIds[T]) -> DataLoader[UUID, T | None]:
     return DataLoader(load)
 
 
-def by_ids_with(session: Session, fn: ByIdsWith[P, T]) -> DataLoader[tuple[UUID, P], T]:
-    """``fn(conn, ids, parameter)`` batched by parameter, keyed by ``(id, parameter)``."""
+def by_ids_with(session: Session, fn: ByIdsWith[P, T]) -> DataLoader[tuple[UUID, P], T | None]:
+    """``fn(conn, ids, parameter)`` batched by parameter, keyed by ``(id, parameter)``;
+    ``None`` for an id it does not return."""
 
-    async def load(keys: list[tuple[UUID, P]]) -> list[T]:
+    async def load(keys: list[tuple[UUID, P]]) -> list[T | None]:
         groups: dict[P, list[UUID]] = defaultdict(list)
         for key_id, parameter in keys:
             groups[parameter].append(key_id)
@@ -53,7 +54,7 @@ def by_ids_with(session: Session, fn: ByIdsWith[P, T]) -> DataLoader[tuple[UUID,
         for parameter, ids in groups.items():
             for key_id, value in (await session.run(fn, ids, parameter)).items():
                 found[(key_id, parameter)] = value
-        return [found[k] for k in keys]
+        return [found.get(k) for k in keys]
 
     return DataLoader(load)
 

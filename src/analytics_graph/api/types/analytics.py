@@ -68,7 +68,7 @@ class VideoStats:
 async def _with_stats(info: Info, videos: Sequence[VideoEntity], days: Days) -> list[VideoStats]:
     """The videos with their counts in ``days`` (one statement for all of them)."""
     stats = await info.context.loaders.video_stats.load_many([(v.id, days) for v in videos])
-    return [VideoStats.of(v, s) for v, s in zip(videos, stats, strict=True)]
+    return [VideoStats.of(v, s or content.VideoStats()) for v, s in zip(videos, stats, strict=True)]
 
 
 @strawberry.type

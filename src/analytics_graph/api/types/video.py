@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -12,6 +12,7 @@ from analytics_graph.api.errors import NotProAccount, page_size
 from analytics_graph.api.fields import field
 from analytics_graph.api.ranges import DateRangeInput, Days, resolve
 from analytics_graph.api.types.common import Share
+from projections import readmodel
 from projections.engagement import videos
 from projections.entities.queries import VideoEntity
 
@@ -110,7 +111,8 @@ class VideoAnalytics:
     """``None``: the video's whole life."""
 
     async def _analytics(self, info: Info) -> videos.VideoAnalytics:
-        return await info.context.loaders.video_analytics.load((self.entity.id, self.days))
+        found = await info.context.loaders.video_analytics.load((self.entity.id, self.days))
+        return found or _nothing_yet(self.entity, self.days)
 
     async def _totals(self, info: Info) -> videos.VideoCounts:
         return (await self._analytics(info)).totals
@@ -193,3 +195,20 @@ class VideoAnalytics:
         """Views in the first 48 UTC clock hours, starting at the hour of publication."""
         hours = await info.context.loaders.video_hourly.load(self.entity.id) or []
         return [VideoHour(hour=h.hour, views=h.counts.views) for h in hours]
+
+
+def _nothing_yet(entity: VideoEntity, days: Days | None) -> videos.VideoAnalytics:
+    """Zeros, for a video the engagement read model has not seen yet (it was published
+    a moment ago, and that projection is a batch behind the one listing videos)."""
+    start = days.start if days else entity.published_at.astimezone(UTC).date()
+    end = days.end if days else start
+    return videos.VideoAnalytics(
+        start=start,
+        end=end,
+        totals=videos.VideoCounts(),
+        reached_audience=0,
+        traffic_sources=[],
+        search_queries=[],
+        retention=videos.retention_points({}, entity.duration_seconds),
+        daily=[videos.VideoDay(d, videos.VideoCounts()) for d in readmodel.days(start, end)],
+    )
