@@ -25,15 +25,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import itertools
 import os
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +42,17 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 
+from bench.graphql_load import (  # noqa: E402
+    END,
+    HEADER,
+    Targets,
+    figures,
+    hammer,
+    requests_for,
+    same_answers,
+)
+
 SECRET = "bench-signing-secret-of-at-least-32-bytes"
-END = datetime(2025, 6, 1, tzinfo=UTC)
 DASHBOARD = """query Dashboard($id: ID!, $range: DateRangeInput!) {
   account(id: $id) {
     handle followerCount
@@ -89,6 +95,9 @@ VIDEO = """query Video($id: ID!) {
     }
   }
 }"""
+
+
+QUERIES = {"dashboard": DASHBOARD, "video": VIDEO}
 
 
 # ---------------------------------------------------------------- the data
@@ -230,101 +239,6 @@ def serve_baseline(port: int) -> None:
 # ---------------------------------------------------------------- the load
 
 
-@dataclass(frozen=True, slots=True)
-class Result:
-    requests: int
-    seconds: float
-    latencies: list[float]
-
-    @property
-    def rate(self) -> float:
-        return self.requests / self.seconds
-
-    def percentile(self, p: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
-
-
-Request = Callable[[int], tuple[str, dict[str, Any], dict[str, str]]]  # n -> path, body, headers
-SERIAL = itertools.count()  # never restarts: a "vary" request never repeats an earlier one
-
-
-async def hammer(base: str, request: Request, concurrency: int, seconds: float) -> Result:
-    """``concurrency`` clients sending requests back to back for ``seconds``."""
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    latencies: list[float] = []
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
-        deadline = time.monotonic() + seconds
-
-        async def worker() -> None:
-            while time.monotonic() < deadline:
-                path, body, headers = request(next(SERIAL))
-                started = time.perf_counter()
-                response = await client.post(path, json=body, headers=headers)
-                latencies.append(time.perf_counter() - started)
-                if response.status_code != 200:
-                    raise RuntimeError(f"{response.status_code}: {response.text[:300]}")
-
-        started = time.monotonic()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.monotonic() - started
-    return Result(len(latencies), elapsed, latencies)
-
-
-@dataclass(frozen=True, slots=True)
-class Targets:
-    accounts: list[str]
-    videos: list[str]
-    tokens: list[str]
-    """Auditor tokens naming distinct (made-up) accounts: distinct callers."""
-
-    def dashboard(self, n: int) -> dict[str, Any]:
-        """Variables: every account, then every end of the last 60 days, then again."""
-        end = END.date() - timedelta(days=(n // len(self.accounts)) % 60)
-        start = end - timedelta(days=27)
-        account = self.accounts[n % len(self.accounts)]
-        return {"id": account, "range": {"custom": {"start": str(start), "end": str(end)}}}
-
-    def video(self, n: int) -> dict[str, Any]:
-        return {"id": self.videos[n % len(self.videos)]}
-
-    def caller(self, n: int) -> dict[str, str]:
-        """A new caller for each round over the variables: no answer is ever cached."""
-        rounds = n // (len(self.accounts) * 60)
-        return {"authorization": "Bearer " + self.tokens[rounds % len(self.tokens)]}
-
-
-def requests_for(kind: str, targets: Targets) -> dict[str, tuple[Request, Request]]:
-    """For each target ("graphql", "baseline"): the (repeat, vary) request makers."""
-    query, path = (DASHBOARD, "/dashboard") if kind == "dashboard" else (VIDEO, "/video")
-    variables = targets.dashboard if kind == "dashboard" else targets.video
-    first = targets.caller(0)
-    return {
-        "graphql": (
-            lambda n: ("/graphql", {"query": query, "variables": variables(0)}, first),
-            lambda n: ("/graphql", {"query": query, "variables": variables(n)}, targets.caller(n)),
-        ),
-        "baseline": (
-            lambda n: (path, variables(0), {}),
-            lambda n: (path, variables(n), {}),
-        ),
-    }
-
-
-async def same_answers(graphql_base: str, baseline_base: str, targets: Targets) -> None:
-    """The baseline answers exactly what GraphQL answers (else the comparison means nothing)."""
-    async with httpx.AsyncClient(timeout=60) as client:
-        for kind in ("dashboard", "video"):
-            makers = requests_for(kind, targets)
-            for n in (0, 1, 7):
-                path, ours, headers = makers["graphql"][1](n)
-                a = await client.post(graphql_base + path, json=ours, headers=headers)
-                path, theirs, _ = makers["baseline"][1](n)
-                b = await client.post(baseline_base + path, json=theirs)
-                if a.json() != b.json():
-                    raise AssertionError(f"{kind} #{n}: the baseline answers differently")
-
-
 async def bench_size(url: str, events: int, seconds: float) -> dict[str, float]:
     from analytics_graph.auth import Role, issue_token
 
@@ -336,11 +250,11 @@ async def bench_size(url: str, events: int, seconds: float) -> dict[str, float]:
         server("graphql", url, 18731) as graphql_base,
         server("baseline", url, 18732) as baseline_base,
     ):
-        await same_answers(graphql_base, baseline_base, targets)
+        await same_answers(graphql_base, baseline_base, QUERIES, targets)
         print(f"\n{events:,} events: {len(accounts)} Pro accounts, {len(videos)} videos")
         print(HEADER)
-        for kind in ("dashboard", "video"):
-            makers = requests_for(kind, targets)
+        for kind, query in QUERIES.items():
+            makers = requests_for(kind, query, targets)
             for mode, index in (("repeat", 0), ("vary", 1)):
                 for concurrency in (1, 8, 32):
                     ours = await hammer(
@@ -351,22 +265,9 @@ async def bench_size(url: str, events: int, seconds: float) -> dict[str, float]:
                     )
                     medians[f"{kind}/{mode}/{concurrency}"] = ours.percentile(0.5)
                     print(
-                        f"{kind:<10}{mode:<8}{concurrency:>5}  {_figures(ours, theirs)}", flush=True
+                        f"{kind:<10}{mode:<8}{concurrency:>5}  {figures(ours, theirs)}", flush=True
                     )
     return medians
-
-
-HEADER = (
-    f"{'request':<10}{'answers':<8}{'conc':>5}  {'GraphQL req/s':>14}{'p50 ms':>8}{'p99 ms':>8}"
-    f"  {'baseline req/s':>15}{'p50 ms':>8}{'p99 ms':>8}  {'ratio':>6}"
-)
-
-
-def _figures(ours: Result, theirs: Result) -> str:
-    def three(r: Result, width: int) -> str:
-        return f"{r.rate:>{width}.0f}{r.percentile(0.5):>8.1f}{r.percentile(0.99):>8.1f}"
-
-    return f"{three(ours, 14)}  {three(theirs, 15)}  {ours.rate / theirs.rate:>6.2f}"
 
 
 async def run(server_url: str, sizes: list[int], seconds: float) -> None:
@@ -393,12 +294,18 @@ def main() -> None:
     runner.add_argument("--server-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     runner.add_argument("--events", type=int, action="append", help="repeatable; default 1000000")
     runner.add_argument("--seconds", type=float, default=5.0, help="per case")
+    preparer = sub.add_parser("prepare", help="only load the databases (reused by run)")
+    preparer.add_argument("--server-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    preparer.add_argument("--events", type=int, action="append")
     for kind in ("graphql", "baseline"):
         serving = sub.add_parser(f"serve-{kind}")
         serving.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     if args.command == "run":
         asyncio.run(run(args.server_url, args.events or [1_000_000], args.seconds))
+    elif args.command == "prepare":
+        for events in args.events or [1_000_000]:
+            asyncio.run(prepare(args.server_url, events))
     elif args.command == "serve-graphql":
         serve_graphql(args.port)
     else:

@@ -1,0 +1,132 @@
+"""The load side of bench/graphql.py: clients, the requests they send, the figures."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+END = datetime(2025, 6, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    requests: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
+
+
+Request = Callable[[int], tuple[str, dict[str, Any], dict[str, str]]]  # n -> path, body, headers
+SERIAL = itertools.count()  # never restarts: a "vary" request never repeats an earlier one
+
+
+async def hammer(base: str, request: Request, concurrency: int, seconds: float) -> Result:
+    """``concurrency`` clients sending requests back to back for ``seconds``."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    latencies: list[float] = []
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+        deadline = time.monotonic() + seconds
+
+        async def worker() -> None:
+            while time.monotonic() < deadline:
+                path, body, headers = request(next(SERIAL))
+                started = time.perf_counter()
+                response = await client.post(path, json=body, headers=headers)
+                latencies.append(time.perf_counter() - started)
+                if response.status_code != 200:
+                    raise RuntimeError(f"{response.status_code}: {response.text[:300]}")
+
+        started = time.monotonic()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.monotonic() - started
+    return Result(len(latencies), elapsed, latencies)
+
+
+@dataclass(frozen=True, slots=True)
+class Targets:
+    accounts: list[str]
+    videos: list[str]
+    tokens: list[str]
+    """Auditor tokens naming distinct (made-up) accounts: distinct callers."""
+
+    def dashboard(self, n: int) -> dict[str, Any]:
+        """Variables: every account, then every end of the last 60 days, then again."""
+        end = END.date() - timedelta(days=(n // len(self.accounts)) % 60)
+        start = end - timedelta(days=27)
+        account = self.accounts[n % len(self.accounts)]
+        return {"id": account, "range": {"custom": {"start": str(start), "end": str(end)}}}
+
+    def video(self, n: int) -> dict[str, Any]:
+        return {"id": self.videos[n % len(self.videos)]}
+
+    def caller(self, n: int, space: int) -> dict[str, str]:
+        """A new caller for each round over the ``space`` distinct variables: no answer
+        is ever asked for twice."""
+        return {"authorization": "Bearer " + self.tokens[(n // space) % len(self.tokens)]}
+
+
+def requests_for(kind: str, query: str, targets: Targets) -> dict[str, tuple[Request, Request]]:
+    """For each target ("graphql", "baseline"): the (repeat, vary) request makers."""
+    path = f"/{kind}"
+    if kind == "dashboard":
+        variables, space = targets.dashboard, len(targets.accounts) * 60
+    else:
+        variables, space = targets.video, len(targets.videos)
+    first = targets.caller(0, space)
+
+    def vary(n: int) -> tuple[str, dict[str, Any], dict[str, str]]:
+        return "/graphql", {"query": query, "variables": variables(n)}, targets.caller(n, space)
+
+    return {
+        "graphql": (
+            lambda n: ("/graphql", {"query": query, "variables": variables(0)}, first),
+            vary,
+        ),
+        "baseline": (
+            lambda n: (path, variables(0), {}),
+            lambda n: (path, variables(n), {}),
+        ),
+    }
+
+
+async def same_answers(
+    graphql_base: str, baseline_base: str, queries: dict[str, str], targets: Targets
+) -> None:
+    """The baseline answers exactly what GraphQL answers (else the comparison means nothing)."""
+    async with httpx.AsyncClient(timeout=60) as client:
+        for kind, query in queries.items():
+            makers = requests_for(kind, query, targets)
+            for n in (0, 1, 7):
+                path, ours, headers = makers["graphql"][1](n)
+                a = await client.post(graphql_base + path, json=ours, headers=headers)
+                path, theirs, _ = makers["baseline"][1](n)
+                b = await client.post(baseline_base + path, json=theirs)
+                if a.json() != b.json():
+                    raise AssertionError(f"{kind} #{n}: the baseline answers differently")
+
+
+HEADER = (
+    f"{'request':<10}{'answers':<8}{'conc':>5}  {'GraphQL req/s':>14}{'p50 ms':>8}{'p99 ms':>8}"
+    f"  {'baseline req/s':>15}{'p50 ms':>8}{'p99 ms':>8}  {'ratio':>6}"
+)
+
+
+def figures(ours: Result, theirs: Result) -> str:
+    def three(r: Result, width: int) -> str:
+        return f"{r.rate:>{width}.0f}{r.percentile(0.5):>8.1f}{r.percentile(0.99):>8.1f}"
+
+    return f"{three(ours, 14)}  {three(theirs, 15)}  {ours.rate / theirs.rate:>6.2f}"
