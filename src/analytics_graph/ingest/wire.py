@@ -27,7 +27,7 @@ CountryCode = Annotated[str, msgspec.Meta(pattern="^[A-Za-z]{2}$")]
 Seconds = Annotated[float, msgspec.Meta(ge=0, le=1e9)]
 
 
-class Attributes(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
+class Attributes(msgspec.Struct, forbid_unknown_fields=True, rename="camel", gc=False):
     """``viewer`` / ``follower``: optional demographic attributes."""
 
     country: CountryCode | None = None
@@ -35,7 +35,9 @@ class Attributes(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     age_range: AgeRange | None = None
 
 
-class _Event(msgspec.Struct, forbid_unknown_fields=True, rename="camel", tag_field="type"):
+class _Event(
+    msgspec.Struct, forbid_unknown_fields=True, rename="camel", tag_field="type", gc=False
+):
     event_id: str
     occurred_at: Timestamp
 
