@@ -3,17 +3,20 @@
 Lifecycle, repeated forever (each failure starts over from the stored checkpoint):
 
 1. open a dedicated connection and wait for the projection's live lock (another
-   process may hold it: we take over within ``takeover_interval`` of its death);
+   process may hold it: we take over within ``takeover_interval`` of its death;
+   if it is running an older version, we rebuild ours beside it and swap it in);
 2. if the live tables are of an older version, rebuild into fresh tables and swap
    them in (the old ones serve queries meanwhile);
 3. follow the log: catch up in large batches, then apply what is new on each
-   LISTEN/NOTIFY wake-up (polling when none come).
+   LISTEN/NOTIFY wake-up (polling when none come);
+4. should the live tables turn out newer than this code, let go of the lock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -25,6 +28,7 @@ from analytics_graph.projection.catchup import HOLE_RETRY
 from analytics_graph.projection.checkpoints import CheckpointMoved, Slot
 from analytics_graph.projection.connection import (
     dedicated_connection,
+    try_lock,
     unlock,
     wait_for_lock,
 )
@@ -35,6 +39,8 @@ from analytics_graph.projection.tables import ensure_live
 from analytics_graph.types import Connection
 
 log = logging.getLogger(__name__)
+# A superseded worker waits this many takeover intervals before trying again.
+SUPERSEDED_BACKOFF = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +87,8 @@ class ProjectionWorker:
         self._options = options
         self.state = WorkerState.STARTING
         self.position: int | None = None
+        self.superseded = False
+        """Set once this worker found tables of a newer version than its code."""
 
     async def run(self) -> None:
         """Works on the projection until cancelled; never raises otherwise."""
@@ -88,10 +96,11 @@ class ProjectionWorker:
             try:
                 async with dedicated_connection(self._url) as conn:
                     self.state = WorkerState.STANDBY
-                    await wait_for_lock(
-                        conn, self.projection.name, Slot.LIVE, self._options.takeover_interval
-                    )
+                    await self._stand_by(conn)
                     await self._lead(conn)
+                # Superseded: the lock is released with the connection; stay away long
+                # enough for a runner of the newer version to take it.
+                await asyncio.sleep(self._options.takeover_interval * SUPERSEDED_BACKOFF)
             except asyncio.CancelledError:
                 raise
             except Exception:  # any failure: start over from the stored checkpoint
@@ -99,7 +108,23 @@ class ProjectionWorker:
                 self.state = WorkerState.RETRYING
                 await asyncio.sleep(self._options.retry_interval)
 
+    async def _stand_by(self, conn: Connection) -> None:
+        """Waits for the live lock. Meanwhile, when the live tables are of an older
+        version (an older runner holds them), builds this version beside them and
+        swaps it in: the older runner then steps back (a rolling upgrade)."""
+        name, version = self.projection.name, self.projection.version
+        while not await try_lock(conn, name, Slot.LIVE):
+            live = await checkpoints.read(conn, name, Slot.LIVE)
+            older = live is not None and live.version < version
+            if older and await try_lock(conn, name, Slot.BUILD):
+                await self._build_holding_lock(conn)
+                self.state = WorkerState.STANDBY
+                continue
+            await asyncio.sleep(self._options.takeover_interval)
+
     async def _lead(self, conn: Connection) -> None:
+        """Works on the projection while holding its live lock; returns when the live
+        tables turn out to be of a newer version than this code."""
         name, version = self.projection.name, self.projection.version
         while True:
             live = await checkpoints.read(conn, name, Slot.LIVE)
@@ -108,18 +133,20 @@ class ProjectionWorker:
             elif live.version < version:
                 await self._rebuild(conn)
             elif live.version > version:
-                if self.state is not WorkerState.SUPERSEDED:
-                    log.warning("%s: tables are v%s, code v%s", name, live.version, version)
-                self.state = WorkerState.SUPERSEDED
-                await asyncio.sleep(self._options.takeover_interval)
+                log.warning("%s: tables are v%s, code v%s", name, live.version, version)
+                self.state, self.superseded = WorkerState.SUPERSEDED, True
+                return
             else:
                 await self._follow(conn, live.position)
 
     async def _rebuild(self, conn: Connection) -> None:
+        await wait_for_lock(conn, self.projection.name, Slot.BUILD, self._options.takeover_interval)
+        await self._build_holding_lock(conn)
+
+    async def _build_holding_lock(self, conn: Connection) -> None:
         self.state = WorkerState.REBUILDING
         name = self.projection.name
         log.info("projection %s: rebuilding as v%s", name, self.projection.version)
-        await wait_for_lock(conn, name, Slot.BUILD, self._options.takeover_interval)
         try:
             await build_and_swap(
                 conn,
@@ -138,15 +165,25 @@ class ProjectionWorker:
         else:
             await self._listener.wait(seen, pause)
 
+    async def _swapped(self, conn: Connection) -> bool:
+        """Whether the live tables changed version under us (a rebuild swapped in)."""
+        live = await checkpoints.read(conn, self.projection.name, Slot.LIVE)
+        return live is None or live.version != self.projection.version
+
     async def _follow(self, conn: Connection, position: int) -> None:
         """Applies new events as they become final; returns when the live checkpoint
         changed version under us (a rebuild elsewhere swapped other tables in)."""
         self.state = WorkerState.FOLLOWING
         ranges, self.position = RangeReader(self._store, position), position
+        checked = time.monotonic()
         while True:
             seen = self._listener.generation if self._listener is not None else 0
             span = await ranges.next(self._options.batch_size)
             if span is None:
+                if time.monotonic() - checked > self._options.poll_interval:
+                    if await self._swapped(conn):  # noticed even while the log is idle
+                        return
+                    checked = time.monotonic()
                 await self._wait_for_events(seen, ranges)
                 continue
             try:
