@@ -58,6 +58,9 @@ from analytics_graph.simulation import (
 )
 
 BATCH = 10_000
+A = "(a) raw COPY, 10k per transaction"
+B = "(b) append_bulk, 10k batches"
+C = "(c) analytics-graph ingest FILE (end to end)"
 
 
 def dsn_for(url: str, name: str) -> str:
@@ -115,12 +118,52 @@ class Figures:
     rows: int
     repeat: int
     results: dict[str, float]
+    cpu: dict[str, float]
 
-    def record(self, label: str, seconds: float, cpu: float, child_cpu: float) -> None:
+    def record(self, label: str, seconds: float, client: float, server: float) -> None:
         rate = self.rows / seconds
         self.results[label] = rate
-        client = f"client CPU {cpu + child_cpu:5.1f} s"
-        print(f"{label:<48} {rate:>9,.0f} rows/s  ({seconds:6.2f} s, {client})", flush=True)
+        self.cpu[label] = client + server
+        cpu = f"CPU client {client:5.1f} s, server {server:5.1f} s"
+        print(f"{label:<48} {rate:>9,.0f} rows/s  ({seconds:6.2f} s; {cpu})", flush=True)
+
+
+class ServerCpu:
+    """CPU seconds of the PostgreSQL backends serving one database, read from ``/proc``
+    (a server on this machine only; 0 otherwise). Sampled every 0.2 s, so a backend
+    that ends between samples loses at most that much."""
+
+    def __init__(self, server: str, url: str) -> None:
+        self.server, self.database = server, url.rsplit("/", 1)[1].partition("?")[0]
+        self.seen: dict[int, float] = {}
+        self._tick = os.sysconf("SC_CLK_TCK")
+
+    async def __aenter__(self) -> ServerCpu:
+        self._conn = await asyncpg.connect(self.server)
+        self._task = asyncio.create_task(self._poll())
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        await self._sample()
+        await self._conn.close()
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.seen.values())
+
+    async def _poll(self) -> None:
+        while True:
+            await self._sample()
+            await asyncio.sleep(0.2)
+
+    async def _sample(self) -> None:
+        sql = "SELECT pid FROM pg_stat_activity WHERE datname = $1"
+        for (pid,) in await self._conn.fetch(sql, self.database):
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                self.seen[pid] = _cpu_ticks(pid) / self._tick
 
 
 def batches(rows: Sequence[NewEvent], size: int = BATCH) -> Iterator[Sequence[NewEvent]]:
@@ -218,25 +261,23 @@ async def run(server: str, config: SimulationConfig, folder: Path, repeat: int) 
     print(f"{len(rows):,} events, {unique:,} distinct ids (rows to store)\n")
     gc.collect()
     gc.freeze()  # the prepared rows stay out of the collector's scans
-    figures = Figures(unique, repeat, {})
-    await phase(
-        server, figures, "(a) raw COPY, 10k per transaction", lambda u: raw_copy(u, distinct)
-    )
-    await phase(server, figures, "(b) append_bulk, 10k batches", bulk_of(rows, 1, EventStore))
+    figures = Figures(unique, repeat, {}, {})
+    await phase(server, figures, A, lambda u: raw_copy(u, distinct))
+    await phase(server, figures, B, bulk_of(rows, 1, EventStore))
     await phase(server, figures, "(b') append_bulk optimistic, distinct ids",
                 bulk_of(distinct, 1, EventStore, optimistic=True))  # fmt: skip
-    await phase(server, figures, "(c) analytics-graph ingest FILE (end to end)",
-                lambda u: cli_ingest(u, path, config))  # fmt: skip
+    await phase(server, figures, C, lambda u: cli_ingest(u, path, config))
     for writers in (1, 2, 4):
         await phase(server, figures, f"(d) append_bulk, {writers} writers, distinct ids",
                     bulk_of(distinct, writers, EventStore))  # fmt: skip
     for writers in (2, 4):
         await phase(server, figures, f"(e) table lock, {writers} writers, distinct ids",
                     bulk_of(distinct, writers, LockingStore))  # fmt: skip
-    a = figures.results["(a) raw COPY, 10k per transaction"]
-    b = figures.results["(b) append_bulk, 10k batches"]
-    c = figures.results["(c) analytics-graph ingest FILE (end to end)"]
+    a, b, c = (figures.results[label] for label in (A, B, C))
     print(f"\nb/a = {b / a:.2f}   c/a = {c / a:.2f}   (load {os.getloadavg()[0]:.2f})")
+    cpu_a, cpu_c = (figures.cpu[label] for label in (A, C))
+    print(f"CPU per row (client + server): a {cpu_a / figures.rows * 1e6:.1f} us, c "
+          f"{cpu_c / figures.rows * 1e6:.1f} us; by CPU, c/a = {cpu_a / cpu_c:.2f}")  # fmt: skip
 
 
 def bulk_of(
@@ -247,14 +288,16 @@ def bulk_of(
 
 async def phase(server: str, figures: Figures, label: str, body: Callable[[str], Any]) -> None:
     """Runs ``body`` ``figures.repeat`` times, each on a fresh database; keeps the best time
-    (the run least disturbed by other work on the machine) and its CPU seconds of this
-    process and of its child processes (the CLI's, for (c))."""
+    (the run least disturbed by other work on the machine) and its CPU seconds: of this
+    process and its children (the CLI's, for (c)), and of the PostgreSQL backends."""
     best: tuple[float, float, float] | None = None
     for _ in range(figures.repeat):
         async with scratch(server) as url:
             cpu, children = time.process_time(), _children_cpu()
-            seconds = await body(url)
-            used = (time.process_time() - cpu, _children_cpu() - children)
+            async with ServerCpu(server, url) as server_cpu:
+                seconds = await body(url)
+            client = time.process_time() - cpu + _children_cpu() - children
+            used = (client, server_cpu.seconds)
             if not label.startswith("(a)"):
                 count = await stored(url)
                 assert count == figures.rows, f"{label}: stored {count}, expected {figures.rows}"
@@ -262,6 +305,13 @@ async def phase(server: str, figures: Figures, label: str, body: Callable[[str],
             best = (seconds, *used)
     assert best is not None
     figures.record(label, *best)
+
+
+def _cpu_ticks(pid: int) -> int:
+    """User + system clock ticks of a process (``/proc/PID/stat``, fields 14 and 15)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
 
 
 def _children_cpu() -> float:
