@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -13,9 +14,12 @@ from typer.testing import CliRunner, Result
 
 import projections
 from analytics_graph.cli import cli
-from analytics_graph.eventstore import EventStore
+from analytics_graph.eventstore import EventStore, NewEvent
 from analytics_graph.projection import ProjectionRunner, rebuild, status
+from analytics_graph.projection.batches import apply_batch
 from analytics_graph.projection.checkpoints import Slot, read_all
+from analytics_graph.projection.rebuild import swap_when_caught_up
+from analytics_graph.projection.tables import start_build
 from projections.engagement import accounts, videos
 from projections.followers import queries as followers
 from tests.integration import projection_world as pw
@@ -154,4 +158,32 @@ async def test_a_rebuild_beside_a_live_runner_swaps_in_without_a_gap(
             await rebuild(database_url, store, projection, batch_size=3_000)
         await ingesting
         await pw.wait_applied(pool, await pw.finish(store))
+    await check_all(pool, pw.world(), pw.expected())
+
+
+async def test_the_swap_brings_a_lagging_build_up_to_the_live_position(
+    database_url: str, pool: asyncpg.Pool, store: EventStore
+) -> None:
+    """The live runner got past the build between its catch-up and the swap, over a
+    hole left by a rolled-back append: the swap applies the rest itself."""
+    first, second = await pw.load(store, parts=2)
+    await pw.ingest(store, first)
+    built = await store.last_position()
+    async with pool.acquire() as writer:
+        rolled_back = writer.transaction()
+        await rolled_back.start()
+        hole = NewEvent("rolled-back", "profileView", event_id=uuid.uuid4(), data={})
+        await store.append([hole], conn=writer)
+        await rolled_back.rollback()
+    await pw.ingest(store, second)
+    head = await pw.finish(store)
+    await pw.run_to(database_url, store, head)
+    conn = await asyncpg.connect(database_url)
+    try:
+        for projection in projections.ALL:
+            await start_build(conn, projection, fresh=True)
+            await apply_batch(conn, projection, Slot.BUILD, 0, built)
+            assert await swap_when_caught_up(conn, projection) == head
+    finally:
+        await conn.close()
     await check_all(pool, pw.world(), pw.expected())

@@ -3,8 +3,8 @@
 While the build runs, the live tables keep serving queries (and keep being
 updated by a runner of the same version, if one is working on them). The swap
 takes the live checkpoint's row lock, which waits for the live runner's batch in
-flight and holds off its next one, brings the build up to at least the live
-position, and renames the schemas in the same transaction.
+flight and holds off its next one, brings the build up to the live position if
+that is further, and renames the schemas in the same transaction.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import asyncpg
 from analytics_graph.eventstore import EventStore
 from analytics_graph.projection import checkpoints
 from analytics_graph.projection.batches import apply_in_transaction
-from analytics_graph.projection.catchup import HOLE_RETRY, catch_up
+from analytics_graph.projection.catchup import catch_up
 from analytics_graph.projection.checkpoints import Slot
 from analytics_graph.projection.connection import (
     dedicated_connection,
@@ -37,44 +37,36 @@ SWAP_LOCK_TIMEOUT = "5s"
 Progress = Callable[[int, int], None]  # (position reached, last position of the log)
 
 
-async def _drain_to(
-    conn: Connection, projection: Projection, ranges: RangeReader, target: int
-) -> None:
-    """Applies build batches inside the caller's transaction until the build passes ``target``."""
-    while ranges.position < target:
-        span = await ranges.next(50_000)
-        if span is None:
-            await asyncio.sleep(HOLE_RETRY)
-            continue
-        await apply_in_transaction(conn, projection, Slot.BUILD, *span)
-
-
-async def _swap_once(conn: Connection, projection: Projection, ranges: RangeReader) -> int:
+async def _swap_once(conn: Connection, projection: Projection, built: int) -> int:
     async with conn.transaction():
         await conn.execute(f"SET LOCAL lock_timeout = '{SWAP_LOCK_TIMEOUT}'")
         live = await checkpoints.read(conn, projection.name, Slot.LIVE, lock=True)
-        await _drain_to(conn, projection, ranges, live.position if live else 0)
-        await swap_in(conn, projection, ranges.position)
-        await publish(conn, projection.name, ranges.position, Changes(), everything=True)
-    return ranges.position
+        position = max(built, live.position if live else 0)
+        if position > built:
+            # The live runner got further meanwhile. Its position is final (it only
+            # applies final ranges), so the build takes the rest in one batch, without
+            # reading the log's horizon from inside this transaction (which would
+            # wait for this very transaction).
+            await apply_in_transaction(conn, projection, Slot.BUILD, built, position)
+        await swap_in(conn, projection, position)
+        await publish(conn, projection.name, position, Changes(), everything=True)
+    return position
 
 
-async def swap_when_caught_up(
-    conn: Connection, store: EventStore, projection: Projection, ranges: RangeReader
-) -> int:
-    """Swaps the build in as the live tables; returns the live position after the swap.
-
-    Retries when the schema locks cannot be had in time (long-running queries).
-    """
-    for _ in range(SWAP_ATTEMPTS - 1):
+async def swap_when_caught_up(conn: Connection, projection: Projection) -> int:
+    """Swaps the build in as the live tables, at or past the live position; returns
+    the live position after the swap. Retries when the schema locks cannot be had
+    in time (long-running queries)."""
+    for attempt in range(SWAP_ATTEMPTS):
+        found = await checkpoints.read(conn, projection.name, Slot.BUILD)
+        assert found is not None and found.version == projection.version
         try:
-            return await _swap_once(conn, projection, ranges)
+            return await _swap_once(conn, projection, found.position)
         except asyncpg.LockNotAvailableError:
-            found = await checkpoints.read(conn, projection.name, Slot.BUILD)
-            assert found is not None
-            ranges = RangeReader(store, found.position)
+            if attempt == SWAP_ATTEMPTS - 1:
+                raise
             await asyncio.sleep(1)
-    return await _swap_once(conn, projection, ranges)
+    raise AssertionError("unreachable")
 
 
 async def build_and_swap(
@@ -102,7 +94,7 @@ async def build_and_swap(
 
     report(ranges.position)
     await catch_up(conn, ranges, projection, Slot.BUILD, batch_size=batch_size, on_batch=report)
-    return await swap_when_caught_up(conn, store, projection, ranges)
+    return await swap_when_caught_up(conn, projection)
 
 
 async def rebuild(
