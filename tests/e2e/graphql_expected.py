@@ -229,9 +229,18 @@ class Expected:
     def views_7d(self, video_id: str, end: date) -> int:
         return self.views_between(video_id, end - timedelta(days=6), end)
 
-    def trending_views(self, account_id: str, end: date) -> dict[str, int]:
-        """Every live video's views in the 7 days ending at ``end``."""
-        return {str(v.id): self.views_7d(str(v.id), end) for v in self.live_videos(account_id)}
+    def trending(self, account_id: str, end: date) -> list[str]:
+        """The top 9 live videos published by ``end`` by views in the 7 days ending at
+        ``end``; ties: newer publication first, then the larger id."""
+        candidates = [
+            v for v in self.live_videos(account_id) if v.published_at.astimezone(UTC).date() <= end
+        ]
+        ranked = sorted(
+            candidates,
+            key=lambda v: (self.views_7d(str(v.id), end), v.published_at, str(v.id)),
+            reverse=True,
+        )
+        return [str(v.id) for v in ranked[:9]]
 
     def video_stats(self, video_id: str, start: date, end: date) -> dict[str, int]:
         f = self.videos[video_id]

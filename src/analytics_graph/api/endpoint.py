@@ -10,6 +10,7 @@ this answer) and, for queries, ``Analytics-Graph-Cache`` (``hit`` / ``miss``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -32,7 +33,7 @@ from analytics_graph.api.protocol import (
 )
 from analytics_graph.api.schema import AnalyticsSchema
 from analytics_graph.api.services import Services
-from analytics_graph.api.session import PoolSession, Session, snapshot
+from analytics_graph.api.session import PoolSession, snapshot
 from analytics_graph.auth import Caller, InvalidTokenError, TokenVerifier
 from analytics_graph.projection.checkpoints import read_all
 
@@ -63,16 +64,14 @@ def _errors(errors: list[GraphQLError] | tuple[GraphQLError, ...]) -> list[dict[
     return [dict(e.formatted) for e in errors]
 
 
+@dataclass(frozen=True, slots=True)
 class Answer:
-    """An executed operation as an HTTP answer."""
+    """An executed operation as an HTTP answer; ``statements``: SQL statements it cost."""
 
-    def __init__(self, status: int, body: bytes, cacheable: bool, statements: int) -> None:
-        self.status, self.body, self.cacheable, self.statements = (
-            status,
-            body,
-            cacheable,
-            statements,
-        )
+    status: int
+    body: bytes
+    cacheable: bool
+    statements: int
 
 
 class GraphQLEndpoint:
@@ -161,7 +160,7 @@ class GraphQLEndpoint:
         cacheable = not any(
             (e.extensions or {}).get("code") == "INTERNAL_SERVER_ERROR" for e in errors
         )
-        return Answer(status, orjson.dumps(payload), cacheable, _statements(context.session))
+        return Answer(status, orjson.dumps(payload), cacheable, context.session.statements)
 
     def _response(self, answer: Answer, media: str, cache: str | None = None) -> Response:
         headers = {STATEMENTS_HEADER: str(answer.statements)}
@@ -184,7 +183,3 @@ def _answer_key(
         today,
         media,
     )
-
-
-def _statements(session: Session) -> int:
-    return session.statements
