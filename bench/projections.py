@@ -240,6 +240,7 @@ async def main(args: argparse.Namespace) -> None:
             report = await load_world(world, store)
             print(f"loaded {report.accepted:,} events ({report.duplicates:,} re-deliveries "
                   f"dropped) in {time.perf_counter() - started:.1f} s")  # fmt: skip
+            print("load average (1, 5, 15 min): " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
             await raw_reads(store)
             await replay(url, store, args.batch)
             await live(url, store, world, args)
