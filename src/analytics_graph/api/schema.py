@@ -14,6 +14,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types.execution import ExecutionContext
 
 from analytics_graph.api.documents import DocumentCache
+from analytics_graph.api.execution import execution_for
 from analytics_graph.api.extensions import FreshReads, MaskUnexpected, PreparedDocuments
 from analytics_graph.api.masking import log_unexpected
 from analytics_graph.api.mutations import Mutation
@@ -44,6 +45,7 @@ def build_schema(mode: Mode = Mode.DEVELOPMENT, limits: Limits | None = None) ->
         config=StrawberryConfig(disable_field_suggestions=production),
         extensions=[lambda: PreparedDocuments(schema.documents), FreshReads, MaskUnexpected],
     )
+    schema.execution_context_class = execution_for(schema._schema)
     schema.documents = DocumentCache(
         schema._schema,
         limits or Limits(),
