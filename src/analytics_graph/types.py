@@ -9,8 +9,6 @@ from asyncpg.pool import PoolConnectionProxy
 
 if TYPE_CHECKING:
     # A connection, either standalone or borrowed from a pool.
-    Connection: TypeAlias = (
-        asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
-    )
+    Connection: TypeAlias = asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
 else:
     Connection = asyncpg.Connection | PoolConnectionProxy
