@@ -53,6 +53,10 @@ LEFT JOIN LATERAL (
 """
 _KEY_DETAIL = re.compile(r"=\((?P<stream>.*), (?P<version>-?\d+)\) already exists")
 MAX_BULK_RETRIES = 5
+# The xid first (for the skip-free reader); then: look ids up through the unique index.
+# A table filled by bulk loads is seldom analysed yet, and then PostgreSQL chose a
+# (parallel) sequential scan of the whole log, plus JIT compilation, for every batch.
+BULK_BEGIN_SQL = "SELECT pg_current_xact_id(); SET LOCAL enable_seqscan = off; SET LOCAL jit = off"
 # Lost races of concurrent bulk appends of the same ids: a unique violation, or a
 # deadlock when two COPYs each wait for a key the other has written.
 RETRYABLE_BULK_ERRORS = (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError)
@@ -199,7 +203,7 @@ class EventStore:
     async def _copy_new(self, events: list[NewEvent], *, check: bool = True) -> int:
         async with translated_errors_except_unique(), self.pool.acquire() as conn:
             async with conn.transaction():
-                await conn.execute("SELECT pg_current_xact_id()")
+                await conn.execute(BULK_BEGIN_SQL)
                 stored = await self._stored_ids(conn, events) if check else set()
                 fresh = [_row(e) for e in events if e.event_id not in stored]
                 if fresh:
