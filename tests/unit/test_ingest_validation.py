@@ -7,6 +7,8 @@ from docs/log-format.md.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 from uuid import UUID
@@ -28,7 +30,19 @@ PUBLISHED = datetime(2025, 5, 1, tzinfo=UTC)
 
 
 class NoRows:
-    """Stands in for the pool: the log adds nothing to the facts set up by hand."""
+    """Stands in for the pool and its connections: the log adds nothing to the facts set
+    up by hand."""
+
+    @contextlib.asynccontextmanager
+    async def acquire(self) -> AsyncIterator[NoRows]:
+        yield self
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        yield
+
+    async def execute(self, *_: object) -> str:
+        return ""
 
     async def fetch(self, *_: object) -> list[Any]:
         return []
