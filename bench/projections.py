@@ -111,7 +111,10 @@ def backend_cpu(pids: list[int]) -> float:
 
 async def worker_pids(store: EventStore, count: int) -> list[int]:
     """The server processes of the runner's workers, once they are all connected."""
-    sql = "SELECT pid FROM pg_stat_activity WHERE application_name = $1"
+    sql = """
+        SELECT pid FROM pg_stat_activity
+        WHERE application_name = $1 AND datname = current_database()
+    """
     for _ in range(500):
         pids = [r[0] for r in await store.pool.fetch(sql, "analytics-graph-projection")]
         if len(pids) >= count:
