@@ -157,7 +157,8 @@ def _batch_work() -> Iterator[None]:
 
 async def _run(settings: Settings, stream: IO[bytes], total: int | None, **options: int) -> Summary:
     console = Console(stderr=True)
-    async with open_system(settings) as system:
+    # Projections are the server's work (`serve`); this process only writes the log.
+    async with open_system(settings, run_projections=False) as system:
         ingestor = Ingestor(system.store, max_batch=settings.max_ingest_batch)
         with _progress(console, total) as progress, _batch_work():
             task = progress.add_task("ingest", total=total, lines=0)
