@@ -72,7 +72,9 @@ async def create_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> asy
         min_size=min_size,
         max_size=max_size,
         reset=_no_reset,
-        server_settings={"application_name": "analytics-graph"},
+        # JIT compiles per statement; our statements are short and many, and on an
+        # unanalysed log the planner's estimates made it compile on every batch.
+        server_settings={"application_name": "analytics-graph", "jit": "off"},
     )
     assert pool is not None
     return pool
