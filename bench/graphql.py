@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -271,18 +272,46 @@ async def bench_size(url: str, events: int, seconds: float) -> dict[str, float]:
 
 
 async def run(server_url: str, sizes: list[int], seconds: float) -> None:
-    results = {}
+    urls = {}
     for events in sizes:
         print(f"preparing {events:,} events ...", flush=True)
-        url = await prepare(server_url, events)
-        results[events] = await bench_size(url, events, seconds)
+        urls[events] = await prepare(server_url, events)
+        await bench_size(urls[events], events, seconds)
     if len(sizes) > 1:
-        small, large = results[sizes[0]], results[sizes[-1]]
-        print(
-            f"\np50 at {sizes[-1]:,} / p50 at {sizes[0]:,} events (same query, same concurrency):"
-        )
-        for case in small:
-            print(f"  {case:<22}{large[case] / small[case]:>6.2f}x")
+        await compare_sizes(urls, seconds)
+
+
+async def compare_sizes(urls: dict[int, str], seconds: float, rounds: int = 3) -> None:
+    """The dashboard (uncached: vary) on every size, servers side by side, the sizes
+    taking turns for ``rounds`` rounds, so that the machine's other load hits them
+    alike; prints the median of the rounds' p50 and p99."""
+    from analytics_graph.auth import Role, issue_token
+
+    print("\ndashboard, vary, sizes taking turns (median of rounds' p50 / p99, ms):")
+    with contextlib.ExitStack() as stack:
+        bases, makers = {}, {}
+        for port, (events, url) in enumerate(urls.items(), start=18751):
+            bases[events] = stack.enter_context(server("graphql", url, port))
+            accounts, videos = await find_targets(url)
+            tokens = [issue_token(SECRET, Role.AUDITOR, uuid.uuid4()) for _ in range(200)]
+            targets = Targets(accounts, videos, tokens)
+            makers[events] = requests_for("dashboard", DASHBOARD, targets)["graphql"][1]
+        for concurrency in (1, 8):
+            p50s: dict[int, list[float]] = {e: [] for e in urls}
+            p99s: dict[int, list[float]] = {e: [] for e in urls}
+            for _ in range(rounds):
+                for events in urls:
+                    result = await hammer(bases[events], makers[events], concurrency, seconds)
+                    p50s[events].append(result.percentile(0.5))
+                    p99s[events].append(result.percentile(0.99))
+            figures_by_size = "   ".join(
+                f"{e:,}: {statistics.median(p50s[e]):.1f} / {statistics.median(p99s[e]):.1f}"
+                for e in urls
+            )
+            sizes = list(urls)
+            first, last = sizes[0], sizes[-1]
+            ratio = statistics.median(p50s[last]) / statistics.median(p50s[first])
+            print(f"  concurrency {concurrency:>2}:  {figures_by_size}   p50 ratio {ratio:.2f}x")
 
 
 def main() -> None:

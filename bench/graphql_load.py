@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import orjson
 
 END = datetime(2025, 6, 1, tzinfo=UTC)
 
@@ -34,26 +35,59 @@ Request = Callable[[int], tuple[str, dict[str, Any], dict[str, str]]]  # n -> pa
 SERIAL = itertools.count()  # never restarts: a "vary" request never repeats an earlier one
 
 
+class Connection:
+    """A bare HTTP/1.1 keep-alive client: the load side should cost as little CPU as
+    possible on a machine it shares with the servers (httpx costs ~10x more)."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, base: str) -> Connection:
+        host, port = base.removeprefix("http://").split(":")
+        return cls(*await asyncio.open_connection(host, int(port)))
+
+    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        self.writer.write(
+            f"POST {path} HTTP/1.1\r\nhost: bench\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(body)}\r\n{head}\r\n".encode()
+            + body
+        )
+        status_line = await self.reader.readuntil(b"\r\n")
+        length = 0
+        while (line := await self.reader.readuntil(b"\r\n")) != b"\r\n":
+            name, _, value = line.partition(b":")
+            if name.lower() == b"content-length":
+                length = int(value)
+        return int(status_line.split()[1]), await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
 async def hammer(base: str, request: Request, concurrency: int, seconds: float) -> Result:
     """``concurrency`` clients sending requests back to back for ``seconds``."""
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     latencies: list[float] = []
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
-        deadline = time.monotonic() + seconds
+    deadline = time.monotonic() + seconds
 
-        async def worker() -> None:
+    async def worker() -> None:
+        connection = await Connection.open(base)
+        try:
             while time.monotonic() < deadline:
                 path, body, headers = request(next(SERIAL))
+                encoded = orjson.dumps(body)
                 started = time.perf_counter()
-                response = await client.post(path, json=body, headers=headers)
+                status, answer = await connection.post(path, encoded, headers)
                 latencies.append(time.perf_counter() - started)
-                if response.status_code != 200:
-                    raise RuntimeError(f"{response.status_code}: {response.text[:300]}")
+                if status != 200:
+                    raise RuntimeError(f"{status}: {answer[:300]!r}")
+        finally:
+            connection.close()
 
-        started = time.monotonic()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.monotonic() - started
-    return Result(len(latencies), elapsed, latencies)
+    started = time.monotonic()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return Result(len(latencies), time.monotonic() - started, latencies)
 
 
 @dataclass(frozen=True, slots=True)
