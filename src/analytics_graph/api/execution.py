@@ -1,27 +1,31 @@
-"""A faster way through the many small leaf objects of an analytics answer.
+"""A faster way through the plain data of an analytics answer.
 
-A dashboard holds hundreds of objects whose fields are all plain scalars read
-off an attribute (``DailyValue { date value }``, ``Share``, ``HourValue`` ...).
-graphql-core completes each of their fields separately (resolve info, resolver
-call, completion, serialisation: several microseconds each). For object types
-whose every field is a scalar or enum with Strawberry's default resolver (no
-arguments, resolver, permissions or extensions), :class:`LeafObjectsExecution`
-completes the whole object at once: the selected fields (aliases, ``@skip`` /
-``@include`` and ``__typename`` honoured, as graphql-core collects them) read
-and serialised in one loop. Anything unusual (a null where the schema says
-non-null, a value that fails to serialise) falls back to graphql-core's own
-path, so errors keep their exact shape and path.
+A dashboard holds hundreds of objects that are plain data: every field read off
+an attribute with Strawberry's default resolver, no arguments, permissions or
+extensions, of a scalar or enum type, or of another such type, or a list of
+them (``Overview`` -> ``Metric`` -> ``[DailyValue]``, ``Share``, ``HourValue``
+...). graphql-core completes each of their fields separately (resolve info,
+resolver call, completion, serialisation: several microseconds each). For these
+*plain* types, :func:`execution_for`'s execution context completes the whole
+subtree in one recursive pass over the selection (aliases, ``@skip`` /
+``@include`` and ``__typename`` honoured, as graphql-core collects them).
+Anything unusual (a null where the schema says non-null, a value that fails to
+serialise, deferred fragments) falls back to graphql-core's own path for the
+whole subtree, so errors keep their exact shape and path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
     GraphQLEnumType,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLOutputType,
     GraphQLResolveInfo,
     GraphQLScalarType,
     GraphQLSchema,
@@ -29,40 +33,86 @@ from graphql import (
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-Leaf = tuple[str, Callable[[Any], Any], bool]  # python name, serialise, non-null
 DEFINITION = "strawberry-definition"
 
 
-def _leaf(field: Any) -> Leaf | None:
+class Unusual(Exception):
+    """Raised inside the fast pass: let graphql-core complete this subtree."""
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """How to complete a value of one output type."""
+
+    non_null: bool
+    serialize: Callable[[Any], Any] | None = None  # leaves
+    object_type: GraphQLObjectType | None = None  # plain objects
+    item: Shape | None = None  # lists
+
+
+@dataclass(frozen=True, slots=True)
+class PlainField:
+    python_name: str
+    shape: Shape
+
+
+def _shape(kind: GraphQLOutputType, plain: set[str]) -> Shape | None:
+    non_null = isinstance(kind, GraphQLNonNull)
+    inner = kind.of_type if isinstance(kind, GraphQLNonNull) else kind
+    if isinstance(inner, (GraphQLScalarType, GraphQLEnumType)):
+        return Shape(non_null, serialize=inner.serialize)
+    if isinstance(inner, GraphQLObjectType) and inner.name in plain:
+        return Shape(non_null, object_type=inner)
+    if isinstance(inner, GraphQLList):
+        item = _shape(inner.of_type, plain)
+        return None if item is None else Shape(non_null, item=item)
+    return None
+
+
+def _default_resolved(field: Any) -> str | None:
+    """The attribute a field reads, if Strawberry's default resolver is all it runs."""
     definition = (field.extensions or {}).get(DEFINITION)
     if field.args or definition is None or definition.base_resolver is not None:
         return None
     if definition.extensions or definition.permission_classes or definition.directives:
         return None
-    non_null = isinstance(field.type, GraphQLNonNull)
-    inner = field.type.of_type if non_null else field.type
-    if not isinstance(inner, (GraphQLScalarType, GraphQLEnumType)):
-        return None
-    return definition.python_name, inner.serialize, non_null
+    return str(definition.python_name)
 
 
-def leaf_objects(schema: GraphQLSchema) -> dict[str, dict[str, Leaf]]:
-    """The object types whose fields are all plain leaves, with how to read each."""
-    found: dict[str, dict[str, Leaf]] = {}
-    for name, kind in schema.type_map.items():
-        if name.startswith("__") or not isinstance(kind, GraphQLObjectType) or kind.is_type_of:
-            continue
-        leaves = {field_name: _leaf(field) for field_name, field in kind.fields.items()}
-        if all(leaf is not None for leaf in leaves.values()):
-            found[name] = {k: v for k, v in leaves.items() if v is not None}
-    return found
+def plain_types(schema: GraphQLSchema) -> dict[str, dict[str, PlainField]]:
+    """The plain object types of ``schema`` and how to complete each of their fields."""
+    candidates = {
+        name: kind
+        for name, kind in schema.type_map.items()
+        if isinstance(kind, GraphQLObjectType)
+        and not name.startswith("__")
+        and not kind.is_type_of
+        and all(_default_resolved(f) for f in kind.fields.values())
+    }
+    plain = set(candidates)
+    while True:  # drop types with a field of a type that is not plain, until none is left
+        kept = {
+            name
+            for name in plain
+            if all(_shape(f.type, plain) for f in candidates[name].fields.values())
+        }
+        if kept == plain:
+            break
+        plain = kept
+    return {
+        name: {
+            field_name: PlainField(str(_default_resolved(f)), _shape(f.type, plain))  # type: ignore[arg-type]
+            for field_name, f in candidates[name].fields.items()
+        }
+        for name in plain
+    }
 
 
 def execution_for(schema: GraphQLSchema) -> type[StrawberryGraphQLCoreExecutionContext]:
-    """The execution context class for ``schema`` (its leaf-object types found once)."""
-    leaves = leaf_objects(schema)
+    """The execution context class for ``schema`` (its plain types found once)."""
+    plain = plain_types(schema)
 
-    class LeafObjectsExecution(StrawberryGraphQLCoreExecutionContext):
+    class PlainDataExecution(StrawberryGraphQLCoreExecutionContext):
         def complete_object_value(
             self,
             return_type: GraphQLObjectType,
@@ -72,35 +122,44 @@ def execution_for(schema: GraphQLSchema) -> type[StrawberryGraphQLCoreExecutionC
             result: Any,
             position_context: Any,
         ) -> Any:
-            spec = leaves.get(return_type.name)
-            if spec is not None:
-                done = self._complete_leaves(return_type, spec, field_details_list, result)
-                if done is not None:
-                    return done
+            if return_type.name in plain:
+                try:
+                    return self._plain_object(return_type, field_details_list, result)
+                except Exception:  # Unusual, or data of an unexpected shape
+                    pass  # graphql-core completes it again, reporting what is wrong
             return super().complete_object_value(
                 return_type, field_details_list, info, path, result, position_context
             )
 
-        def _complete_leaves(
-            self, kind: GraphQLObjectType, spec: dict[str, Leaf], details: Any, source: Any
-        ) -> dict[str, Any] | None:
+        def _plain_object(self, kind: GraphQLObjectType, details: Any, source: Any) -> Any:
             grouped, deferred, _ = self.collect_subfields(kind, details)
             if deferred:
-                return None
+                raise Unusual
+            fields = plain[kind.name]
             out: dict[str, Any] = {}
-            try:
-                for key, nodes in grouped.items():
-                    name = nodes[0].node.name.value
-                    if name == "__typename":
-                        out[key] = kind.name
-                        continue
-                    python_name, serialize, non_null = spec[name]
-                    value = getattr(source, python_name)
-                    if value is None and non_null:
-                        return None  # graphql-core reports it, at the right path
-                    out[key] = None if value is None else serialize(value)
-            except Exception:  # idem: let graphql-core locate and report it
-                return None
+            for key, nodes in grouped.items():
+                name = nodes[0].node.name.value
+                if name == "__typename":
+                    out[key] = kind.name
+                    continue
+                field = fields[name]
+                out[key] = self._plain_value(field.shape, nodes, getattr(source, field.python_name))
             return out
 
-    return LeafObjectsExecution
+        def _plain_value(self, shape: Shape, nodes: Any, value: Any) -> Any:
+            if value is None:
+                if shape.non_null:
+                    raise Unusual  # graphql-core reports it, at the right path
+                return None
+            if shape.serialize is not None:
+                try:
+                    return shape.serialize(value)
+                except Exception as error:  # idem
+                    raise Unusual from error
+            if shape.object_type is not None:
+                return self._plain_object(shape.object_type, nodes, value)
+            item = shape.item
+            assert item is not None
+            return [self._plain_value(item, nodes, v) for v in value]
+
+    return PlainDataExecution
