@@ -4,9 +4,11 @@ An answer depends only on the document, the variables, the caller, the day
 (presets count back from today) and the read models' state, which the
 projections' live checkpoints name exactly: each checkpoint is a position in
 the append-only log, and the read models at a checkpoint never change. So an
-answer is stored under the first four and tagged with the checkpoints of the
-snapshot it was read in; it is served while the checkpoints are unchanged.
-Nothing needs to be invalidated: a new checkpoint simply misses.
+answer is stored under the first four and tagged with the checkpoints read just
+before its snapshot began (the answer shows that state or a later one); it is
+served while the checkpoints are unchanged. Nothing needs to be invalidated: a
+new checkpoint simply misses, and an answer is never older than the checkpoints
+of a request it is served to.
 """
 
 from __future__ import annotations

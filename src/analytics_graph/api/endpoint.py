@@ -133,11 +133,13 @@ class GraphQLEndpoint:
         today = utc_today()
         key = _answer_key(graphql, caller, today, media)
         async with self.services.pool.acquire() as conn:
-            cached = self.answers.get(key, checkpoint_tag(await read_all(conn)))
+            tag = checkpoint_tag(await read_all(conn))
+            cached = self.answers.get(key, tag)
             if cached is not None:
                 return self._response(Answer(cached.status, cached.body, True, 0), media, "hit")
+            # The snapshot starts after the tag was read, so the answer is of the read
+            # models at that tag or later: never older than a request that finds the tag.
             async with snapshot(conn) as session:
-                tag = checkpoint_tag(await read_all(conn))
                 context = Context(self.services, caller, session, today)
                 answer = await self._execute(graphql, context, media)
         if answer.cacheable:
