@@ -113,11 +113,19 @@ async def _dashboard(port: int, token: str) -> dict[str, Any]:
     query = """{ me { isPro followerCount analytics(range: {preset: LAST_28_DAYS}) {
       overview { videoViews { total daily { value } } } followers { gender { key } } } } }"""
     async with httpx.AsyncClient() as client:
-        response = await client.post(
-            f"http://127.0.0.1:{port}/graphql",
-            json={"query": query},
-            headers={"authorization": f"Bearer {token}"},
-        )
+        # the welcome is printed during startup, a moment before uvicorn listens
+        for _ in range(300):
+            try:
+                response = await client.post(
+                    f"http://127.0.0.1:{port}/graphql",
+                    json={"query": query},
+                    headers={"authorization": f"Bearer {token}"},
+                )
+                break
+            except httpx.ConnectError:
+                await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("serve --demo never started listening")
     body = response.json()
     assert "errors" not in body, body
     me: dict[str, Any] = body["data"]["me"]
