@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import asyncpg
@@ -65,6 +65,45 @@ class Notifier:
                 await self._task
 
 
+NotifyCallback = Callable[[Any, int, str, object], None]
+
+
+async def keep_listening(
+    url: str,
+    channel: str,
+    on_notify: NotifyCallback,
+    connected: asyncio.Event,
+    *,
+    on_connect: Callable[[bool], object],
+    retry_interval: float,
+) -> None:
+    """LISTENs on ``channel`` until cancelled, reconnecting after a lost connection.
+
+    ``connected`` is set while listening. ``on_connect(first)`` runs after each
+    connection, ``first`` being false on reconnections: notifications sent while
+    away are lost, and callers must assume anything may have happened.
+    """
+    first = True
+    while True:
+        try:
+            conn = await asyncpg.connect(url)
+            lost = asyncio.Event()
+            try:
+                conn.add_termination_listener(lambda *_, lost=lost: lost.set())
+                await conn.add_listener(channel, on_notify)
+                connected.set()
+                on_connect(first)
+                first = False
+                await lost.wait()
+            finally:
+                connected.clear()
+                await conn.close(timeout=1)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("listener on %s lost its connection, retrying: %s", channel, exc)
+            first = False
+        await asyncio.sleep(retry_interval)
+
+
 class Listener:
     """Lets any number of readers wait for "the log has grown" wake-ups.
 
@@ -105,22 +144,14 @@ class Listener:
                 )
 
     async def _run(self) -> None:
-        while True:
-            try:
-                conn = await asyncpg.connect(self._url)
-                lost = asyncio.Event()
-                conn.add_termination_listener(lambda *_, lost=lost: lost.set())
-                await conn.add_listener(self._channel, self._on_notify)
-                self.connected.set()
-                await self._bump()  # anything may have happened while we were away
-                try:
-                    await lost.wait()
-                finally:
-                    self.connected.clear()
-                    await conn.close(timeout=1)
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("listener connection lost, retrying: %s", exc)
-            await asyncio.sleep(self.poll_interval)
+        await keep_listening(
+            self._url,
+            self._channel,
+            self._on_notify,
+            self.connected,
+            on_connect=lambda _first: asyncio.get_running_loop().create_task(self._bump()),
+            retry_interval=self.poll_interval,
+        )
 
     async def __aenter__(self) -> Listener:
         self._task = asyncio.create_task(self._run(), name="event-listener")

@@ -20,9 +20,9 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
-import asyncpg
 import orjson
 
+from analytics_graph.eventstore.notify import keep_listening
 from analytics_graph.projection.projector import Changes
 from analytics_graph.types import Connection
 
@@ -142,29 +142,19 @@ class ChangeFeed:
             return
         self._deliver(notice)
 
-    async def _listen_once(self, reconnecting: bool) -> None:
-        conn = await asyncpg.connect(self._url)
-        lost = asyncio.Event()
-        try:
-            conn.add_termination_listener(lambda *_: lost.set())
-            await conn.add_listener(self._channel, self._on_notify)
-            self.connected.set()
-            if reconnecting:  # notices may have been missed while away
-                self._deliver(ChangeNotice("*", 0, everything=True))
-            await lost.wait()
-        finally:
-            self.connected.clear()
-            await conn.close(timeout=1)
+    def _on_connect(self, first: bool) -> None:
+        if not first:  # notices may have been missed while away
+            self._deliver(ChangeNotice("*", 0, everything=True))
 
     async def _run(self) -> None:
-        reconnecting = False
-        while True:
-            try:
-                await self._listen_once(reconnecting)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("change feed connection lost, retrying: %s", exc)
-            reconnecting = True
-            await asyncio.sleep(self._retry_interval)
+        await keep_listening(
+            self._url,
+            self._channel,
+            self._on_notify,
+            self.connected,
+            on_connect=self._on_connect,
+            retry_interval=self._retry_interval,
+        )
 
     async def __aenter__(self) -> ChangeFeed:
         self._task = asyncio.create_task(self._run(), name="change-feed")
