@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
-from collections.abc import AsyncIterator, Awaitable, Callable
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -14,6 +17,8 @@ from starlette.routing import Route
 from analytics_graph.api import graphql_routes, graphql_service
 from analytics_graph.bootstrap import System, open_system
 from analytics_graph.config import Settings
+
+log = logging.getLogger(__name__)
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -28,23 +33,43 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 def create_app(
-    settings: Settings, on_ready: Callable[[System], Awaitable[None]] | None = None
+    settings: Settings, on_ready: Callable[[System], Coroutine[Any, Any, None]] | None = None
 ) -> Starlette:
     """The app; the system (database, store, ...) and the GraphQL API open in its
-    lifespan. ``on_ready`` runs once they are open, before requests are served."""
+    lifespan. ``on_ready`` runs in the background once they are open (requests are
+    served meanwhile), and is cancelled if the app stops first."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with open_system(settings) as system, graphql_service(system) as graphql:
             app.state.system = system
             app.state.graphql = graphql
-            if on_ready is not None:
-                await on_ready(system)
             # What startup built (schema, pools, caches) lives as long as the process:
             # out of the collector's sight, full collections stop scanning it (a full
             # collection in the middle of a request was most of the API's p99).
             gc.collect()
             gc.freeze()
-            yield
+            async with _background(on_ready(system) if on_ready else None):
+                yield
 
     return Starlette(routes=[Route("/healthz", healthz), *graphql_routes()], lifespan=lifespan)
+
+
+@contextlib.asynccontextmanager
+async def _background(work: Coroutine[Any, Any, None] | None) -> AsyncIterator[None]:
+    """Runs ``work`` while the block runs; logs its failure, cancels it at the end."""
+    task = None if work is None else asyncio.create_task(work, name="on-ready")
+    if task is not None:
+        task.add_done_callback(_log_failure)
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task  # a failure was logged when it happened
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the on-ready work failed", exc_info=task.exception())

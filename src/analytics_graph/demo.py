@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import quote
 from uuid import UUID
 
@@ -114,7 +115,7 @@ def welcome(creator: DemoAccount, base_url: str, *, development: bool) -> str:
     return "\n".join(lines)
 
 
-def on_ready(base_url: str, *, forced: bool) -> Callable[[System], Awaitable[None]]:
+def on_ready(base_url: str, *, forced: bool) -> Callable[[System], Coroutine[Any, Any, None]]:
     """What ``serve`` runs once the system is open: the demo data when asked for (or on
     a first start of the embedded database), then the welcome text on standard output."""
 
@@ -124,7 +125,7 @@ def on_ready(base_url: str, *, forced: bool) -> Callable[[System], Awaitable[Non
         if not (forced or (embedded and empty)):
             return
         if empty:
-            print("Loading the demo data set (about a minute) ...", flush=True)
+            print("Loading the demo data set (the API answers meanwhile) ...", flush=True)
             world = await load_demo(system)
         else:
             world = generate_world(demo_config())  # the same accounts: ids come from the seed
