@@ -8,6 +8,7 @@ existence never leaks.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from uuid import UUID
 
 from analytics_graph.api.errors import Forbidden, Unauthenticated
@@ -26,44 +27,40 @@ def authenticated(caller: Caller | None) -> Caller:
     return caller
 
 
+def _with_role(caller: Caller | None, roles: Collection[Role], refusal: str) -> Caller:
+    """The authenticated caller if its role is one of ``roles``; else raises
+    :class:`Forbidden` with ``refusal`` (``{role}`` names the caller's role)."""
+    caller = authenticated(caller)
+    if caller.role not in roles:
+        raise Forbidden(refusal.format(role=caller.role))
+    return caller
+
+
 def reader(caller: Caller | None) -> Caller:
     """A caller allowed to read accounts and videos; raises otherwise."""
-    caller = authenticated(caller)
-    if caller.role not in READERS:
-        raise Forbidden(f"the {caller.role} role reads nothing")
-    return caller
+    return _with_role(caller, READERS, "the {role} role reads nothing")
 
 
 def log_reader(caller: Caller | None) -> Caller:
     """A caller allowed to read the event log (auditors, admins); raises otherwise."""
-    caller = authenticated(caller)
-    if caller.role not in LOG_READERS:
-        raise Forbidden(f"the event log is for auditors; the {caller.role} role may not read it")
-    return caller
+    return _with_role(
+        caller, LOG_READERS, "the event log is for auditors; the {role} role may not read it"
+    )
 
 
 def recorder(caller: Caller | None) -> Caller:
     """A caller allowed to record engagement (ingest, admin); raises otherwise."""
-    caller = authenticated(caller)
-    if caller.role not in RECORDERS:
-        raise Forbidden(f"recording engagement needs the ingest role, not {caller.role}")
-    return caller
+    return _with_role(caller, RECORDERS, "recording engagement needs the ingest role, not {role}")
 
 
 def manager(caller: Caller | None) -> Caller:
     """A caller allowed to change accounts and videos (their own, or any for admins)."""
-    caller = authenticated(caller)
-    if caller.role not in MANAGERS:
-        raise Forbidden(f"the {caller.role} role changes no accounts or videos")
-    return caller
+    return _with_role(caller, MANAGERS, "the {role} role changes no accounts or videos")
 
 
 def admin(caller: Caller | None) -> Caller:
     """An admin; raises otherwise."""
-    caller = authenticated(caller)
-    if caller.role is not Role.ADMIN:
-        raise Forbidden(f"only admins register accounts, not the {caller.role} role")
-    return caller
+    return _with_role(caller, {Role.ADMIN}, "only admins register accounts, not the {role} role")
 
 
 def sees_account(caller: Caller, account_id: UUID) -> bool:
