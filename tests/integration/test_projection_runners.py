@@ -139,3 +139,44 @@ async def test_ranges_stop_at_an_append_in_flight_and_pass_a_rolled_back_one(
         assert await ranges.next(100) is None and not ranges.blocked
     finally:
         await slow.close()
+
+
+class _NoQueries:
+    """Stands in for a pool that must not be used."""
+
+    def __getattr__(self, name: str) -> object:
+        raise AssertionError(f"a statement was sent ({name})")
+
+
+async def test_readers_of_one_store_share_what_was_proven_final_and_no_more(
+    database_url: str, store: EventStore
+) -> None:
+    ahead, behind = RangeReader(store, 0), RangeReader(store, 0)
+    await store.append([_fact(), _fact()])  # positions 1, 2
+    slow = await asyncpg.connect(database_url)
+    try:
+        in_flight = slow.transaction()
+        await in_flight.start()
+        await store.append([_fact()], conn=slow)  # position 3, not committed yet
+        await store.append([_fact()])  # position 4
+        assert await ahead.next(100) == (0, 2)
+        assert await ahead.next(100) is None and ahead.blocked
+        pool, store.pool = store.pool, _NoQueries()  # type: ignore[assignment]
+        try:  # up to the proven mark without a statement, in strides of `limit`
+            assert await behind.next(1) == (0, 1)
+            assert await behind.next(100) == (1, 2)
+        finally:
+            store.pool = pool
+        assert await behind.next(100) is None and behind.blocked  # not past the hole
+        await in_flight.commit()
+        span = None
+        while span is None:
+            span = await behind.next(100)
+        assert span == (2, 4)
+        store.pool = _NoQueries()  # type: ignore[assignment]
+        try:
+            assert await ahead.next(100) == (2, 4)
+        finally:
+            store.pool = pool
+    finally:
+        await slow.close()

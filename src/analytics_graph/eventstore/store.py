@@ -126,6 +126,15 @@ class EventStore:
     def __init__(self, pool: asyncpg.Pool, notifier: Notifier | None = None) -> None:
         self.pool = pool
         self._notifier = notifier
+        self.known_final = 0
+        """A position up to which the log is known to be final (no append can still
+        commit at or below it), as learnt by the readers of this store: each range a
+        reader proves final saves the others from proving it again."""
+
+    def learn_final(self, position: int) -> None:
+        """Records that the log is final up to ``position`` (monotonic)."""
+        if position > self.known_final:
+            self.known_final = position
 
     def _committed(self) -> None:
         if self._notifier is not None:

@@ -9,6 +9,10 @@ asks PostgreSQL only for the count and the last position of the next ``limit``
 rows; when they show a contiguous run it takes it, and otherwise (a hole ahead)
 it defers to ``EventStore.next_range`` and its :class:`LogCursor`, which waits
 for the hole to fill or to be proven final. So it never skips an event.
+
+Every range proven final is recorded on the store (``EventStore.learn_final``);
+readers of the same store behind that mark (the other projections of a runner,
+catching up side by side) take their next range up to it without a statement.
 """
 
 from __future__ import annotations
@@ -41,12 +45,20 @@ class RangeReader:
     async def next(self, limit: int) -> tuple[int, int] | None:
         """The next final range of at most ``limit`` events, or ``None`` when nothing
         new is final yet."""
-        after = self._cursor.position
+        after, known = self._cursor.position, self._store.known_final
+        if known > after:  # proven final by another reader: at most `limit` positions
+            upto = min(known, after + limit)
+            self._cursor = LogCursor(upto)
+            return after, upto
         row = await self._store.pool.fetchrow(RUN_SQL, after, limit)
         assert row is not None
         if not row["n"]:
             return None  # nothing visible after `after`: no hole to wait at either
         if row["last"] - after == row["n"]:
             self._cursor = LogCursor(row["last"])
+            self._store.learn_final(row["last"])
             return after, row["last"]
-        return await self._store.next_range(self._cursor, limit)
+        span = await self._store.next_range(self._cursor, limit)
+        if span is not None:
+            self._store.learn_final(span[1])
+        return span
