@@ -11,6 +11,7 @@ from analytics_graph.api.context import Info
 from analytics_graph.api.errors import page_size
 from analytics_graph.api.fields import field
 from analytics_graph.api.ranges import Days
+from analytics_graph.api.selection import selected
 from analytics_graph.api.types.common import (
     DailyValue,
     DateRange,
@@ -23,7 +24,6 @@ from analytics_graph.api.types.common import (
 from analytics_graph.api.types.video import Video
 from projections.engagement import content
 from projections.entities.queries import VideoEntity
-from projections.followers import queries as followers
 
 MAX_TERRITORIES = 250
 
@@ -65,98 +65,103 @@ class VideoStats:
         )
 
 
-async def _with_stats(info: Info, videos: Sequence[VideoEntity], days: Days) -> list[VideoStats]:
-    """The videos with their counts in ``days`` (one statement for all of them)."""
-    stats = await info.context.loaders.video_stats.load_many([(v.id, days) for v in videos])
-    return [VideoStats.of(v, s or content.VideoStats()) for v, s in zip(videos, stats, strict=True)]
-
-
 @strawberry.type
 class ContentAnalytics:
-    account_id: strawberry.Private[UUID]
-    days: strawberry.Private[Days]
+    posted_videos: list[VideoStats] = strawberry.field(
+        description="The account's videos published in the range (not deleted ones), newest first."
+    )
+    trending_videos: list[VideoStats] = strawberry.field(
+        description="The account's top 9 videos (not deleted ones, published by the range's end)"
+        " by\nviews in the 7 days ending at the range's end; ties: newer first."
+    )
 
-    @field
-    async def posted_videos(self, info: Info) -> list[VideoStats]:
-        """The account's videos published in the range (not deleted ones), newest first."""
-        videos = await info.context.loaders.posted.load((self.account_id, self.days))
-        return await _with_stats(info, videos, self.days)
 
-    @field
-    async def trending_videos(self, info: Info) -> list[VideoStats]:
-        """The account's top 9 videos (not deleted ones, published by the range's end) by
-        views in the 7 days ending at the range's end; ties: newer first."""
-        ranked = await info.context.loaders.trending.load((self.account_id, self.days.end))
-        found = await info.context.loaders.video.load_many([video_id for video_id, _ in ranked])
-        return await _with_stats(info, [v for v in found if v is not None], self.days)
+async def _content(info: Info, account_id: UUID, days: Days) -> ContentAnalytics:
+    """The selected lists, their videos' counts in one statement for both."""
+    wanted, loaders = selected(info), info.context.loaders
+    posted: Sequence[VideoEntity] = []
+    trending: Sequence[VideoEntity] = []
+    if "postedVideos" in wanted:
+        posted = await loaders.posted.load((account_id, days))
+    if "trendingVideos" in wanted:
+        ranked = await loaders.trending.load((account_id, days.end))
+        found = await loaders.video.load_many([video_id for video_id, _ in ranked])
+        trending = [v for v in found if v is not None]
+    stats = await loaders.video_stats.load_many([(v.id, days) for v in (*posted, *trending)])
+    with_stats = [
+        VideoStats.of(v, s or content.VideoStats())
+        for v, s in zip((*posted, *trending), stats, strict=True)
+    ]
+    return ContentAnalytics(
+        posted_videos=with_stats[: len(posted)], trending_videos=with_stats[len(posted) :]
+    )
+
+
+def top_territories(root: FollowerAnalytics, first: int | None = 5) -> list[Share]:
+    return root.territories[: page_size(first, 5, MAX_TERRITORIES)]
+
+
+GROWTH_FIELDS = frozenset(("total", "gained", "lost", "netChange", "growth"))
+DEMOGRAPHIC_FIELDS = frozenset(("gender", "ageRanges", "topTerritories"))
+ACTIVITY_FIELDS = frozenset(("activeHours", "activeDays"))
 
 
 @strawberry.type
 class FollowerAnalytics:
-    account_id: strawberry.Private[UUID]
-    days: strawberry.Private[Days]
+    """Built with the sections its selection asks for (the others stay empty, unread)."""
 
-    async def _summary(self, info: Info) -> followers.FollowerGrowth:
-        return await info.context.loaders.growth.load((self.account_id, self.days))
+    total: int = strawberry.field(description="Followers at the end of the range's last day.")
+    gained: int = strawberry.field(description="Follows in the range that made a user a follower.")
+    lost: int = strawberry.field(description="Unfollows in the range that ended a follow.")
+    net_change: int = strawberry.field(description="gained - lost.")
+    growth: list[DailyValue] = strawberry.field(
+        description="Follower count at the end of each day of the range."
+    )
+    gender: list[Share] = strawberry.field(
+        description="Current followers by gender (UNKNOWN: not given); ratio = count / followers."
+        "\nEmpty below 100 current followers (too few to show without identifying people)."
+    )
+    age_ranges: list[Share] = strawberry.field(
+        description="Current followers by age range; empty below 100 current followers."
+    )
+    territories: strawberry.Private[list[Share]]
+    top_territories: list[Share] = strawberry.field(
+        resolver=top_territories,
+        description="The `first` countries with the most current followers (ISO 3166-1"
+        " alpha-2,\nUNKNOWN: not given); empty below 100 current followers.",
+    )
+    active_hours: list[HourValue] = strawberry.field(
+        description="Views in the range by users following the account when they viewed, by UTC"
+        "\nhour of day: 24 entries."
+    )
+    active_days: list[DayValue] = strawberry.field(
+        description="The same views by weekday (1 = Monday): 7 entries."
+    )
 
-    @field
-    async def total(self, info: Info) -> int:
-        """Followers at the end of the range's last day."""
-        return (await self._summary(info)).total
 
-    @field
-    async def gained(self, info: Info) -> int:
-        """Follows in the range that made a user a follower."""
-        return (await self._summary(info)).gained
-
-    @field
-    async def lost(self, info: Info) -> int:
-        """Unfollows in the range that ended a follow."""
-        return (await self._summary(info)).lost
-
-    @field
-    async def net_change(self, info: Info) -> int:
-        """gained - lost."""
-        return (await self._summary(info)).net_change
-
-    @field
-    async def growth(self, info: Info) -> list[DailyValue]:
-        """Follower count at the end of each day of the range."""
-        return series((await self._summary(info)).growth)
-
-    @field
-    async def gender(self, info: Info) -> list[Share]:
-        """Current followers by gender (UNKNOWN: not given); ratio = count / followers.
-        Empty below 100 current followers (too few to show without identifying people)."""
-        demographics = await info.context.loaders.demographics.load((self.account_id, None))
-        return [Share.of(s) for s in demographics.gender]
-
-    @field
-    async def age_ranges(self, info: Info) -> list[Share]:
-        """Current followers by age range; empty below 100 current followers."""
-        demographics = await info.context.loaders.demographics.load((self.account_id, None))
-        return [Share.of(s) for s in demographics.age_ranges]
-
-    @field
-    async def top_territories(self, info: Info, first: int | None = 5) -> list[Share]:
-        """The `first` countries with the most current followers (ISO 3166-1 alpha-2,
-        UNKNOWN: not given); empty below 100 current followers."""
-        size = page_size(first, 5, MAX_TERRITORIES)
-        demographics = await info.context.loaders.demographics.load((self.account_id, None))
-        return [Share.of(s) for s in demographics.territories[:size]]
-
-    @field
-    async def active_hours(self, info: Info) -> list[HourValue]:
-        """Views in the range by users following the account when they viewed, by UTC
-        hour of day: 24 entries."""
-        activity = await info.context.loaders.activity.load((self.account_id, self.days))
-        return [HourValue(hour=h.hour, value=h.value) for h in activity.hours]
-
-    @field
-    async def active_days(self, info: Info) -> list[DayValue]:
-        """The same views by weekday (1 = Monday): 7 entries."""
-        activity = await info.context.loaders.activity.load((self.account_id, self.days))
-        return [DayValue(weekday=d.weekday, value=d.value) for d in activity.days]
+async def _followers(info: Info, account_id: UUID, days: Days) -> FollowerAnalytics:
+    wanted, loaders = selected(info), info.context.loaders
+    growth = await loaders.growth.load((account_id, days)) if wanted & GROWTH_FIELDS else None
+    people = (
+        await loaders.demographics.load((account_id, None)) if wanted & DEMOGRAPHIC_FIELDS else None
+    )
+    activity = await loaders.activity.load((account_id, days)) if wanted & ACTIVITY_FIELDS else None
+    return FollowerAnalytics(
+        total=growth.total if growth else 0,
+        gained=growth.gained if growth else 0,
+        lost=growth.lost if growth else 0,
+        net_change=growth.net_change if growth else 0,
+        growth=series(growth.growth) if growth else [],
+        gender=[Share.of(s) for s in people.gender] if people else [],
+        age_ranges=[Share.of(s) for s in people.age_ranges] if people else [],
+        territories=[Share.of(s) for s in people.territories] if people else [],
+        active_hours=[HourValue(hour=h.hour, value=h.value) for h in activity.hours]
+        if activity
+        else [],
+        active_days=[DayValue(weekday=d.weekday, value=d.value) for d in activity.days]
+        if activity
+        else [],
+    )
 
 
 @strawberry.type
@@ -164,18 +169,18 @@ class AccountAnalytics:
     account_id: strawberry.Private[UUID]
     days: strawberry.Private[Days]
     range: DateRange
-    content: ContentAnalytics
-    followers: FollowerAnalytics
 
     @classmethod
     def of(cls, account_id: UUID, days: Days) -> AccountAnalytics:
-        return cls(
-            account_id=account_id,
-            days=days,
-            range=DateRange.of(days),
-            content=ContentAnalytics(account_id=account_id, days=days),
-            followers=FollowerAnalytics(account_id=account_id, days=days),
-        )
+        return cls(account_id=account_id, days=days, range=DateRange.of(days))
+
+    @strawberry.field
+    async def content(self, info: Info) -> ContentAnalytics:
+        return await _content(info, self.account_id, self.days)
+
+    @strawberry.field
+    async def followers(self, info: Info) -> FollowerAnalytics:
+        return await _followers(info, self.account_id, self.days)
 
     @field
     async def overview(self, info: Info) -> Overview:

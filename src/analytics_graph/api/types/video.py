@@ -11,6 +11,7 @@ from analytics_graph.api.context import Info
 from analytics_graph.api.errors import NotProAccount, page_size
 from analytics_graph.api.fields import field
 from analytics_graph.api.ranges import DateRangeInput, Days, resolve
+from analytics_graph.api.selection import selected
 from analytics_graph.api.types.common import Share
 from projections import readmodel
 from projections.engagement import videos
@@ -65,7 +66,10 @@ class Video:
         if owner is None or not owner.is_pro:
             raise NotProAccount(self.entity.account_id)
         days = resolve(range, info.context.today) if range else None
-        return VideoAnalytics(entity=self.entity, days=days)
+        loaders, video_id = info.context.loaders, self.entity.id
+        found = await loaders.video_analytics.load((video_id, days))
+        hours = await loaders.video_hourly.load(video_id) if "hourly" in selected(info) else None
+        return VideoAnalytics.of(found or _nothing_yet(self.entity, days), hours or [])
 
 
 @strawberry.type
@@ -104,97 +108,77 @@ class VideoHour:
     views: int
 
 
+def search_queries(root: VideoAnalytics, info: Info, first: int | None = 10) -> list[Share]:
+    size = page_size(first, 10, info.context.services.limits.max_page_size)
+    return root.all_search_queries[:size]
+
+
 @strawberry.type
 class VideoAnalytics:
-    entity: strawberry.Private[VideoEntity]
-    days: strawberry.Private[Days | None]
-    """``None``: the video's whole life."""
+    """Built by ``Video.analytics`` in one go (``hourly`` read only when selected)."""
 
-    async def _analytics(self, info: Info) -> videos.VideoAnalytics:
-        found = await info.context.loaders.video_analytics.load((self.entity.id, self.days))
-        return found or _nothing_yet(self.entity, self.days)
+    views: int = strawberry.field(description="Views in the range (every view event counts).")
+    likes: int = strawberry.field(description="Likes minus unlikes in the range.")
+    comments: int
+    shares: int
+    favorites: int
+    total_play_time_seconds: float = strawberry.field(
+        description="Sum of watched seconds as sent (loops count)."
+    )
+    average_watch_time_seconds: float = strawberry.field(
+        description="Play time / views; 0 without views."
+    )
+    watched_full_video_ratio: float = strawberry.field(
+        description="Completed views / views; 0 without views."
+    )
+    new_followers: int = strawberry.field(
+        description="Follows in the range through this video (viaVideoId) that made the user a"
+        "\nfollower."
+    )
+    reached_audience: int = strawberry.field(
+        description="Unique viewers, over the video's whole life (also when a range is given)."
+    )
+    traffic_sources: list[Share] = strawberry.field(
+        description="Views in the range by traffic source, largest first; ratio = count / views."
+    )
+    all_search_queries: strawberry.Private[list[Share]]
+    search_queries: list[Share] = strawberry.field(
+        resolver=search_queries,
+        description="The most frequent search terms of the range's views (`first` at most 100);"
+        "\nratio = count / views that carry a search term.",
+    )
+    retention: list[RetentionPoint] = strawberry.field(
+        description="Share of views still watching at each second, 0 .. ceil(length), over the"
+        "\nvideo's whole life (also when a range is given)."
+    )
+    daily: list[VideoDay] = strawberry.field(
+        description="One entry per day of the range (of the whole life: publication day to the"
+        " last\nday with engagement), ascending, zero-filled."
+    )
+    hourly: list[VideoHour] = strawberry.field(
+        description="Views in the first 48 UTC clock hours, starting at the hour of publication."
+    )
 
-    async def _totals(self, info: Info) -> videos.VideoCounts:
-        return (await self._analytics(info)).totals
-
-    @field
-    async def views(self, info: Info) -> int:
-        """Views in the range (every view event counts)."""
-        return (await self._totals(info)).views
-
-    @field
-    async def likes(self, info: Info) -> int:
-        """Likes minus unlikes in the range."""
-        return (await self._totals(info)).likes
-
-    @field
-    async def comments(self, info: Info) -> int:
-        return (await self._totals(info)).comments
-
-    @field
-    async def shares(self, info: Info) -> int:
-        return (await self._totals(info)).shares
-
-    @field
-    async def favorites(self, info: Info) -> int:
-        return (await self._totals(info)).favorites
-
-    @field
-    async def total_play_time_seconds(self, info: Info) -> float:
-        """Sum of watched seconds as sent (loops count)."""
-        return (await self._totals(info)).play_time_seconds
-
-    @field
-    async def average_watch_time_seconds(self, info: Info) -> float:
-        """Play time / views; 0 without views."""
-        return (await self._analytics(info)).average_watch_time_seconds
-
-    @field
-    async def watched_full_video_ratio(self, info: Info) -> float:
-        """Completed views / views; 0 without views."""
-        return (await self._analytics(info)).watched_full_video_ratio
-
-    @field
-    async def new_followers(self, info: Info) -> int:
-        """Follows in the range through this video (viaVideoId) that made the user a
-        follower."""
-        return (await self._totals(info)).new_followers
-
-    @field
-    async def reached_audience(self, info: Info) -> int:
-        """Unique viewers, over the video's whole life (also when a range is given)."""
-        return (await self._analytics(info)).reached_audience
-
-    @field
-    async def traffic_sources(self, info: Info) -> list[Share]:
-        """Views in the range by traffic source, largest first; ratio = count / views."""
-        return [Share.of(s) for s in (await self._analytics(info)).traffic_sources]
-
-    @field
-    async def search_queries(self, info: Info, first: int | None = 10) -> list[Share]:
-        """The most frequent search terms of the range's views (`first` at most 100);
-        ratio = count / views that carry a search term."""
-        size = page_size(first, 10, info.context.services.limits.max_page_size)
-        return [Share.of(s) for s in (await self._analytics(info)).search_queries[:size]]
-
-    @field
-    async def retention(self, info: Info) -> list[RetentionPoint]:
-        """Share of views still watching at each second, 0 .. ceil(length), over the
-        video's whole life (also when a range is given)."""
-        points = (await self._analytics(info)).retention
-        return [RetentionPoint(second=p.second, ratio=p.ratio) for p in points]
-
-    @field
-    async def daily(self, info: Info) -> list[VideoDay]:
-        """One entry per day of the range (of the whole life: publication day to the last
-        day with engagement), ascending, zero-filled."""
-        return [VideoDay.of(d) for d in (await self._analytics(info)).daily]
-
-    @field
-    async def hourly(self, info: Info) -> list[VideoHour]:
-        """Views in the first 48 UTC clock hours, starting at the hour of publication."""
-        hours = await info.context.loaders.video_hourly.load(self.entity.id) or []
-        return [VideoHour(hour=h.hour, views=h.counts.views) for h in hours]
+    @classmethod
+    def of(cls, found: videos.VideoAnalytics, hours: list[videos.VideoHour]) -> VideoAnalytics:
+        totals = found.totals
+        return cls(
+            views=totals.views,
+            likes=totals.likes,
+            comments=totals.comments,
+            shares=totals.shares,
+            favorites=totals.favorites,
+            total_play_time_seconds=totals.play_time_seconds,
+            average_watch_time_seconds=found.average_watch_time_seconds,
+            watched_full_video_ratio=found.watched_full_video_ratio,
+            new_followers=totals.new_followers,
+            reached_audience=found.reached_audience,
+            traffic_sources=[Share.of(s) for s in found.traffic_sources],
+            all_search_queries=[Share.of(s) for s in found.search_queries],
+            retention=[RetentionPoint(second=p.second, ratio=p.ratio) for p in found.retention],
+            daily=[VideoDay.of(d) for d in found.daily],
+            hourly=[VideoHour(hour=h.hour, views=h.counts.views) for h in hours],
+        )
 
 
 def _nothing_yet(entity: VideoEntity, days: Days | None) -> videos.VideoAnalytics:
