@@ -123,16 +123,23 @@ async def test_plain_fields_skip_graphql_cores_field_path() -> None:
     assert sorted(fields) == ["Holder.series", "Query.holder", "Series.later", "Series.later"]
 
 
-async def test_plans_kept_across_executions_follow_each_executions_variables() -> None:
+CONDITIONAL = [
+    "query Q($skip: Boolean!) { holder { series { name best { value @skip(if: $skip)"
+    " day } } points @include(if: $skip) { value note } } }",
+    "query Q($skip: Boolean!) { holder { series { name best { ...B } } } }"
+    " fragment B on Point { value @skip(if: $skip) day }",
+]
+
+
+@pytest.mark.parametrize("query", CONDITIONAL)
+async def test_plans_kept_across_executions_follow_each_executions_variables(
+    query: str,
+) -> None:
     """One parsed document run again and again (the parser cache hands out the same
     nodes, as our document cache does), with conditions that select other fields
     each time: each answer is graphql-core's."""
     parser_cache = ParserCache()
     schema = strawberry.Schema(query=Query, extensions=[lambda: parser_cache])
-    query = (
-        "query Q($skip: Boolean!) { holder { series { name best { value @skip(if: $skip)"
-        " day } } points @include(if: $skip) { value note } } }"
-    )
     fast = execution_for(schema._schema)
     for skip in (True, False, True, False):
         answers = []

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from graphql import (
-    FragmentDefinitionNode,
     GraphQLBoolean,
     GraphQLEnumType,
     GraphQLField,
@@ -48,6 +47,7 @@ from graphql import (
     GraphQLString,
     OperationDefinitionNode,
 )
+from graphql.execution.collect_fields import FragmentDetails
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
@@ -153,14 +153,14 @@ _conditional: dict[int, tuple[OperationDefinitionNode, bool]] = {}
 
 
 def uses_conditions(
-    operation: OperationDefinitionNode, fragments: dict[str, FragmentDefinitionNode]
+    operation: OperationDefinitionNode, fragments: dict[str, FragmentDetails]
 ) -> bool:
     """Whether ``@skip`` / ``@include`` appear in the operation or its fragments
     (remembered per operation node)."""
     found = _conditional.get(id(operation))
     if found is not None and found[0] is operation:
         return found[1]
-    nodes: list[Any] = [operation, *fragments.values()]
+    nodes: list[Any] = [operation, *(f.definition for f in fragments.values())]
     uses = False
     while nodes and not uses:
         node = nodes.pop()
