@@ -3,6 +3,8 @@ answers (data, errors, paths, order), and the pass is really taken."""
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import json
 from datetime import date
 from typing import Any
@@ -15,12 +17,23 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from analytics_graph.api.execution import execution_for
 
 
+@strawberry.enum
+class Colour(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
 @strawberry.type
 class Point:
     day: date
     value: int
     note: str | None = None
     ratio: float = 0.5
+    colour: Colour = Colour.RED
+    tags: list[str] = dataclasses.field(default_factory=lambda: ["a", "b"])
+    maybe: list[int | None] = dataclasses.field(default_factory=lambda: [1, None])
+    grid: list[list[int]] = dataclasses.field(default_factory=lambda: [[1, 2], [3]])
+    flag: bool = True
 
 
 @strawberry.type
@@ -64,6 +77,13 @@ class Query:
         return Holder(points=points, series=series)
 
     @strawberry.field
+    def holder_with_bad_lists(self) -> Holder:
+        bad = Point(day=date(2025, 1, 1), value=1, tags=["x", None], grid=[[1], None])  # type: ignore[list-item]
+        return Holder(
+            points=[bad, Point(day=date(2025, 1, 2), value=2, colour=Colour.BLUE)], series=[]
+        )
+
+    @strawberry.field
     def holder_with_bad_point(self) -> Holder:
         bad = Point(day=date(2025, 1, 1), value="x")  # type: ignore[arg-type]
         return Holder(points=[bad], series=[Series(name="c", points=[bad], best=bad)])
@@ -85,6 +105,12 @@ QUERIES = [
     "{ holder { huge text } }",
     "{ holder { nan text } }",
     "{ holderWithBadPoint { points { value day } series { name best { value } } } }",
+    # enums, lists of scalars (nullable items or not), lists of lists, booleans
+    "{ holder { points { colour tags maybe grid flag } } }",
+    "{ holderWithBadLists { points { value colour } } }",
+    "{ holderWithBadLists { points { value tags } } }",
+    "{ holderWithBadLists { points { value grid } } }",
+    "{ holderWithBadLists { points { maybe colour } } }",
 ]
 
 

@@ -1,4 +1,4 @@
-"""A faster way through the plain data of an answer.
+"""A faster way through the plain data of an answer (compiled in ``completion.py``).
 
 An analytics answer holds hundreds of fields that are plain data: read off an
 attribute with Strawberry's default resolver (no resolver of our own, no
@@ -26,127 +26,39 @@ graphql-core's path throughout.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, TypeAlias
+from collections.abc import Awaitable
+from typing import Any
 
 from graphql import (
-    GraphQLBoolean,
     GraphQLEnumType,
     GraphQLField,
-    GraphQLFloat,
-    GraphQLID,
-    GraphQLInt,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLScalarType,
     GraphQLSchema,
-    GraphQLString,
     OperationDefinitionNode,
 )
 from graphql.execution.collect_fields import FragmentDetails
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from analytics_graph.api.completion import (
+    Leaf,
+    ListOf,
+    Nested,
+    Plan,
+    Shape,
+    Step,
+    inline_kind,
+    step,
+)
+
 DEFINITION = "strawberry-definition"
 TYPENAME = "__typename"
-MAX_INT = 2**31 - 1
-MIN_INT = -(2**31)
 MAX_SHARED_PLANS = 10_000
 CONDITIONS = frozenset(("skip", "include"))
-
-Serialize: TypeAlias = Callable[[Any], Any]
-
-
-class Unusual(Exception):
-    """Raised inside the fast pass: let graphql-core complete this field."""
-
-
-def _fast_int(value: Any) -> Any:
-    if type(value) is int and MIN_INT <= value <= MAX_INT:
-        return value
-    return GraphQLInt.serialize(value)
-
-
-def _fast_float(value: Any) -> Any:
-    if type(value) is float and math.isfinite(value):
-        return value
-    return GraphQLFloat.serialize(value)
-
-
-def _fast_str(serialize: Serialize) -> Serialize:
-    def fast(value: Any) -> Any:
-        return value if type(value) is str else serialize(value)
-
-    return fast
-
-
-def _fast_bool(value: Any) -> Any:
-    return value if type(value) is bool else GraphQLBoolean.serialize(value)
-
-
-def serializer(kind: GraphQLScalarType | GraphQLEnumType) -> Serialize:
-    """``kind.serialize``, short-cut for the values of the built-in scalars that need
-    no conversion (the same answers: the fallback is graphql-core's own)."""
-    if kind is GraphQLInt:
-        return _fast_int
-    if kind is GraphQLFloat:
-        return _fast_float
-    if kind is GraphQLBoolean:
-        return _fast_bool
-    if kind is GraphQLString or kind is GraphQLID:
-        return _fast_str(kind.serialize)
-    return kind.serialize
-
-
-@dataclass(frozen=True, slots=True)
-class Leaf:
-    non_null: bool
-    serialize: Serialize
-
-
-@dataclass(frozen=True, slots=True)
-class Nested:
-    """A plain object: every selected field of it is plain."""
-
-    non_null: bool
-    plan: Plan
-
-
-@dataclass(frozen=True, slots=True)
-class ListOf:
-    non_null: bool
-    item: Shape
-
-
-Shape: TypeAlias = Leaf | Nested | ListOf
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One response key of a selection: ``attribute`` read and completed as ``shape``,
-    ``__typename`` when both are ``None``, else (``shape`` None) graphql-core's path."""
-
-    key: str
-    attribute: str | None
-    shape: Shape | None
-    typename: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    type_name: str
-    steps: tuple[Step, ...]
-    all_plain: bool
-    any_plain: bool
-
-    @classmethod
-    def of(cls, type_name: str, steps: list[Step]) -> Plan:
-        plain = [s.typename or s.shape is not None for s in steps]
-        return cls(type_name, tuple(steps), all(plain), any(plain))
 
 
 _conditional: dict[int, tuple[OperationDefinitionNode, bool]] = {}
@@ -187,13 +99,10 @@ def default_attribute(field: GraphQLField) -> str | None:
 def execution_for(schema: GraphQLSchema) -> type[StrawberryGraphQLCoreExecutionContext]:
     """The execution context class for ``schema`` (what each field reads found once)."""
     attributes: dict[tuple[str, str], str | None] = {}
-    serializers: dict[str, Serialize] = {}
     for name, kind in schema.type_map.items():
         if isinstance(kind, GraphQLObjectType) and not name.startswith("__"):
             for field_name, field in kind.fields.items():
                 attributes[(name, field_name)] = default_attribute(field)
-        elif isinstance(kind, (GraphQLScalarType, GraphQLEnumType)):
-            serializers[name] = serializer(kind)
 
     shared: dict[tuple[object, ...], tuple[object, object, Plan]] = {}
 
@@ -219,23 +128,20 @@ def execution_for(schema: GraphQLSchema) -> type[StrawberryGraphQLCoreExecutionC
                 )
             out: dict[str, Any] = {}
             slow: dict[str, Any] | None = None
-            for step in plan.steps:
-                if step.typename:
-                    out[step.key] = parent_type.name
+            for each in plan.steps:
+                if each.typename:
+                    out[each.key] = parent_type.name
                     continue
-                if step.shape is not None:
+                if each.complete is not None:
                     try:
-                        out[step.key] = self._complete(
-                            step.shape,
-                            getattr(source_value, step.attribute),  # type: ignore[arg-type]
-                        )
+                        out[each.key] = each.complete(getattr(source_value, each.attribute))  # type: ignore[arg-type]
                         continue
                     except Exception:  # Unusual, or data of an unexpected shape
                         pass  # graphql-core completes it, reporting what is wrong
                 if slow is None:
                     slow = {}
-                slow[step.key] = grouped_field_set[step.key]
-                out[step.key] = None  # keeps the selection's order
+                slow[each.key] = grouped_field_set[each.key]
+                out[each.key] = None  # keeps the selection's order
             if slow is None:
                 return out
             rest = super().execute_fields(parent_type, source_value, path, slow, None)
@@ -282,21 +188,21 @@ def execution_for(schema: GraphQLSchema) -> type[StrawberryGraphQLCoreExecutionC
             for response_key, details in grouped_field_set.items():
                 name = details[0].node.name.value
                 if name == TYPENAME:
-                    steps.append(Step(response_key, None, None, typename=True))
+                    steps.append(Step(response_key, typename=True))
                     continue
                 attribute = attributes.get((parent_type.name, name))
                 field = parent_type.fields.get(name)
-                shape = None
-                if attribute is not None and field is not None:
-                    shape = self._shape(field.type, details)
-                steps.append(Step(response_key, attribute, shape))
+                if attribute is None or field is None:
+                    steps.append(Step(response_key))
+                    continue
+                steps.append(step(response_key, attribute, self._shape(field.type, details)))
             return Plan.of(parent_type.name, steps)
 
         def _shape(self, kind: GraphQLOutputType, details: Any) -> Shape | None:
             non_null = isinstance(kind, GraphQLNonNull)
             inner = kind.of_type if isinstance(kind, GraphQLNonNull) else kind
             if isinstance(inner, (GraphQLScalarType, GraphQLEnumType)):
-                return Leaf(non_null, serializers.get(inner.name, inner.serialize))
+                return Leaf(non_null, inner.serialize, inline_kind(inner))
             if isinstance(inner, GraphQLList):
                 item = self._shape(inner.of_type, details)
                 return None if item is None else ListOf(non_null, item)
@@ -305,32 +211,8 @@ def execution_for(schema: GraphQLSchema) -> type[StrawberryGraphQLCoreExecutionC
                 if deferred:
                     return None
                 plan = self._plan(inner, grouped)
-                return Nested(non_null, plan) if plan.all_plain else None
+                return None if plan.complete is None else Nested(non_null, plan)
             return None  # interfaces and unions
-
-        def _complete(self, shape: Shape, value: Any) -> Any:
-            if value is None:
-                if shape.non_null:
-                    raise Unusual  # graphql-core reports it, at the right path
-                return None
-            if type(shape) is Leaf:
-                return shape.serialize(value)
-            if type(shape) is Nested:
-                out: dict[str, Any] = {}
-                for step in shape.plan.steps:
-                    if step.typename:
-                        out[step.key] = shape.plan.type_name
-                    else:
-                        out[step.key] = self._complete(
-                            step.shape,  # type: ignore[arg-type]
-                            getattr(value, step.attribute),  # type: ignore[arg-type]
-                        )
-                return out
-            assert type(shape) is ListOf
-            if isinstance(value, (str, bytes, dict)):
-                raise Unusual  # not a list: graphql-core says so
-            item = shape.item
-            return [self._complete(item, v) for v in value]
 
     return PlainDataExecution
 
