@@ -59,22 +59,15 @@ def _stats(video: entities.VideoEntity, stats: content.VideoStats) -> dict[str, 
 
 
 async def _content(conn: Connection, account_id: UUID, start: date, end: date) -> dict[str, Any]:
-    posted = await entities.posted_videos(conn, account_id, start, end)
-    ranked = await content.trending(conn, account_id, end)
-    found = await entities.videos(conn, [v for v, _ in ranked])
-    trending = [found[v] for v, _ in ranked if v in found]
-    stats = await content.video_stats(conn, [v.id for v in posted + trending], start, end)
+    section = await content.content_section(conn, account_id, start, end)
     return {
-        "postedVideos": [_stats(v, stats[v.id]) for v in posted],
-        "trendingVideos": [_stats(v, stats[v.id]) for v in trending],
+        "postedVideos": [_stats(v, s) for v, s in section.posted],
+        "trendingVideos": [_stats(v, s) for v, s in section.trending],
     }
 
 
-async def _followers(
-    conn: Connection, account_id: UUID, start: date, end: date, growth: followers.FollowerGrowth
-) -> dict[str, Any]:
-    people = await followers.demographics(conn, account_id)
-    activity = await followers.follower_activity(conn, account_id, start, end)
+def _followers(section: followers.FollowerSection) -> dict[str, Any]:
+    growth, people, activity = section.growth, section.demographics, section.activity
     return {
         "total": growth.total,
         "gained": growth.gained,
@@ -96,7 +89,7 @@ async def dashboard(conn: Connection, variables: dict[str, Any]) -> dict[str, An
     account = (await entities.accounts(conn, [account_id]))[account_id]
     counts = await followers.follower_counts(conn, [account_id])
     overview = await engagement.overview(conn, account_id, start, end)
-    growth = await followers.follower_growth(conn, account_id, start, end)
+    people = await followers.follower_section(conn, account_id, start, end)
     analytics = {
         "range": {"start": start.isoformat(), "end": end.isoformat()},
         "overview": {
@@ -105,10 +98,10 @@ async def dashboard(conn: Connection, variables: dict[str, Any]) -> dict[str, An
             "likes": _metric(overview.likes),
             "comments": _metric(overview.comments),
             "shares": _metric(overview.shares),
-            "netFollowers": _metric(growth.net_followers),
+            "netFollowers": _metric(people.growth.net_followers),
         },
         "content": await _content(conn, account_id, start, end),
-        "followers": await _followers(conn, account_id, start, end, growth),
+        "followers": _followers(people),
     }
     return {
         "account": {

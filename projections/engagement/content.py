@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from uuid import UUID
@@ -10,6 +10,7 @@ from uuid import UUID
 from analytics_graph.projection import live_schema
 from analytics_graph.types import Connection
 from projections.engagement.videos import ENGAGEMENT
+from projections.entities.queries import POSTED_WHERE, VIDEO_COLUMNS, VideoEntity, video_of
 from projections.readmodel import check_range
 
 ENTITIES = live_schema("entities")
@@ -29,17 +30,21 @@ class VideoStats:
     views_gained_7d: int = 0
 
 
-STATS_SQL = f"""
+# The placeholders name the statement's parameters (``$n``), or for `ids` a list.
+STATS = f"""
 SELECT video_id,
-       sum(views) FILTER (WHERE day >= $2::date) AS views,
-       sum(likes) FILTER (WHERE day >= $2) AS likes,
-       sum(comments) FILTER (WHERE day >= $2) AS comments,
-       sum(shares) FILTER (WHERE day >= $2) AS shares,
-       sum(views) FILTER (WHERE day >= $4) AS views_gained_7d
+       sum(views) FILTER (WHERE day >= {{start}}::date) AS views,
+       sum(likes) FILTER (WHERE day >= {{start}}::date) AS likes,
+       sum(comments) FILTER (WHERE day >= {{start}}::date) AS comments,
+       sum(shares) FILTER (WHERE day >= {{start}}::date) AS shares,
+       sum(views) FILTER (WHERE day >= {{week_start}}::date) AS views_gained_7d
 FROM {ENGAGEMENT}.video_days
-WHERE video_id = ANY($1::uuid[]) AND day >= least($2::date, $4::date) AND day <= $3::date
+WHERE video_id {{ids}} AND day >= least({{start}}::date, {{week_start}}::date)
+  AND day <= {{end}}::date
 GROUP BY video_id
 """
+STATS_SQL = STATS.format(ids="= ANY($1::uuid[])", start="$2", end="$3", week_start="$4")
+STATS_COLUMNS = ("views", "likes", "comments", "shares", "views_gained_7d")
 
 
 async def video_stats(
@@ -50,21 +55,26 @@ async def video_stats(
     check_range(start, end)
     week_start = end - timedelta(days=TRENDING_DAYS - 1)
     rows = await conn.fetch(STATS_SQL, list(video_ids), start, end, week_start)
-    found = {r["video_id"]: VideoStats(*(int(r[k] or 0) for k in list(r.keys())[1:])) for r in rows}
+    found = {r["video_id"]: _stats(r[k] for k in STATS_COLUMNS) for r in rows}
     return {v: found.get(v, VideoStats()) for v in video_ids}
 
 
-TRENDING_SQL = f"""
+def _stats(values: Iterable[int | None]) -> VideoStats:
+    return VideoStats(*(int(v or 0) for v in values))
+
+
+TRENDING = f"""
 SELECT v.video_id, coalesce(sum(d.views), 0) AS views
 FROM {ENTITIES}.videos v
 LEFT JOIN {ENGAGEMENT}.video_days d
-       ON d.video_id = v.video_id AND d.day BETWEEN $3::date AND $2::date
-WHERE v.account_id = $1 AND NOT v.deleted
-  AND v.published_at < ($2::date + 1)::timestamp AT TIME ZONE 'UTC'
+       ON d.video_id = v.video_id AND d.day BETWEEN {{week_start}}::date AND {{end}}::date
+WHERE v.account_id = {{account}} AND NOT v.deleted
+  AND v.published_at < ({{end}}::date + 1)::timestamp AT TIME ZONE 'UTC'
 GROUP BY v.video_id, v.published_at
 ORDER BY views DESC, v.published_at DESC, v.video_id DESC
-LIMIT $4
+LIMIT {{limit}}
 """
+TRENDING_SQL = TRENDING.format(account="$1", end="$2", week_start="$3", limit="$4")
 
 
 async def trending(
@@ -77,3 +87,54 @@ async def trending(
     week_start = end - timedelta(days=TRENDING_DAYS - 1)
     rows = await conn.fetch(TRENDING_SQL, account_id, end, week_start, limit)
     return [(r["video_id"], int(r["views"])) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class ContentSection:
+    """What the Content section lists, each video with its :class:`VideoStats` in the
+    range: ``posted`` as :func:`~projections.entities.queries.posted_videos` lists
+    them, ``trending`` as :func:`trending` ranks them."""
+
+    posted: list[tuple[VideoEntity, VideoStats]]
+    trending: list[tuple[VideoEntity, VideoStats]]
+
+
+# posted_videos, trending and video_stats over both lists, as one statement.
+SECTION_SQL = f"""
+WITH posted AS (
+    SELECT video_id FROM {ENTITIES}.videos
+    WHERE {POSTED_WHERE.format(account="$1", start="$2", end="$3")}
+),
+trending AS ({TRENDING.format(account="$1", end="$3", week_start="$4", limit="$5")}),
+listed AS (
+    SELECT 1 AS list, video_id, 0::bigint AS week_views FROM posted
+    UNION ALL
+    SELECT 2, video_id, views FROM trending
+),
+stats AS (
+    {STATS.format(ids="IN (SELECT video_id FROM listed)", start="$2", end="$3", week_start="$4")}
+)
+SELECT l.list, {", ".join(f"v.{c}" for c in VIDEO_COLUMNS.split(", "))},
+       {", ".join(f"s.{c}" for c in STATS_COLUMNS)}
+FROM listed l
+JOIN {ENTITIES}.videos v USING (video_id)
+LEFT JOIN stats s USING (video_id)
+ORDER BY l.list, l.week_views DESC, v.published_at DESC, v.video_id DESC
+"""
+VIDEO_WIDTH = len(VIDEO_COLUMNS.split(", "))
+
+
+async def content_section(
+    conn: Connection, account_id: UUID, start: date, end: date, limit: int = TRENDING_COUNT
+) -> ContentSection:
+    """The videos posted in ``start .. end`` and the top ``limit`` trending at ``end``,
+    with their counts in the range; one statement."""
+    check_range(start, end)
+    week_start = end - timedelta(days=TRENDING_DAYS - 1)
+    rows = await conn.fetch(SECTION_SQL, account_id, start, end, week_start, limit)
+    lists: dict[int, list[tuple[VideoEntity, VideoStats]]] = {1: [], 2: []}
+    for row in rows:
+        values = tuple(row.values())
+        entity = video_of(values[1 : 1 + VIDEO_WIDTH])
+        lists[row["list"]].append((entity, _stats(values[1 + VIDEO_WIDTH :])))
+    return ContentSection(posted=lists[1], trending=lists[2])

@@ -69,6 +69,20 @@ def _video(r: asyncpg.Record) -> VideoEntity:
     return VideoEntity(*r.values())
 
 
+def video_of(values: Sequence[object]) -> VideoEntity:
+    """A :class:`VideoEntity` from the values of :data:`VIDEO_COLUMNS`, in order."""
+    return VideoEntity(*values)  # type: ignore[arg-type]
+
+
+# The account's videos published in a range, not deleted; the placeholders name the
+# parameters (``$n``) of the statement it goes into.
+POSTED_WHERE = """
+    account_id = {account} AND NOT deleted
+    AND published_at >= ({start}::date)::timestamp AT TIME ZONE 'UTC'
+    AND published_at < ({end}::date + 1)::timestamp AT TIME ZONE 'UTC'
+"""
+
+
 async def accounts(conn: Connection, ids: Sequence[UUID]) -> dict[UUID, AccountEntity]:
     """The accounts among ``ids`` that exist, by id."""
     sql = f"SELECT {ACCOUNT_COLUMNS} FROM {{schema}}.accounts WHERE account_id = ANY($1::uuid[])"
@@ -124,11 +138,9 @@ async def posted_videos(
     """The account's non-deleted videos published (UTC date) in ``start .. end``,
     newest first (ties: larger id first)."""
     check_range(start, end)
+    where = POSTED_WHERE.format(account="$1", start="$2", end="$3")
     sql = f"""
-        SELECT {VIDEO_COLUMNS} FROM {{schema}}.videos
-        WHERE account_id = $1 AND NOT deleted
-          AND published_at >= ($2::date)::timestamp AT TIME ZONE 'UTC'
-          AND published_at < ($3::date + 1)::timestamp AT TIME ZONE 'UTC'
+        SELECT {VIDEO_COLUMNS} FROM {{schema}}.videos WHERE {where}
         ORDER BY published_at DESC, video_id DESC
     """
     return [_video(r) for r in await conn.fetch(qualify(sql, SCHEMA), account_id, start, end)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
@@ -60,9 +60,19 @@ async def follower_growth(
     check_range(start, end)
     previous_start, _ = previous_period(start, end)
     rows = await conn.fetch(GROWTH_SQL, account_id, previous_start, end)
-    before = next(int(r["gained"]) for r in rows if r["day"] is None)
-    gained = {r["day"]: int(r["gained"]) for r in rows if r["day"] is not None}
-    lost = {r["day"]: int(r["lost"]) for r in rows if r["day"] is not None}
+    return _growth([(r["day"], r["gained"], r["lost"]) for r in rows], start, end)
+
+
+def _growth(rows: Iterable[tuple[date | None, int, int]], start: date, end: date) -> FollowerGrowth:
+    """From ``(day, gained, lost)`` over the previous period and the range, and one
+    ``(None, net before the previous period, 0)``."""
+    previous_start, _ = previous_period(start, end)
+    before, gained, lost = 0, {}, {}
+    for day, gained_that_day, lost_that_day in rows:
+        if day is None:
+            before = int(gained_that_day)
+        else:
+            gained[day], lost[day] = int(gained_that_day), int(lost_that_day)
     running, growth = before, []
     for day in days(previous_start, end):
         running += gained.get(day, 0) - lost.get(day, 0)
@@ -101,9 +111,14 @@ WHERE account_id = $1 AND followers > 0
 async def demographics(conn: Connection, account_id: UUID) -> Demographics:
     """:class:`Demographics` of the account's current followers; one statement."""
     rows = await conn.fetch(DEMOGRAPHICS_SQL, account_id)
+    return _demographics((r["dimension"], r["key"], r["followers"]) for r in rows)
+
+
+def _demographics(rows: Iterable[tuple[str, str, int]]) -> Demographics:
+    """From ``(dimension, key, followers)``."""
     by: dict[str, list[tuple[str, int]]] = {"gender": [], "age_range": [], "country": []}
-    for row in rows:
-        by[row["dimension"]].append((row["key"], int(row["followers"])))
+    for dimension, key, followers in rows:
+        by[dimension].append((key, int(followers)))
     total = sum(n for _, n in by["gender"])
     if total < DEMOGRAPHICS_THRESHOLD:
         return Demographics(total, [], [], [])
@@ -138,13 +153,56 @@ async def follower_activity(
 ) -> FollowerActivity:
     """:class:`FollowerActivity` over ``start .. end``; one statement."""
     check_range(start, end)
+    rows = await conn.fetch(ACTIVITY_SQL, account_id, start, end)
+    return _activity((r["hour"], r["weekday"], r["views"]) for r in rows)
+
+
+def _activity(rows: Iterable[tuple[int, int, int]]) -> FollowerActivity:
+    """From ``(hour, ISO weekday, views)``."""
     hours, weekdays = [0] * 24, [0] * 7
-    for row in await conn.fetch(ACTIVITY_SQL, account_id, start, end):
-        hours[row["hour"]] += int(row["views"])
-        weekdays[row["weekday"] - 1] += int(row["views"])
+    for hour, weekday, views in rows:
+        hours[hour] += int(views)
+        weekdays[weekday - 1] += int(views)
     return FollowerActivity(
         [HourValue(h, v) for h, v in enumerate(hours)],
         [DayValue(d + 1, v) for d, v in enumerate(weekdays)],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FollowerSection:
+    """Everything the Followers section shows, read in one statement."""
+
+    growth: FollowerGrowth
+    demographics: Demographics
+    activity: FollowerActivity
+
+
+# The three statements above as one: `part` says which one a row comes from.
+SECTION_SQL = f"""
+SELECT 1 AS part, day, gained::bigint AS n, lost::bigint AS m, NULL::text AS dimension,
+       NULL::text AS key
+FROM ({GROWTH_SQL}) g
+UNION ALL
+SELECT 2, NULL, followers::bigint, 0, dimension, key FROM ({DEMOGRAPHICS_SQL}) d
+UNION ALL
+SELECT 3, NULL, views::bigint, weekday, NULL, hour::text
+FROM ({ACTIVITY_SQL.replace("$2", "$4")}) a
+"""
+
+
+async def follower_section(
+    conn: Connection, account_id: UUID, start: date, end: date
+) -> FollowerSection:
+    """:func:`follower_growth`, :func:`demographics` and :func:`follower_activity` over
+    ``start .. end`` at once; one statement."""
+    check_range(start, end)
+    previous_start, _ = previous_period(start, end)
+    rows = await conn.fetch(SECTION_SQL, account_id, previous_start, end, start)
+    return FollowerSection(
+        growth=_growth(((r[1], r[2], r[3]) for r in rows if r[0] == 1), start, end),
+        demographics=_demographics((r[4], r[5], r[2]) for r in rows if r[0] == 2),
+        activity=_activity((int(r[5]), r[3], r[2]) for r in rows if r[0] == 3),
     )
 
 

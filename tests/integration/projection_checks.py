@@ -79,6 +79,13 @@ async def check_followers(conn: Connection, world: World, exp: Expected) -> None
             assert [g.value for g in got.growth] == growth
             net = [c["gained"] - c["lost"] for c in in_range]
             assert [v.value for v in got.net_followers.daily] == net
+            # The section's one statement answers what the three checked ones answer.
+            section = await follower_queries.follower_section(conn, account.id, start, end)
+            assert section.growth == got
+            assert section.demographics == await follower_queries.demographics(conn, account.id)
+            assert section.activity == await follower_queries.follower_activity(
+                conn, account.id, start, end
+            )
         await check_demographics(conn, account.id, exp)
 
 
@@ -192,6 +199,14 @@ async def check_content(conn: Connection, world: World, exp: Expected) -> None:
         for account in world.accounts:
             await check_trending(conn, world, exp, account.id, end)
             await check_posted(conn, world, account.id, start, end)
+            # The section's one statement answers what the three checked ones answer.
+            section = await content.content_section(conn, account.id, start, end)
+            posted = await entity_queries.posted_videos(conn, account.id, start, end)
+            ranked = await content.trending(conn, account.id, end)
+            assert [v for v, _ in section.posted] == posted
+            assert [v.id for v, _ in section.trending] == [v for v, _ in ranked]
+            for entity, video_stats in section.posted + section.trending:
+                assert video_stats == stats[entity.id]
 
 
 async def check_trending(

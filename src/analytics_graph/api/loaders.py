@@ -1,6 +1,7 @@
 """DataLoaders: every read-model query a request makes, batched and cached per request.
 
-Keys are an id, or ``(id, parameter)`` where the parameter is a range or a day.
+Keys are an id, or ``(id, parameter)`` where the parameter is a range. A section
+of the dashboard (followers, content) is one statement: its loader reads it whole.
 Loads made in the same tick become one call of the read model's query over all
 their ids (one per distinct parameter), so an answer costs a handful of
 statements whatever the number of videos in it.
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
-from datetime import date
 from typing import TypeVar
 from uuid import UUID
 
@@ -75,30 +75,12 @@ async def _overview(conn: Connection, account_id: UUID, days: Days) -> engagemen
     return await engagement.overview(conn, account_id, days.start, days.end)
 
 
-async def _growth(conn: Connection, account_id: UUID, days: Days) -> followers.FollowerGrowth:
-    return await followers.follower_growth(conn, account_id, days.start, days.end)
+async def _followers(conn: Connection, account_id: UUID, days: Days) -> followers.FollowerSection:
+    return await followers.follower_section(conn, account_id, days.start, days.end)
 
 
-async def _activity(conn: Connection, account_id: UUID, days: Days) -> followers.FollowerActivity:
-    return await followers.follower_activity(conn, account_id, days.start, days.end)
-
-
-async def _demographics(conn: Connection, account_id: UUID, _: None) -> followers.Demographics:
-    return await followers.demographics(conn, account_id)
-
-
-async def _posted(conn: Connection, account_id: UUID, days: Days) -> list[entities.VideoEntity]:
-    return await entities.posted_videos(conn, account_id, days.start, days.end)
-
-
-async def _trending(conn: Connection, account_id: UUID, end: date) -> list[tuple[UUID, int]]:
-    return await content.trending(conn, account_id, end)
-
-
-async def _video_stats(
-    conn: Connection, ids: Sequence[UUID], days: Days
-) -> dict[UUID, content.VideoStats]:
-    return await content.video_stats(conn, ids, days.start, days.end)
+async def _content(conn: Connection, account_id: UUID, days: Days) -> content.ContentSection:
+    return await content.content_section(conn, account_id, days.start, days.end)
 
 
 async def _video_analytics(
@@ -117,11 +99,7 @@ class Loaders:
         self.video = by_ids(session, entities.videos)
         self.follower_count = by_ids(session, followers.follower_counts)
         self.overview = per_key(session, _overview)
-        self.growth = per_key(session, _growth)
-        self.activity = per_key(session, _activity)
-        self.demographics = per_key(session, _demographics)
-        self.posted = per_key(session, _posted)
-        self.trending = per_key(session, _trending)
-        self.video_stats = by_ids_with(session, _video_stats)
+        self.followers = per_key(session, _followers)  # growth, demographics, activity
+        self.content = per_key(session, _content)  # posted and trending, with counts
         self.video_analytics = by_ids_with(session, _video_analytics)
         self.video_hourly = by_ids(session, hourly.video_hourly)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from uuid import UUID
 
 import strawberry
@@ -11,7 +10,6 @@ from analytics_graph.api.context import Info
 from analytics_graph.api.errors import page_size
 from analytics_graph.api.fields import field
 from analytics_graph.api.ranges import Days
-from analytics_graph.api.selection import selected
 from analytics_graph.api.types.common import (
     DailyValue,
     DateRange,
@@ -77,23 +75,10 @@ class ContentAnalytics:
 
 
 async def _content(info: Info, account_id: UUID, days: Days) -> ContentAnalytics:
-    """The selected lists, their videos' counts in one statement for both."""
-    wanted, loaders = selected(info), info.context.loaders
-    posted: Sequence[VideoEntity] = []
-    trending: Sequence[VideoEntity] = []
-    if "postedVideos" in wanted:
-        posted = await loaders.posted.load((account_id, days))
-    if "trendingVideos" in wanted:
-        ranked = await loaders.trending.load((account_id, days.end))
-        found = await loaders.video.load_many([video_id for video_id, _ in ranked])
-        trending = [v for v in found if v is not None]
-    stats = await loaders.video_stats.load_many([(v.id, days) for v in (*posted, *trending)])
-    with_stats = [
-        VideoStats.of(v, s or content.VideoStats())
-        for v, s in zip((*posted, *trending), stats, strict=True)
-    ]
+    section = await info.context.loaders.content.load((account_id, days))
     return ContentAnalytics(
-        posted_videos=with_stats[: len(posted)], trending_videos=with_stats[len(posted) :]
+        posted_videos=[VideoStats.of(v, s) for v, s in section.posted],
+        trending_videos=[VideoStats.of(v, s) for v, s in section.trending],
     )
 
 
@@ -101,15 +86,8 @@ def top_territories(root: FollowerAnalytics, first: int | None = 5) -> list[Shar
     return root.territories[: page_size(first, 5, MAX_TERRITORIES)]
 
 
-GROWTH_FIELDS = frozenset(("total", "gained", "lost", "netChange", "growth"))
-DEMOGRAPHIC_FIELDS = frozenset(("gender", "ageRanges", "topTerritories"))
-ACTIVITY_FIELDS = frozenset(("activeHours", "activeDays"))
-
-
 @strawberry.type
 class FollowerAnalytics:
-    """Built with the sections its selection asks for (the others stay empty, unread)."""
-
     total: int = strawberry.field(description="Followers at the end of the range's last day.")
     gained: int = strawberry.field(description="Follows in the range that made a user a follower.")
     lost: int = strawberry.field(description="Unfollows in the range that ended a follow.")
@@ -140,27 +118,19 @@ class FollowerAnalytics:
 
 
 async def _followers(info: Info, account_id: UUID, days: Days) -> FollowerAnalytics:
-    wanted, loaders = selected(info), info.context.loaders
-    growth = await loaders.growth.load((account_id, days)) if wanted & GROWTH_FIELDS else None
-    people = (
-        await loaders.demographics.load((account_id, None)) if wanted & DEMOGRAPHIC_FIELDS else None
-    )
-    activity = await loaders.activity.load((account_id, days)) if wanted & ACTIVITY_FIELDS else None
+    section = await info.context.loaders.followers.load((account_id, days))
+    growth, people, activity = section.growth, section.demographics, section.activity
     return FollowerAnalytics(
-        total=growth.total if growth else 0,
-        gained=growth.gained if growth else 0,
-        lost=growth.lost if growth else 0,
-        net_change=growth.net_change if growth else 0,
-        growth=series(growth.growth) if growth else [],
-        gender=[Share.of(s) for s in people.gender] if people else [],
-        age_ranges=[Share.of(s) for s in people.age_ranges] if people else [],
-        territories=[Share.of(s) for s in people.territories] if people else [],
-        active_hours=[HourValue(hour=h.hour, value=h.value) for h in activity.hours]
-        if activity
-        else [],
-        active_days=[DayValue(weekday=d.weekday, value=d.value) for d in activity.days]
-        if activity
-        else [],
+        total=growth.total,
+        gained=growth.gained,
+        lost=growth.lost,
+        net_change=growth.net_change,
+        growth=series(growth.growth),
+        gender=[Share.of(s) for s in people.gender],
+        age_ranges=[Share.of(s) for s in people.age_ranges],
+        territories=[Share.of(s) for s in people.territories],
+        active_hours=[HourValue(hour=h.hour, value=h.value) for h in activity.hours],
+        active_days=[DayValue(weekday=d.weekday, value=d.value) for d in activity.days],
     )
 
 
@@ -187,7 +157,7 @@ class AccountAnalytics:
         """Each metric with its total, previous period, change and daily series."""
         key = (self.account_id, self.days)
         counts = await info.context.loaders.overview.load(key)
-        growth = await info.context.loaders.growth.load(key)
+        growth = (await info.context.loaders.followers.load(key)).growth
         return Overview(
             video_views=Metric.of(counts.video_views),
             profile_views=Metric.of(counts.profile_views),
