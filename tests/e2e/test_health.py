@@ -30,29 +30,37 @@ async def test_serve_runs_on_the_embedded_database(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANALYTICS_GRAPH_")}
     env["ANALYTICS_GRAPH_DATA_DIR"] = str(tmp_path / "data")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "analytics_graph", "serve", "--port", str(port),
-        env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    # The log goes to a file: a pipe nobody reads while waiting could fill and block it.
+    log = tmp_path / "serve.log"
+    with log.open("wb") as stderr:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "analytics_graph", "serve", "--port", str(port),
+            env=env, stdout=asyncio.subprocess.DEVNULL, stderr=stderr,
+        )  # fmt: skip
     try:
-        body = await wait_for_health(f"http://127.0.0.1:{port}/healthz", proc)
+        body = await wait_for_health(f"http://127.0.0.1:{port}/healthz", proc, log)
         assert body["status"] == "ok"
         assert (tmp_path / "data" / "pgdata" / "PG_VERSION").exists()
     finally:
         proc.terminate()
-        await asyncio.wait_for(proc.wait(), 60)
+        try:
+            await asyncio.wait_for(proc.wait(), 60)
+        except TimeoutError:
+            proc.kill()
+            raise AssertionError("serve did not stop: " + log.read_text()[-4000:]) from None
     # uvicorn shuts down gracefully, then re-raises the signal it caught
     assert proc.returncode in (0, -signal.SIGTERM)
     # and the embedded server was stopped with it
     assert not (tmp_path / "data" / "pgdata" / "postmaster.pid").exists()
 
 
-async def wait_for_health(url: str, proc: asyncio.subprocess.Process) -> dict[str, object]:
+async def wait_for_health(
+    url: str, proc: asyncio.subprocess.Process, log: Path
+) -> dict[str, object]:
     async with httpx.AsyncClient() as client:
         for _ in range(600):
             if proc.returncode is not None:
-                assert proc.stderr is not None
-                raise AssertionError((await proc.stderr.read()).decode())
+                raise AssertionError(log.read_text())  # noqa: ASYNC240 - a failure report
             try:
                 response = await client.get(url)
             except httpx.TransportError:

@@ -57,8 +57,9 @@ async def _next_batch(notices: Notices) -> list[ChangeNotice]:
     """The next notice and any others arriving within ``COALESCE_SECONDS`` of it."""
     batch = [await anext(notices)]
     with contextlib.suppress(TimeoutError):
-        while True:
-            batch.append(await asyncio.wait_for(anext(notices), COALESCE_SECONDS))
+        while True:  # asyncio.timeout keeps a cancellation that wait_for could lose
+            async with asyncio.timeout(COALESCE_SECONDS):
+                batch.append(await anext(notices))
     return batch
 
 

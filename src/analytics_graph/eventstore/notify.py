@@ -136,12 +136,12 @@ class Listener:
     async def wait(self, seen: int, at_most: float | None = None) -> None:
         """Waits until a wake-up newer than ``seen``, or ``at_most`` seconds (default:
         the poll interval) pass."""
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancellation
+        # that arrives as the wait ends (the task then never stops).
         async with self._changed:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._changed.wait_for(lambda: self._generation != seen),
-                    self.poll_interval if at_most is None else at_most,
-                )
+                async with asyncio.timeout(self.poll_interval if at_most is None else at_most):
+                    await self._changed.wait_for(lambda: self._generation != seen)
 
     async def _run(self) -> None:
         await keep_listening(

@@ -171,5 +171,6 @@ class ChangeFeed:
 async def change_feed(url: str) -> AsyncIterator[ChangeFeed]:
     """A started :class:`ChangeFeed` that is listening when the block starts."""
     async with ChangeFeed(url) as feed:
-        await asyncio.wait_for(feed.connected.wait(), 10)
+        async with asyncio.timeout(10):
+            await feed.connected.wait()
         yield feed
