@@ -11,13 +11,17 @@ from analytics_graph.api.errors import page_size
 from analytics_graph.api.fields import field
 from analytics_graph.api.ranges import Days
 from analytics_graph.api.types.common import (
+    DAILY,
+    DAY,
+    HOUR,
+    METRIC,
+    SHARE,
     DailyValue,
     DateRange,
     DayValue,
     HourValue,
     Metric,
     Share,
-    series,
 )
 from analytics_graph.api.types.video import Video
 from projections.engagement import content
@@ -125,12 +129,12 @@ async def _followers(info: Info, account_id: UUID, days: Days) -> FollowerAnalyt
         gained=growth.gained,
         lost=growth.lost,
         net_change=growth.net_change,
-        growth=series(growth.growth),
-        gender=[Share.of(s) for s in people.gender],
-        age_ranges=[Share.of(s) for s in people.age_ranges],
-        territories=[Share.of(s) for s in people.territories],
-        active_hours=[HourValue(hour=h.hour, value=h.value) for h in activity.hours],
-        active_days=[DayValue(weekday=d.weekday, value=d.value) for d in activity.days],
+        growth=DAILY.many(growth.growth),
+        gender=SHARE.many(people.gender),
+        age_ranges=SHARE.many(people.age_ranges),
+        territories=SHARE.many(people.territories),
+        active_hours=HOUR.many(activity.hours),
+        active_days=DAY.many(activity.days),
     )
 
 
@@ -159,10 +163,10 @@ class AccountAnalytics:
         counts = await info.context.loaders.overview.load(key)
         growth = (await info.context.loaders.followers.load(key)).growth
         return Overview(
-            video_views=Metric.of(counts.video_views),
-            profile_views=Metric.of(counts.profile_views),
-            likes=Metric.of(counts.likes),
-            comments=Metric.of(counts.comments),
-            shares=Metric.of(counts.shares),
-            net_followers=Metric.of(growth.net_followers),
+            video_views=METRIC.one(counts.video_views),
+            profile_views=METRIC.one(counts.profile_views),
+            likes=METRIC.one(counts.likes),
+            comments=METRIC.one(counts.comments),
+            shares=METRIC.one(counts.shares),
+            net_followers=METRIC.one(growth.net_followers),
         )

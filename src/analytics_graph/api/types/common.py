@@ -1,10 +1,20 @@
-"""Small value types shared by the analytics types."""
+"""Small value types shared by the analytics types, and serving read-model values.
+
+The API's plain value types (``DailyValue``, ``Metric``, ``Share`` ...) have only
+fields read off attributes by Strawberry's default resolver (and completed so in
+``execution.py``). Where a read model's class has the same attributes, its
+objects are served as they are, without copying them into API objects
+(:class:`Served`); each such pairing is checked when this module is imported.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
+from typing import Any, Generic, TypeVar, cast
 
 import strawberry
+from strawberry.types.base import get_object_definition
 
 from analytics_graph.api.ranges import Days
 from projections import readmodel
@@ -41,25 +51,12 @@ class Metric:
         description="One entry per day of the range, ascending, zero-filled."
     )
 
-    @classmethod
-    def of(cls, metric: readmodel.Metric) -> Metric:
-        return cls(
-            total=metric.total,
-            previous_total=metric.previous_total,
-            change_ratio=metric.change_ratio,
-            daily=series(metric.daily),
-        )
-
 
 @strawberry.type
 class Share:
     key: str
     count: int
     ratio: float
-
-    @classmethod
-    def of(cls, share: readmodel.Share) -> Share:
-        return cls(key=share.key, count=share.count, ratio=share.ratio)
 
 
 @strawberry.type(description="hour: 0-23 (UTC).")
@@ -74,5 +71,31 @@ class DayValue:
     value: int
 
 
-def series(values: list[readmodel.DailyValue]) -> list[DailyValue]:
-    return [DailyValue(date=v.date, value=v.value) for v in values]
+T = TypeVar("T")
+
+
+class Served(Generic[T]):
+    """Objects of the read-model class ``model`` served as the API type ``api``;
+    raises ``TypeError`` unless ``model`` has an attribute for each of ``api``'s
+    fields (and ``api``'s fields are all plain attributes)."""
+
+    def __init__(self, api: type[T], model: type) -> None:
+        definition = get_object_definition(api, strict=True)
+        for field in definition.fields:
+            if field.base_resolver is not None or field.arguments:
+                raise TypeError(f"{api.__name__}.{field.python_name} is not a plain field")
+            if not hasattr(model, field.python_name):
+                raise TypeError(f"{model.__qualname__} has no {field.python_name!r} to serve")
+
+    def one(self, value: Any) -> T:
+        return cast(T, value)
+
+    def many(self, values: Sequence[Any]) -> list[T]:
+        return cast(list[T], values)
+
+
+DAILY = Served(DailyValue, readmodel.DailyValue)
+METRIC = Served(Metric, readmodel.Metric)  # its daily values are DAILY's
+SHARE = Served(Share, readmodel.Share)
+HOUR = Served(HourValue, readmodel.HourValue)
+DAY = Served(DayValue, readmodel.DayValue)

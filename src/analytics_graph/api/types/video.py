@@ -12,7 +12,7 @@ from analytics_graph.api.errors import NotProAccount, page_size
 from analytics_graph.api.fields import field
 from analytics_graph.api.ranges import DateRangeInput, Days, resolve
 from analytics_graph.api.selection import selected
-from analytics_graph.api.types.common import Share
+from analytics_graph.api.types.common import SHARE, Served, Share
 from projections import readmodel
 from projections.engagement import videos
 from projections.entities.queries import VideoEntity
@@ -76,6 +76,9 @@ class Video:
 class RetentionPoint:
     second: int
     ratio: float = strawberry.field(description="Share of views still watching at this second.")
+
+
+RETENTION = Served(RetentionPoint, videos.RetentionPoint)
 
 
 @strawberry.type
@@ -173,9 +176,9 @@ class VideoAnalytics:
             watched_full_video_ratio=found.watched_full_video_ratio,
             new_followers=totals.new_followers,
             reached_audience=found.reached_audience,
-            traffic_sources=[Share.of(s) for s in found.traffic_sources],
-            all_search_queries=[Share.of(s) for s in found.search_queries],
-            retention=[RetentionPoint(second=p.second, ratio=p.ratio) for p in found.retention],
+            traffic_sources=SHARE.many(found.traffic_sources),
+            all_search_queries=SHARE.many(found.search_queries),
+            retention=RETENTION.many(found.retention),
             daily=[VideoDay.of(d) for d in found.daily],
             hourly=[VideoHour(hour=h.hour, views=h.counts.views) for h in hours],
         )
