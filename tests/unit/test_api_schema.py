@@ -100,3 +100,30 @@ def test_schema_file_is_what_export_schema_prints() -> None:
 def test_schema_contains_the_whole_contract() -> None:
     ours = build_schema((ROOT / "schema.graphql").read_text())
     assert missing_from(ours, _contract()) == []
+
+
+def test_a_read_model_class_is_served_only_with_every_field_of_the_api_type() -> None:
+    from dataclasses import dataclass
+
+    import pytest
+    import strawberry
+
+    from analytics_graph.api.types.common import Served
+
+    @strawberry.type
+    class Pair:
+        left: int
+        right: int
+
+    @dataclass
+    class Half:
+        left: int
+
+    @dataclass
+    class Whole:
+        left: int
+        right: int
+
+    assert Served(Pair, Whole).many([Whole(1, 2)])[0].right == 2
+    with pytest.raises(TypeError, match="has no 'right'"):
+        Served(Pair, Half)

@@ -9,6 +9,7 @@ objects are served as they are, without copying them into API objects
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import date
 from typing import Any, Generic, TypeVar, cast
@@ -81,10 +82,15 @@ class Served(Generic[T]):
 
     def __init__(self, api: type[T], model: type) -> None:
         definition = get_object_definition(api, strict=True)
+        names = (
+            {f.name for f in dataclasses.fields(model)}
+            if dataclasses.is_dataclass(model)
+            else set()
+        )
         for field in definition.fields:
             if field.base_resolver is not None or field.arguments:
                 raise TypeError(f"{api.__name__}.{field.python_name} is not a plain field")
-            if not hasattr(model, field.python_name):
+            if field.python_name not in names and not hasattr(model, field.python_name):
                 raise TypeError(f"{model.__qualname__} has no {field.python_name!r} to serve")
 
     def one(self, value: Any) -> T:
