@@ -9,10 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
+from typing import NamedTuple
+
+# The small values a dashboard holds hundreds of are named tuples: immutable, and
+# made several times faster than frozen dataclasses.
 
 
-@dataclass(frozen=True, slots=True)
-class DailyValue:
+class DailyValue(NamedTuple):
     """One day's value of a series."""
 
     date: date
@@ -51,9 +55,11 @@ def check_range(start: date, end: date) -> None:
         raise ValueError(f"a range ends on or after its start: {start} .. {end}")
 
 
-def days(start: date, end: date) -> list[date]:
-    """Every day from ``start`` to ``end`` inclusive (empty when ``end < start``)."""
-    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+@lru_cache(maxsize=4096)
+def days(start: date, end: date) -> tuple[date, ...]:
+    """Every day from ``start`` to ``end`` inclusive (empty when ``end < start``);
+    remembered, as dashboards ask for the same ranges again and again."""
+    return tuple(start + timedelta(days=i) for i in range((end - start).days + 1))
 
 
 def previous_period(start: date, end: date) -> tuple[date, date]:
@@ -64,8 +70,9 @@ def previous_period(start: date, end: date) -> tuple[date, date]:
 
 
 def series(values: Mapping[date, int], start: date, end: date) -> list[DailyValue]:
-    """``values`` as a zero-filled daily series over ``start .. end``."""
-    return [DailyValue(d, int(values.get(d, 0))) for d in days(start, end)]
+    """``values`` (ints) as a zero-filled daily series over ``start .. end``."""
+    get = values.get
+    return [DailyValue(d, get(d, 0)) for d in days(start, end)]
 
 
 def metric(values: Mapping[date, int], start: date, end: date) -> Metric:
@@ -85,16 +92,14 @@ def shares(counts: Iterable[tuple[str, int]], whole: int) -> list[Share]:
     return [Share(k, c, c / whole if whole else 0.0) for k, c in ordered]
 
 
-@dataclass(frozen=True, slots=True)
-class HourValue:
+class HourValue(NamedTuple):
     """A count for one UTC hour of the day (0-23)."""
 
     hour: int
     value: int
 
 
-@dataclass(frozen=True, slots=True)
-class DayValue:
+class DayValue(NamedTuple):
     """A count for one weekday (1 = Monday ... 7 = Sunday)."""
 
     weekday: int
