@@ -87,12 +87,12 @@ class Account:
         )
 
     @field
-    def analytics(
+    async def analytics(
         self, info: Info, range: DateRangeInput
     ) -> Annotated[AccountAnalytics, strawberry.lazy("analytics_graph.api.types.analytics")]:
         """The account's analytics over a range; an error unless the account is Pro."""
-        from analytics_graph.api.types.analytics import AccountAnalytics
+        from analytics_graph.api.types.analytics import account_analytics
 
         if not self.entity.is_pro:
             raise NotProAccount(self.uuid)
-        return AccountAnalytics.of(self.uuid, resolve(range, info.context.today))
+        return await account_analytics(info, self.uuid, resolve(range, info.context.today))

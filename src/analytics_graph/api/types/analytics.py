@@ -8,8 +8,8 @@ import strawberry
 
 from analytics_graph.api.context import Info
 from analytics_graph.api.errors import page_size
-from analytics_graph.api.fields import field
 from analytics_graph.api.ranges import Days
+from analytics_graph.api.selection import selected
 from analytics_graph.api.types.common import (
     DAILY,
     DAY,
@@ -24,6 +24,7 @@ from analytics_graph.api.types.common import (
     Share,
 )
 from analytics_graph.api.types.video import Video
+from projections import readmodel
 from projections.engagement import content
 from projections.entities.queries import VideoEntity
 
@@ -140,33 +141,49 @@ async def _followers(info: Info, account_id: UUID, days: Days) -> FollowerAnalyt
 
 @strawberry.type
 class AccountAnalytics:
-    account_id: strawberry.Private[UUID]
-    days: strawberry.Private[Days]
+    """Built whole by :func:`account_analytics`: plain data, completed in one pass."""
+
     range: DateRange
+    content: ContentAnalytics
+    followers: FollowerAnalytics
+    overview: Overview = strawberry.field(
+        description="Each metric with its total, previous period, change and daily series."
+    )
 
-    @classmethod
-    def of(cls, account_id: UUID, days: Days) -> AccountAnalytics:
-        return cls(account_id=account_id, days=days, range=DateRange.of(days))
 
-    @strawberry.field
-    async def content(self, info: Info) -> ContentAnalytics:
-        return await _content(info, self.account_id, self.days)
+_NO_METRIC = METRIC.one(readmodel.Metric(0, 0, []))
+UNSELECTED_OVERVIEW = Overview(
+    video_views=_NO_METRIC, profile_views=_NO_METRIC, likes=_NO_METRIC, comments=_NO_METRIC,
+    shares=_NO_METRIC, net_followers=_NO_METRIC,
+)  # fmt: skip
+UNSELECTED_CONTENT = ContentAnalytics(posted_videos=[], trending_videos=[])
+UNSELECTED_FOLLOWERS = FollowerAnalytics(
+    total=0, gained=0, lost=0, net_change=0, growth=[], gender=[], age_ranges=[],
+    territories=[], active_hours=[], active_days=[],
+)  # fmt: skip
+"""Stand-ins for sections a query does not select (never read, so never shown)."""
 
-    @strawberry.field
-    async def followers(self, info: Info) -> FollowerAnalytics:
-        return await _followers(info, self.account_id, self.days)
 
-    @field
-    async def overview(self, info: Info) -> Overview:
-        """Each metric with its total, previous period, change and daily series."""
-        key = (self.account_id, self.days)
-        counts = await info.context.loaders.overview.load(key)
-        growth = (await info.context.loaders.followers.load(key)).growth
-        return Overview(
+async def account_analytics(info: Info, account_id: UUID, days: Days) -> AccountAnalytics:
+    """The account's analytics over ``days``: the sections the selection names, each
+    one statement (the Followers one also gives the Overview its net followers)."""
+    wanted, loaders, key = selected(info), info.context.loaders, (account_id, days)
+    overview, content, followers = UNSELECTED_OVERVIEW, UNSELECTED_CONTENT, UNSELECTED_FOLLOWERS
+    if "overview" in wanted:
+        counts = await loaders.overview.load(key)
+        net = (await loaders.followers.load(key)).growth.net_followers
+        overview = Overview(
             video_views=METRIC.one(counts.video_views),
             profile_views=METRIC.one(counts.profile_views),
             likes=METRIC.one(counts.likes),
             comments=METRIC.one(counts.comments),
             shares=METRIC.one(counts.shares),
-            net_followers=METRIC.one(growth.net_followers),
+            net_followers=METRIC.one(net),
         )
+    if "content" in wanted:
+        content = await _content(info, account_id, days)
+    if "followers" in wanted:
+        followers = await _followers(info, account_id, days)
+    return AccountAnalytics(
+        range=DateRange.of(days), content=content, followers=followers, overview=overview
+    )
