@@ -181,63 +181,72 @@ class _Source:
         return made
 
 
-def shape_function(shape: Shape) -> Complete:
-    """A function completing a value (``None`` included) as ``shape``."""
-    key = ("shape", _signature(shape))
+def _function(key: tuple[object, ...], name: str, write: Callable[[_Source], list[str]]) -> Any:
+    """The function kept under ``key``, or a new one: ``def name(x):`` and the lines
+    ``write`` gives (binding what they refer to in the source it is passed)."""
     found = _compiled.get(key)
     if found is not None:
         return found
     source = _Source()
-    null = "raise U" if shape.non_null else "return None"
-    lines = ["if x is None:", f"    {null}", f"return {source.expression(shape, 'x')}"]
-    made: Complete = source.function(key, "complete_value", lines)
+    return source.function(key, name, write(source))
+
+
+def shape_function(shape: Shape) -> Complete:
+    """A function completing a value (``None`` included) as ``shape``."""
+
+    def write(source: _Source) -> list[str]:
+        null = "raise U" if shape.non_null else "return None"
+        return ["if x is None:", f"    {null}", f"return {source.expression(shape, 'x')}"]
+
+    made: Complete = _function(("shape", _signature(shape)), "complete_value", write)
     return made
 
 
 def _list_function(shape: ListOf) -> Complete:
     """A function completing a list (not None) as ``shape``."""
-    key = ("list", _signature(shape))
-    found = _compiled.get(key)
-    if found is not None:
-        return found
-    source, item = _Source(), shape.item
-    lines = ["if isinstance(x, (str, bytes, dict)):", "    raise U"]
-    if item.non_null and isinstance(item, Leaf):
-        lines += ["if x.__class__ is not list:", "    x = list(x)", "if None in x:", "    raise U"]
-    each = source.expression(item, "y")
-    if not item.non_null:
-        each = f"None if y is None else {each}"
-    # A None item of a non-null object or list type fails there (graphql-core reports).
-    lines.append(f"return [{each} for y in x]")
-    made: Complete = source.function(key, "complete_list", lines)
+    item = shape.item
+
+    def write(source: _Source) -> list[str]:
+        lines = ["if isinstance(x, (str, bytes, dict)):", "    raise U"]
+        if item.non_null and isinstance(item, Leaf):
+            lines += [
+                "if x.__class__ is not list:",
+                "    x = list(x)",
+                "if None in x:",
+                "    raise U",
+            ]
+        each = source.expression(item, "y")
+        if not item.non_null:
+            each = f"None if y is None else {each}"
+        # A None item of a non-null object or list type fails there (graphql-core reports).
+        return [*lines, f"return [{each} for y in x]"]
+
+    made: Complete = _function(("list", _signature(shape)), "complete_list", write)
     return made
 
 
 def _object_function(type_name: str, steps: list[Step]) -> Callable[[Any], dict[str, Any]]:
     """A function completing an object (not None) whose steps are all plain."""
-    key = (
-        "object",
-        type_name,
-        tuple((s.key, s.attribute, s.typename, s.shape and _signature(s.shape)) for s in steps),
+
+    def write(source: _Source) -> list[str]:
+        lines, entries = [], []
+        for i, s in enumerate(steps):
+            if s.typename:
+                entries.append(f"{s.key!r}: {type_name!r}")
+                continue
+            assert s.shape is not None and s.attribute is not None
+            var = f"x{i}"
+            lines.append(f"{var} = x.{s.attribute}")
+            value = source.expression(s.shape, var)
+            if s.shape.non_null:
+                lines += [f"if {var} is None:", "    raise U"]
+                entries.append(f"{s.key!r}: {value}")
+            else:
+                entries.append(f"{s.key!r}: (None if {var} is None else {value})")
+        return [*lines, "return {" + ", ".join(entries) + "}"]
+
+    shapes = tuple((s.key, s.attribute, s.typename, s.shape and _signature(s.shape)) for s in steps)
+    made: Callable[[Any], dict[str, Any]] = _function(
+        ("object", type_name, shapes), "complete_object", write
     )
-    found = _compiled.get(key)
-    if found is not None:
-        return found
-    source = _Source()
-    lines, entries = [], []
-    for i, s in enumerate(steps):
-        if s.typename:
-            entries.append(f"{s.key!r}: {type_name!r}")
-            continue
-        assert s.shape is not None and s.attribute is not None
-        var = f"x{i}"
-        lines.append(f"{var} = x.{s.attribute}")
-        value = source.expression(s.shape, var)
-        if s.shape.non_null:
-            lines += [f"if {var} is None:", "    raise U"]
-            entries.append(f"{s.key!r}: {value}")
-        else:
-            entries.append(f"{s.key!r}: (None if {var} is None else {value})")
-    lines.append("return {" + ", ".join(entries) + "}")
-    made: Callable[[Any], dict[str, Any]] = source.function(key, "complete_object", lines)
     return made
