@@ -140,11 +140,14 @@ class FollowerActivity:
     days: list[DayValue]
 
 
+# Totals per hour and per weekday (one of the two is NULL in a row); the ISO weekday
+# in integer arithmetic (2000-01-03 was a Monday), cheaper than extract()'s numeric.
+WEEKDAY = "(((day - DATE '2000-01-03') % 7 + 7) % 7 + 1)"
 ACTIVITY_SQL = f"""
-SELECT hour, extract(isodow FROM day)::integer AS weekday, sum(views) AS views
+SELECT hour, {WEEKDAY} AS weekday, sum(views)::bigint AS views
 FROM {SCHEMA}.follower_activity
 WHERE account_id = $1 AND day BETWEEN $2 AND $3
-GROUP BY 1, 2
+GROUP BY GROUPING SETS ((hour), ({WEEKDAY}))
 """
 
 
@@ -157,12 +160,14 @@ async def follower_activity(
     return _activity((r["hour"], r["weekday"], r["views"]) for r in rows)
 
 
-def _activity(rows: Iterable[tuple[int, int, int]]) -> FollowerActivity:
-    """From ``(hour, ISO weekday, views)``."""
+def _activity(rows: Iterable[tuple[int | None, int | None, int]]) -> FollowerActivity:
+    """From ``(hour, None, views)`` and ``(None, ISO weekday, views)``."""
     hours, weekdays = [0] * 24, [0] * 7
     for hour, weekday, views in rows:
-        hours[hour] += int(views)
-        weekdays[weekday - 1] += int(views)
+        if hour is not None:
+            hours[hour] += int(views)
+        if weekday is not None:
+            weekdays[weekday - 1] += int(views)
     return FollowerActivity(
         [HourValue(h, v) for h, v in enumerate(hours)],
         [DayValue(d + 1, v) for d, v in enumerate(weekdays)],
@@ -202,7 +207,9 @@ async def follower_section(
     return FollowerSection(
         growth=_growth(((r[1], r[2], r[3]) for r in rows if r[0] == 1), start, end),
         demographics=_demographics((r[4], r[5], r[2]) for r in rows if r[0] == 2),
-        activity=_activity((int(r[5]), r[3], r[2]) for r in rows if r[0] == 3),
+        activity=_activity(
+            (None if r[5] is None else int(r[5]), r[3], r[2]) for r in rows if r[0] == 3
+        ),
     )
 
 
