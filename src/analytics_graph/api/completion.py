@@ -58,6 +58,20 @@ INLINE = {
 }
 
 
+# The same, reading the value (``a``) into ``v`` as it checks it (inside comprehensions).
+READ_INLINE = {
+    "int": "({v} if ({v} := {a}).__class__ is int and {lo} <= {v} <= {hi} else {s}({v}))",
+    "float": "({v} if ({v} := {a}).__class__ is float and isfinite({v}) else {s}({v}))",
+    "str": "({v} if ({v} := {a}).__class__ is str else {s}({v}))",
+    "bool": "({v} if ({v} := {a}).__class__ is bool else {s}({v}))",
+}
+
+
+def unusual() -> Any:
+    """Raises :class:`Unusual` (from inside an expression)."""
+    raise Unusual
+
+
 def inline_kind(kind: GraphQLScalarType | GraphQLEnumType) -> str | None:
     """Which inline check applies to ``kind``'s values (built-in scalars only)."""
     if kind is GraphQLInt:
@@ -149,7 +163,11 @@ class _Source:
     """The names a generated function refers to, and their values."""
 
     def __init__(self) -> None:
-        self.namespace: dict[str, Any] = {"U": Unusual, "isfinite": math.isfinite}
+        self.namespace: dict[str, Any] = {
+            "U": Unusual,
+            "unusual": unusual,
+            "isfinite": math.isfinite,
+        }
         self.keep: list[object] = []  # what the signature names by id stays alive
 
     def bind(self, value: object) -> str:
@@ -169,6 +187,32 @@ class _Source:
             assert shape.plan.complete is not None
             return f"{self.bind(shape.plan.complete)}({var})"
         return f"{self.bind(_list_function(shape))}({var})"
+
+    def flat_object(self, plan: Plan, var: str) -> str | None:
+        """A dict expression completing ``var`` (an object, not None) by ``plan`` when
+        all its fields are scalars (``None`` otherwise): no call per object, for the
+        items of a list (a daily series, shares ...)."""
+        entries = []
+        for i, s in enumerate(plan.steps):
+            if s.typename:
+                entries.append(f"{s.key!r}: {plan.type_name!r}")
+                continue
+            if not isinstance(s.shape, Leaf) or s.attribute is None:
+                return None
+            v, read, serialize = f"v{i}", f"{var}.{s.attribute}", self.bind(s.shape.serialize)
+            if s.shape.inline is not None:  # graphql-core's serialize refuses None itself
+                checked = INLINE[s.shape.inline].format(v=v, s=serialize, lo=MIN_INT, hi=MAX_INT)
+                if s.shape.non_null:
+                    value = READ_INLINE[s.shape.inline].format(
+                        v=v, a=read, s=serialize, lo=MIN_INT, hi=MAX_INT
+                    )
+                else:
+                    value = f"(None if ({v} := {read}) is None else {checked})"
+            else:
+                null = "unusual()" if s.shape.non_null else "None"
+                value = f"({null} if ({v} := {read}) is None else {serialize}({v}))"
+            entries.append(f"{s.key!r}: {value}")
+        return "{" + ", ".join(entries) + "}"
 
     def function(self, key: tuple[object, ...], name: str, lines: list[str]) -> Any:
         code = "\n".join([f"def {name}(x):", *(f"    {line}" for line in lines)])
@@ -215,7 +259,8 @@ def _list_function(shape: ListOf) -> Complete:
                 "if None in x:",
                 "    raise U",
             ]
-        each = source.expression(item, "y")
+        flat = source.flat_object(item.plan, "y") if isinstance(item, Nested) else None
+        each = flat or source.expression(item, "y")
         if not item.non_null:
             each = f"None if y is None else {each}"
         # A None item of a non-null object or list type fails there (graphql-core reports).
