@@ -9,9 +9,10 @@ caption }``, ``Share`` ...). graphql-core completes each of them separately
 (resolve info, resolver call, completion, serialisation: several microseconds a
 field).
 
-:func:`execution_for`'s execution context compiles, once per selection of an
-execution, a plan of the selection's fields: for each plain field, the attribute
-to read and how to complete its value in one recursive pass; every other field
+:func:`execution_for`'s execution context makes, once per selection (and keeps
+per parsed document), a plan of the selection's fields: for each plain field,
+the attribute to read and the compiled function completing its value in one
+pass (``completion.py``); every other field
 (a resolver, arguments, an abstract type, a selection with a non-plain field
 inside) goes through graphql-core's own path, beside them, as usual. Aliases,
 ``@skip`` / ``@include`` and ``__typename`` are honoured, as graphql-core collects
