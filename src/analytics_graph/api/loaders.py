@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from functools import cached_property
 from typing import TypeVar
 from uuid import UUID
 
@@ -92,14 +93,44 @@ async def _video_analytics(
 
 
 class Loaders:
-    """The loaders of one request (or of one subscription update)."""
+    """The loaders of one request (or of one subscription update), each made when
+    first used (a request uses a few of them)."""
 
     def __init__(self, session: Session) -> None:
-        self.account = by_ids(session, entities.accounts)
-        self.video = by_ids(session, entities.videos)
-        self.follower_count = by_ids(session, followers.follower_counts)
-        self.overview = per_key(session, _overview)
-        self.followers = per_key(session, _followers)  # growth, demographics, activity
-        self.content = per_key(session, _content)  # posted and trending, with counts
-        self.video_analytics = by_ids_with(session, _video_analytics)
-        self.video_hourly = by_ids(session, hourly.video_hourly)
+        self._session = session
+
+    @cached_property
+    def account(self) -> DataLoader[UUID, entities.AccountEntity | None]:
+        return by_ids(self._session, entities.accounts)
+
+    @cached_property
+    def video(self) -> DataLoader[UUID, entities.VideoEntity | None]:
+        return by_ids(self._session, entities.videos)
+
+    @cached_property
+    def follower_count(self) -> DataLoader[UUID, int | None]:
+        return by_ids(self._session, followers.follower_counts)
+
+    @cached_property
+    def overview(self) -> DataLoader[tuple[UUID, Days], engagement.AccountOverview]:
+        return per_key(self._session, _overview)
+
+    @cached_property
+    def followers(self) -> DataLoader[tuple[UUID, Days], followers.FollowerSection]:
+        """Growth, demographics and activity."""
+        return per_key(self._session, _followers)
+
+    @cached_property
+    def content(self) -> DataLoader[tuple[UUID, Days], content.ContentSection]:
+        """Posted and trending videos, with their counts."""
+        return per_key(self._session, _content)
+
+    @cached_property
+    def video_analytics(
+        self,
+    ) -> DataLoader[tuple[UUID, Days | None], videos.VideoAnalytics | None]:
+        return by_ids_with(self._session, _video_analytics)
+
+    @cached_property
+    def video_hourly(self) -> DataLoader[UUID, list[videos.VideoHour] | None]:
+        return by_ids(self._session, hourly.video_hourly)
