@@ -50,3 +50,31 @@ async def test_client_errors_are_shown_with_their_code() -> None:
     [error] = result.errors
     assert error.message == "the ingest role reads nothing"
     assert error.extensions == {"code": "FORBIDDEN"}
+
+
+async def test_the_http_query_path_masks_and_logs_the_same(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Queries over HTTP run on graphql-core directly (endpoint.py): same masking."""
+    import orjson
+
+    from analytics_graph.api.endpoint import GraphQLEndpoint
+    from analytics_graph.api.protocol import JSON, GraphQLRequest
+
+    schema = build_schema()
+    endpoint = GraphQLEndpoint(schema, _services(), "s" * 32, ide=False)
+    query = f'{{ account(id: "{uuid.uuid4()}") {{ id }} }}'
+    prepared = schema.documents.prepare(query)
+    assert prepared.document is not None
+    context = Context(_services(), Caller(Role.ADMIN), BrokenSession())
+    with caplog.at_level(logging.ERROR, logger="analytics_graph.api"):
+        answer = await endpoint._run_query(
+            prepared.document, GraphQLRequest(query, None, None), context, JSON
+        )
+    [error] = orjson.loads(answer.body)["errors"]
+    assert error["message"] == "Unexpected error."
+    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
+    assert error["path"] == ["account"]
+    assert "hunter2" not in answer.body.decode()
+    assert "hunter2" in caplog.text
+    assert not answer.cacheable  # an outage is not remembered as the answer

@@ -12,16 +12,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from inspect import isawaitable
 from typing import Any
 
 import orjson
-from graphql import GraphQLError, OperationType
+from graphql import DocumentNode, ExecutionResult, GraphQLError, OperationType, execute
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from strawberry.execution import optimized_is_awaitable
 from strawberry.http.ides import get_graphql_ide_html
 
 from analytics_graph.api.cache import AnswerCache, CachedAnswer, checkpoint_tag
 from analytics_graph.api.context import Context, utc_today
+from analytics_graph.api.masking import log_unexpected, masked
 from analytics_graph.api.protocol import (
     GRAPHQL_RESPONSE,
     JSON,
@@ -127,9 +130,12 @@ class GraphQLEndpoint:
             session = PoolSession(self.services.pool)
             answer = await self._execute(graphql, Context(self.services, caller, session), media)
             return self._response(answer, media)
-        return await self._query(graphql, caller, media)
+        assert prepared.document is not None
+        return await self._query(prepared.document, graphql, caller, media)
 
-    async def _query(self, graphql: GraphQLRequest, caller: Caller | None, media: str) -> Response:
+    async def _query(
+        self, document: DocumentNode, graphql: GraphQLRequest, caller: Caller | None, media: str
+    ) -> Response:
         today = utc_today()
         key = _answer_key(graphql, caller, today, media)
         async with self.services.pool.acquire() as conn:
@@ -141,10 +147,35 @@ class GraphQLEndpoint:
             # models at that tag or later: never older than a request that finds the tag.
             async with snapshot(conn) as session:
                 context = Context(self.services, caller, session, today)
-                answer = await self._execute(graphql, context, media)
+                answer = await self._run_query(document, graphql, context, media)
         if answer.cacheable:
             self.answers.put(key, CachedAnswer(tag, answer.status, answer.body))
         return self._response(answer, media, "miss")
+
+    async def _run_query(
+        self, document: DocumentNode, graphql: GraphQLRequest, context: Context, media: str
+    ) -> Answer:
+        """A query, on graphql-core directly: the document is parsed and validated
+        already (``documents.py``) and no schema extension acts on queries over HTTP
+        but the masking, done here as ``MaskUnexpected`` does it; Strawberry's
+        per-request machinery around ``execute`` cost more than a read-model query."""
+        result = execute(
+            self.schema._schema,
+            document,
+            variable_values=graphql.variables,
+            operation_name=graphql.operation_name,
+            context_value=context,
+            executor_class=self.schema.execution_context_class,
+            is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+        )
+        if isawaitable(result):
+            result = await result
+        assert isinstance(result, ExecutionResult)
+        errors = list(result.errors or [])
+        if errors:
+            log_unexpected(errors)
+            errors = [masked(e) for e in errors]
+        return self._answer(result.data, errors, context, media)
 
     async def _execute(self, graphql: GraphQLRequest, context: Context, media: str) -> Answer:
         result = await self.schema.execute(
@@ -153,9 +184,13 @@ class GraphQLEndpoint:
             context_value=context,
             operation_name=graphql.operation_name,
         )
-        errors = result.errors or []
-        request_error = result.data is None and bool(errors) and all(e.path is None for e in errors)
-        payload: dict[str, Any] = {} if request_error else {"data": result.data}
+        return self._answer(result.data, list(result.errors or []), context, media)
+
+    def _answer(
+        self, data: Any, errors: list[GraphQLError], context: Context, media: str
+    ) -> Answer:
+        request_error = data is None and bool(errors) and all(e.path is None for e in errors)
+        payload: dict[str, Any] = {} if request_error else {"data": data}
         if errors:
             payload["errors"] = _errors(errors)
         status = 400 if request_error and media == GRAPHQL_RESPONSE else 200
