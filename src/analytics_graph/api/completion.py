@@ -160,7 +160,9 @@ def _signature(shape: Shape) -> tuple[object, ...]:
 
 
 class _Source:
-    """The names a generated function refers to, and their values."""
+    """The names a generated function refers to, and their values. The namespace is
+    the function's globals: what it binds (the values signatures name by id) lives as
+    long as the function."""
 
     def __init__(self) -> None:
         self.namespace: dict[str, Any] = {
@@ -168,12 +170,10 @@ class _Source:
             "unusual": unusual,
             "isfinite": math.isfinite,
         }
-        self.keep: list[object] = []  # what the signature names by id stays alive
 
     def bind(self, value: object) -> str:
         name = f"n{len(self.namespace)}"
         self.namespace[name] = value
-        self.keep.append(value)
         return name
 
     def expression(self, shape: Shape, var: str) -> str:
@@ -218,7 +218,6 @@ class _Source:
         code = "\n".join([f"def {name}(x):", *(f"    {line}" for line in lines)])
         exec(compile(code, f"<completion of {name}>", "exec"), self.namespace)
         made = self.namespace[name]
-        made.__keep__ = self.keep
         if len(_compiled) >= MAX_COMPILED:
             _compiled.clear()
         _compiled[key] = made
