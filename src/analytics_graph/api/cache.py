@@ -17,14 +17,8 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
 
-from analytics_graph.projection.checkpoints import Checkpoint, Slot
-
-Tag = tuple[tuple[str, int, int], ...]
-
-
-def checkpoint_tag(checkpoints: list[Checkpoint]) -> Tag:
-    """The live checkpoints as a comparable tag (name, version, position)."""
-    return tuple((c.name, c.version, c.position) for c in checkpoints if c.slot is Slot.LIVE)
+Tag = str
+"""The live checkpoints in one value (``checkpoints.live_tag``)."""
 
 
 @dataclass(frozen=True, slots=True)

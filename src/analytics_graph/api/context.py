@@ -37,6 +37,9 @@ class Context:
     connection_headers: Mapping[str, str] = field(default_factory=dict)
     shared: bool = False
     """True for a websocket connection's context, which every operation on it shares."""
+    beyond_read_models: bool = False
+    """Set by a field that read the event log itself: the projections' checkpoints do
+    not describe the log's head, so such an answer is never cached."""
     _loaders: Loaders | None = None
 
     @property

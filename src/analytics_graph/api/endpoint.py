@@ -22,7 +22,7 @@ from starlette.responses import HTMLResponse, Response
 from strawberry.execution import optimized_is_awaitable
 from strawberry.http.ides import get_graphql_ide_html
 
-from analytics_graph.api.cache import AnswerCache, CachedAnswer, checkpoint_tag
+from analytics_graph.api.cache import AnswerCache, CachedAnswer
 from analytics_graph.api.context import Context, utc_today
 from analytics_graph.api.masking import log_unexpected, masked
 from analytics_graph.api.protocol import (
@@ -38,7 +38,7 @@ from analytics_graph.api.schema import AnalyticsSchema
 from analytics_graph.api.services import Services
 from analytics_graph.api.session import PoolSession, snapshot
 from analytics_graph.auth import Caller, InvalidTokenError, TokenVerifier
-from analytics_graph.projection.checkpoints import read_all
+from analytics_graph.projection.checkpoints import live_tag
 
 STATEMENTS_HEADER = "Analytics-Graph-Statements"
 CACHE_HEADER = "Analytics-Graph-Cache"
@@ -139,7 +139,7 @@ class GraphQLEndpoint:
         today = utc_today()
         key = _answer_key(graphql, caller, today, media)
         async with self.services.pool.acquire() as conn:
-            tag = checkpoint_tag(await read_all(conn))
+            tag = await live_tag(conn)
             cached = self.answers.get(key, tag)
             if cached is not None:
                 return self._response(Answer(cached.status, cached.body, True, 0), media, "hit")
@@ -194,7 +194,7 @@ class GraphQLEndpoint:
         if errors:
             payload["errors"] = _errors(errors)
         status = 400 if request_error and media == GRAPHQL_RESPONSE else 200
-        cacheable = not any(
+        cacheable = not context.beyond_read_models and not any(
             (e.extensions or {}).get("code") == "INTERNAL_SERVER_ERROR" for e in errors
         )
         return Answer(status, orjson.dumps(payload), cacheable, context.session.statements)

@@ -86,6 +86,7 @@ class Query:
         stream = None
         if stream_id:
             stream = str(as_uuid(stream_id) or stream_id)
+        info.context.beyond_read_models = True
         events = await services.store.read_log(
             start, size + 1, types=types or None, stream_id=stream
         )

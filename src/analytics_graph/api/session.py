@@ -22,6 +22,7 @@ import asyncpg
 from analytics_graph.types import Connection
 
 P = ParamSpec("P")
+BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 R = TypeVar("R")
 
 
@@ -101,6 +102,16 @@ class PoolSession:
 
 @contextlib.asynccontextmanager
 async def snapshot(conn: Connection) -> AsyncIterator[ConnectionSession]:
-    """A session reading one consistent snapshot; the transaction ends with the block."""
-    async with conn.transaction(isolation="repeatable_read", readonly=True):
+    """A session reading one consistent snapshot; the transaction ends with the block.
+
+    Plain ``BEGIN`` / ``COMMIT`` statements: asyncpg's transaction manager (savepoints,
+    state checks) cost a read-only request more than the statements themselves. An
+    error inside rolls back before it propagates."""
+    await conn.execute(BEGIN_SNAPSHOT)
+    try:
         yield ConnectionSession(conn)
+    except BaseException:
+        if not conn.is_closed():
+            await conn.execute("ROLLBACK")
+        raise
+    await conn.execute("COMMIT")

@@ -85,6 +85,17 @@ async def read_all(conn: Connection) -> list[Checkpoint]:
     return [_checkpoint(r) for r in rows]
 
 
+async def live_tag(conn: Connection) -> str:
+    """The live checkpoints in one value (``name/version@position``, by name): equal
+    exactly while no live read model has moved. One row, one column, for callers that
+    only compare it (the answer cache asks on every query)."""
+    tag = await conn.fetchval(
+        "SELECT coalesce(string_agg(name || '/' || version || '@' || position, ' '"
+        " ORDER BY name), '') FROM projection_checkpoints WHERE slot = 'live'"
+    )
+    return str(tag)
+
+
 async def claim(conn: Connection, name: str, slot: Slot, version: int, position: int) -> None:
     """Locks the checkpoint and raises :class:`CheckpointMoved` unless it stands at
     ``version``/``position``. Call inside a transaction, before applying a batch."""
