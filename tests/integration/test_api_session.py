@@ -1,11 +1,13 @@
-"""The query session on real PostgreSQL: one read-only snapshot, always ended."""
+"""Query sessions on real PostgreSQL: every answer from one state of the read models."""
 
 from __future__ import annotations
 
 import asyncpg
 import pytest
 
-from analytics_graph.api.session import snapshot
+from analytics_graph.api.session import ConnectionSession, consistent_read, snapshot
+from analytics_graph.projection import checkpoints
+from analytics_graph.projection.checkpoints import Slot, live_tag
 from analytics_graph.types import Connection
 
 
@@ -56,3 +58,66 @@ async def test_the_pool_never_lends_a_connection_inside_a_transaction(
     async with pool.acquire() as conn:
         assert conn.get_server_pid() == pid  # the same connection, reset
         assert not conn.is_in_transaction()
+
+
+async def _read_model(pool: asyncpg.Pool) -> None:
+    """A one-table read model and its live checkpoint."""
+    async with pool.acquire() as conn:
+        await checkpoints.ensure_table(conn)
+        await checkpoints.put(conn, "snap", Slot.LIVE, 1, 10)
+        await conn.execute("CREATE TABLE snap (n int)")
+        await conn.execute("INSERT INTO snap VALUES (1)")
+
+
+async def _batch(pool: asyncpg.Pool, position: int) -> None:
+    """What a projection batch does: a change and its checkpoint, in one transaction."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("INSERT INTO snap VALUES ($1)", position)
+        await checkpoints.advance(conn, "snap", Slot.LIVE, position)
+
+
+async def test_a_read_with_the_checkpoints_unchanged_is_kept(pool: asyncpg.Pool) -> None:
+    await _read_model(pool)
+    calls = []
+
+    async def run(session: ConnectionSession) -> tuple[int, int]:
+        calls.append(session)
+        return await session.run(_count), await session.run(_count)
+
+    async with pool.acquire() as conn:
+        tag = await live_tag(conn)
+        assert await consistent_read(conn, tag, run) == (tag, (1, 1))
+        assert not conn.is_in_transaction()
+    assert len(calls) == 1
+
+
+async def test_a_batch_committing_between_statements_makes_the_read_run_in_a_snapshot(
+    pool: asyncpg.Pool,
+) -> None:
+    await _read_model(pool)
+    calls = []
+
+    async def run(session: ConnectionSession) -> tuple[int, int]:
+        calls.append(session)
+        before = await session.run(_count)
+        await _batch(pool, 10 + len(calls))  # in the first run and in the snapshot
+        return before, await session.run(_count)
+
+    async with pool.acquire() as conn:
+        tag = await live_tag(conn)
+        moved, counts = await consistent_read(conn, tag, run)
+        assert not conn.is_in_transaction()
+    assert len(calls) == 2
+    assert counts == (2, 2)  # one state: the one after the first batch
+    assert moved != tag
+    async with pool.acquire() as conn:
+        await checkpoints.put(conn, "snap", Slot.LIVE, 1, 11)  # that state's checkpoint
+        assert moved == await live_tag(conn)
+
+
+async def test_a_read_without_statements_reads_no_checkpoints(pool: asyncpg.Pool) -> None:
+    async def run(session: ConnectionSession) -> str:
+        return "no statements"
+
+    async with pool.acquire() as conn:  # no checkpoints table: reading it would fail
+        assert await consistent_read(conn, "t", run) == ("t", "no statements")

@@ -36,7 +36,7 @@ from analytics_graph.api.protocol import (
 )
 from analytics_graph.api.schema import AnalyticsSchema
 from analytics_graph.api.services import Services
-from analytics_graph.api.session import PoolSession, snapshot
+from analytics_graph.api.session import ConnectionSession, PoolSession, consistent_read
 from analytics_graph.auth import Caller, InvalidTokenError, TokenVerifier
 from analytics_graph.projection.checkpoints import live_tag
 
@@ -143,11 +143,14 @@ class GraphQLEndpoint:
             cached = self.answers.get(key, tag)
             if cached is not None:
                 return self._response(Answer(cached.status, cached.body, True, 0), media, "hit")
-            # The snapshot starts after the tag was read, so the answer is of the read
-            # models at that tag or later: never older than a request that finds the tag.
-            async with snapshot(conn) as session:
+
+            async def run(session: ConnectionSession) -> Answer:
                 context = Context(self.services, caller, session, today)
-                answer = await self._run_query(document, graphql, context, media)
+                return await self._run_query(document, graphql, context, media)
+
+            # Of the read models at the tag or later: never older than a request that
+            # finds the tag.
+            tag, answer = await consistent_read(conn, tag, run)
         if answer.cacheable:
             self.answers.put(key, CachedAnswer(tag, answer.status, answer.body))
         return self._response(answer, media, "miss")

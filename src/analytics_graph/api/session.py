@@ -1,10 +1,16 @@
 """Where a request's read-model queries run.
 
-A query request runs all its statements on one connection inside one
-``REPEATABLE READ READ ONLY`` transaction (:func:`snapshot`), so every number
-in an answer comes from the same state of the read models, the state the
-projections' checkpoints in that snapshot describe. Mutations and subscription
-updates read through the pool (:class:`PoolSession`), one statement at a time.
+Every number in a query's answer comes from one state of the read models
+(:func:`consistent_read`): its statements run on one connection, and the
+projections' live checkpoints are read before and after them. The read models
+change only in a projection batch that moves its checkpoint in the same
+transaction (and at a checkpoint they never change: the answer cache relies on
+it too), so checkpoints unchanged across the statements mean that each of them
+saw the state those checkpoints name. That costs one statement where a
+``REPEATABLE READ`` transaction costs two (``BEGIN``, ``COMMIT``); when the
+checkpoints did move meanwhile, the query runs again inside one
+(:func:`snapshot`). Mutations and subscription updates read through the pool
+(:class:`PoolSession`), one statement at a time.
 
 Sessions count the SQL statements their queries send, so tests can check that
 an answer costs a handful of statements whatever its size.
@@ -19,11 +25,13 @@ from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar, cast
 
 import asyncpg
 
+from analytics_graph.projection.checkpoints import live_tag
 from analytics_graph.types import Connection
 
 P = ParamSpec("P")
 BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 class Counted:
@@ -115,3 +123,22 @@ async def snapshot(conn: Connection) -> AsyncIterator[ConnectionSession]:
             await conn.execute("ROLLBACK")
         raise
     await conn.execute("COMMIT")
+
+
+async def consistent_read(
+    conn: Connection, tag: str, run: Callable[[ConnectionSession], Awaitable[T]]
+) -> tuple[str, T]:
+    """``run``'s result from one state of the read models, and the live checkpoints
+    (:func:`live_tag`) naming that state or an earlier one (``tag``: read just before
+    the call); ``run`` may be called twice.
+
+    ``run`` first sends its statements one by one; if the checkpoints still read
+    ``tag`` after them, no batch committed in between. Otherwise it runs again in a
+    snapshot begun after the checkpoints were read anew.
+    """
+    session = ConnectionSession(conn)
+    value = await run(session)
+    if session.statements == 0 or (moved := await live_tag(conn)) == tag:
+        return tag, value
+    async with snapshot(conn) as again:
+        return moved, await run(again)
