@@ -19,6 +19,7 @@ from analytics_graph.bootstrap import System, open_system
 from analytics_graph.config import Settings
 
 log = logging.getLogger(__name__)
+YOUNG_GENERATION_THRESHOLD = 10_000
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -49,6 +50,12 @@ def create_app(
             # collection in the middle of a request was most of the API's p99).
             gc.collect()
             gc.freeze()
+            # A request's data goes by reference counting (no cycles hold it: tested), so
+            # a young collection only traces the live objects of requests in flight; at
+            # the default (every 700 net allocations) that was about one collection per
+            # dashboard answer. The interpreter's other two thresholds stay as they are.
+            _, middle, old = gc.get_threshold()
+            gc.set_threshold(YOUNG_GENERATION_THRESHOLD, middle, old)
             async with _background(on_ready(system) if on_ready else None):
                 yield
 

@@ -3,6 +3,7 @@ GraphiQL and the production mode."""
 
 from __future__ import annotations
 
+import gc
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -112,6 +113,29 @@ async def test_answers_are_cached_until_the_read_models_move(world: Served) -> N
     moved = await world.post(COUNTS, variables, token=ADMIN)
     assert moved.headers["analytics-graph-cache"] == "miss"
     assert _profile_views(moved) == _profile_views(first) + 1
+
+
+async def test_an_answered_query_leaves_nothing_for_the_garbage_collector(
+    world: Served,
+) -> None:
+    """A query's context, loaders and rows go with the request, by reference
+    counting: none of it waits in a reference cycle for the collector (which would
+    then trace every request's data again and again)."""
+    query = COUNTS.replace("handle", "handle displayName")  # not answered from the cache
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        response = await world.post(query, {"id": _account(world)}, token=ADMIN)
+        assert response.headers["analytics-graph-cache"] == "miss"
+        gc.collect()
+        left = {type(o).__name__ for o in gc.garbage}
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert _profile_views(response) > 0
+    assert not left & {"Context", "Loaders", "PlainDataExecution", "Metric", "DailyValue"}
 
 
 async def test_the_event_log_is_never_served_from_the_cache(world: Served) -> None:

@@ -43,6 +43,7 @@ from graphql import (
 )
 from graphql.execution.collect_fields import FragmentDetails
 from graphql.pyutils import Path
+from graphql.type.definition import GraphQLResolveInfoHelpers
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from analytics_graph.api.completion import (
@@ -109,6 +110,19 @@ def execution_for(schema: GraphQLSchema) -> type[StrawberryGraphQLCoreExecutionC
 
     class PlainDataExecution(StrawberryGraphQLCoreExecutionContext):
         _plans: dict[tuple[str, int], tuple[object, Plan]]
+
+        @property
+        def async_helpers(self) -> GraphQLResolveInfoHelpers:
+            """Made when a resolver's info asks for them. graphql-core keeps them on the
+            execution context, where their bound methods of it make a reference cycle:
+            the whole answer's data (context, loaders, rows) would then wait for the
+            garbage collector instead of going with the request, and the collector,
+            run every few hundred allocations, would trace it again and again."""
+            return GraphQLResolveInfoHelpers(self.gather_async_work, self.track_async_work)
+
+        @async_helpers.setter
+        def async_helpers(self, helpers: GraphQLResolveInfoHelpers) -> None:
+            pass  # made when asked for, as above
 
         def execute_fields(
             self,
