@@ -1,6 +1,6 @@
 """GraphQL serving speed, against a hand-written Starlette + asyncpg endpoint (the limit).
 
-    python bench/graphql.py run --events 1000000 [--events 3000000] [--seconds 5]
+    python bench/graphql.py run --events 1000000 [--events 3000000] [--seconds 3]
 
 For each ``--events`` size: a database ``bench_graphql_<size>`` on the server of
 ``--server-url`` (created, loaded through the regular ingest and projected once,
@@ -16,8 +16,9 @@ queries, the same JSON, no GraphQL. Two requests:
 Each at concurrency 1, 8 and 32, twice: ``repeat`` (the same variables every
 time: what a dashboard that refreshes asks, answered from the answer cache)
 and ``vary`` (every request a different account or video and range end: no
-answer is ever cached). Prints req/s, p50 and p99 per case, and the ratio of
-GraphQL's req/s to the baseline's.
+answer is ever cached). The two servers take turns, three rounds of ``--seconds``
+each, pooled (a shared machine's slow spells then fall on both alike). Prints
+req/s, p50 and p99 per case, and the ratio of GraphQL's req/s to the baseline's.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from bench.graphql_load import (  # noqa: E402
     hammer,
     requests_for,
     same_answers,
+    side_by_side,
 )
 
 SECRET = "bench-signing-secret-of-at-least-32-bytes"
@@ -99,6 +101,8 @@ VIDEO = """query Video($id: ID!) {
 
 
 QUERIES = {"dashboard": DASHBOARD, "video": VIDEO}
+ROUNDS = 3
+"""Each case: the GraphQL server and the baseline taking turns this many times."""
 
 
 # ---------------------------------------------------------------- the data
@@ -258,11 +262,12 @@ async def bench_size(url: str, events: int, seconds: float) -> dict[str, float]:
             makers = requests_for(kind, query, targets)
             for mode, index in (("repeat", 0), ("vary", 1)):
                 for concurrency in (1, 8, 32):
-                    ours = await hammer(
-                        graphql_base, makers["graphql"][index], concurrency, seconds
-                    )
-                    theirs = await hammer(
-                        baseline_base, makers["baseline"][index], concurrency, seconds
+                    ours, theirs = await side_by_side(
+                        (graphql_base, makers["graphql"][index]),
+                        (baseline_base, makers["baseline"][index]),
+                        concurrency,
+                        seconds,
+                        ROUNDS,
                     )
                     medians[f"{kind}/{mode}/{concurrency}"] = ours.percentile(0.5)
                     print(
@@ -322,7 +327,7 @@ def main() -> None:
     runner = sub.add_parser("run")
     runner.add_argument("--server-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     runner.add_argument("--events", type=int, action="append", help="repeatable; default 1000000")
-    runner.add_argument("--seconds", type=float, default=5.0, help="per case")
+    runner.add_argument("--seconds", type=float, default=3.0, help="per case and round")
     preparer = sub.add_parser("prepare", help="only load the databases (reused by run)")
     preparer.add_argument("--server-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     preparer.add_argument("--events", type=int, action="append")

@@ -90,6 +90,28 @@ async def hammer(base: str, request: Request, concurrency: int, seconds: float) 
     return Result(len(latencies), time.monotonic() - started, latencies)
 
 
+def pooled(results: list[Result]) -> Result:
+    """Several runs as one: all their requests over all their time."""
+    latencies = [x for r in results for x in r.latencies]
+    return Result(sum(r.requests for r in results), sum(r.seconds for r in results), latencies)
+
+
+async def side_by_side(
+    ours: tuple[str, Request],
+    theirs: tuple[str, Request],
+    concurrency: int,
+    seconds: float,
+    rounds: int,
+) -> tuple[Result, Result]:
+    """Both servers, taking turns for ``rounds`` rounds of ``seconds`` each, pooled: a
+    shared machine's slow and fast spells then fall on both alike."""
+    runs: tuple[list[Result], list[Result]] = ([], [])
+    for _ in range(rounds):
+        for (base, request), results in zip((ours, theirs), runs, strict=True):
+            results.append(await hammer(base, request, concurrency, seconds))
+    return pooled(runs[0]), pooled(runs[1])
+
+
 @dataclass(frozen=True, slots=True)
 class Targets:
     accounts: list[str]
