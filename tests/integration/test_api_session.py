@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from analytics_graph.api.session import ConnectionSession, consistent_read, snapshot
+from analytics_graph.api.session import ConnectionSession, ConsistentReads, snapshot
 from analytics_graph.projection import checkpoints
 from analytics_graph.projection.checkpoints import Slot, live_tag
 from analytics_graph.types import Connection
@@ -86,7 +86,7 @@ async def test_a_read_with_the_checkpoints_unchanged_is_kept(pool: asyncpg.Pool)
 
     async with pool.acquire() as conn:
         tag = await live_tag(conn)
-        assert await consistent_read(conn, tag, run) == (tag, (1, 1))
+        assert await ConsistentReads().read(conn, tag, run) == (tag, (1, 1))
         assert not conn.is_in_transaction()
     assert len(calls) == 1
 
@@ -95,24 +95,47 @@ async def test_a_batch_committing_between_statements_makes_the_read_run_in_a_sna
     pool: asyncpg.Pool,
 ) -> None:
     await _read_model(pool)
-    calls = []
+    now = [100.0]
+    reads = ConsistentReads(calm_seconds=1.0, clock=lambda: now[0])
+    in_snapshot: list[bool] = []
+    batches: list[str] = []  # the live checkpoints after each batch
 
     async def run(session: ConnectionSession) -> tuple[int, int]:
-        calls.append(session)
         before = await session.run(_count)
-        await _batch(pool, 10 + len(calls))  # in the first run and in the snapshot
+        in_snapshot.append(await session.run(_in_transaction))
+        await _batch(pool, 11 + len(batches))  # commits on another connection meanwhile
+        batches.append(await _live_tag(pool))
         return before, await session.run(_count)
 
     async with pool.acquire() as conn:
         tag = await live_tag(conn)
-        moved, counts = await consistent_read(conn, tag, run)
+        moved, counts = await reads.read(conn, tag, run)
         assert not conn.is_in_transaction()
-    assert len(calls) == 2
-    assert counts == (2, 2)  # one state: the one after the first batch
-    assert moved != tag
+        assert in_snapshot == [False, True]
+        assert counts == (2, 2)  # one state: the one after the first batch
+        assert moved == batches[0] != tag
+
+        # The projections are busy: for a second, reads take a snapshot at once.
+        in_snapshot.clear()
+        now[0] += 0.5
+        tag = await live_tag(conn)
+        assert await reads.read(conn, tag, run) == (tag, (3, 3))
+        assert in_snapshot == [True]
+
+        in_snapshot.clear()
+        now[0] += 1.0
+        tag = await live_tag(conn)
+        assert await reads.read(conn, tag, run) == (batches[-2], (5, 5))  # read twice
+        assert in_snapshot == [False, True]
+
+
+async def _live_tag(pool: asyncpg.Pool) -> str:
     async with pool.acquire() as conn:
-        await checkpoints.put(conn, "snap", Slot.LIVE, 1, 11)  # that state's checkpoint
-        assert moved == await live_tag(conn)
+        return await live_tag(conn)
+
+
+async def _in_transaction(conn: Connection) -> bool:
+    return conn.is_in_transaction()
 
 
 async def test_a_read_without_statements_reads_no_checkpoints(pool: asyncpg.Pool) -> None:
@@ -120,4 +143,4 @@ async def test_a_read_without_statements_reads_no_checkpoints(pool: asyncpg.Pool
         return "no statements"
 
     async with pool.acquire() as conn:  # no checkpoints table: reading it would fail
-        assert await consistent_read(conn, "t", run) == ("t", "no statements")
+        assert await ConsistentReads().read(conn, "t", run) == ("t", "no statements")

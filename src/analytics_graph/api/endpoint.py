@@ -36,7 +36,7 @@ from analytics_graph.api.protocol import (
 )
 from analytics_graph.api.schema import AnalyticsSchema
 from analytics_graph.api.services import Services
-from analytics_graph.api.session import ConnectionSession, PoolSession, consistent_read
+from analytics_graph.api.session import ConnectionSession, ConsistentReads, PoolSession
 from analytics_graph.auth import Caller, InvalidTokenError, TokenVerifier
 from analytics_graph.projection.checkpoints import live_tag
 
@@ -88,6 +88,7 @@ class GraphQLEndpoint:
         self.tokens = TokenVerifier(secret)
         self.ide_html = get_graphql_ide_html("graphiql") if ide else None
         self.answers = AnswerCache()
+        self.reads = ConsistentReads()
 
     async def __call__(self, request: Request) -> Response:
         media = JSON
@@ -150,7 +151,7 @@ class GraphQLEndpoint:
 
             # Of the read models at the tag or later: never older than a request that
             # finds the tag.
-            tag, answer = await consistent_read(conn, tag, run)
+            tag, answer = await self.reads.read(conn, tag, run)
         if answer.cacheable:
             self.answers.put(key, CachedAnswer(tag, answer.status, answer.body))
         return self._response(answer, media, "miss")

@@ -1,7 +1,7 @@
 """Where a request's read-model queries run.
 
 Every number in a query's answer comes from one state of the read models
-(:func:`consistent_read`): its statements run on one connection, and the
+(:class:`ConsistentReads`): its statements run on one connection, and the
 projections' live checkpoints are read before and after them. The read models
 change only in a projection batch that moves its checkpoint in the same
 transaction (and at a checkpoint they never change: the answer cache relies on
@@ -9,8 +9,11 @@ it too), so checkpoints unchanged across the statements mean that each of them
 saw the state those checkpoints name. That costs one statement where a
 ``REPEATABLE READ`` transaction costs two (``BEGIN``, ``COMMIT``); when the
 checkpoints did move meanwhile, the query runs again inside one
-(:func:`snapshot`). Mutations and subscription updates read through the pool
-(:class:`PoolSession`), one statement at a time.
+(:func:`snapshot`), and so do the queries of the next second: while the
+projections are busy (a live firehose moves them every few milliseconds) a
+snapshot from the start is cheaper than reading twice. Mutations and
+subscription updates read through the pool (:class:`PoolSession`), one statement
+at a time.
 
 Sessions count the SQL statements their queries send, so tests can check that
 an answer costs a handful of statements whatever its size.
@@ -20,6 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar, cast
 
@@ -125,20 +130,35 @@ async def snapshot(conn: Connection) -> AsyncIterator[ConnectionSession]:
     await conn.execute("COMMIT")
 
 
-async def consistent_read(
-    conn: Connection, tag: str, run: Callable[[ConnectionSession], Awaitable[T]]
-) -> tuple[str, T]:
-    """``run``'s result from one state of the read models, and the live checkpoints
-    (:func:`live_tag`) naming that state or an earlier one (``tag``: read just before
-    the call); ``run`` may be called twice.
+class ConsistentReads:
+    """Runs query reads, each from one state of the read models (see above)."""
 
-    ``run`` first sends its statements one by one; if the checkpoints still read
-    ``tag`` after them, no batch committed in between. Otherwise it runs again in a
-    snapshot begun after the checkpoints were read anew.
-    """
-    session = ConnectionSession(conn)
-    value = await run(session)
-    if session.statements == 0 or (moved := await live_tag(conn)) == tag:
-        return tag, value
-    async with snapshot(conn) as again:
-        return moved, await run(again)
+    def __init__(
+        self, calm_seconds: float = 1.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.calm_seconds = calm_seconds
+        """How long after checkpoints moved under a read the next reads take a snapshot."""
+        self._clock = clock
+        self._moved_at = -math.inf
+
+    async def read(
+        self, conn: Connection, tag: str, run: Callable[[ConnectionSession], Awaitable[T]]
+    ) -> tuple[str, T]:
+        """``run``'s result from one state of the read models, and the live checkpoints
+        (:func:`live_tag`) naming that state or an earlier one (``tag``: read just
+        before the call); ``run`` may be called twice.
+
+        ``run`` sends its statements one by one; if the checkpoints still read ``tag``
+        after them, no batch committed in between. Otherwise it runs again in a
+        snapshot begun after the checkpoints were read anew. Within ``calm_seconds``
+        of that, reads run in a snapshot at once."""
+        if self._clock() - self._moved_at < self.calm_seconds:
+            async with snapshot(conn) as session:
+                return tag, await run(session)
+        session = ConnectionSession(conn)
+        value = await run(session)
+        if session.statements == 0 or (moved := await live_tag(conn)) == tag:
+            return tag, value
+        self._moved_at = self._clock()
+        async with snapshot(conn) as again:
+            return moved, await run(again)
