@@ -124,26 +124,32 @@ DAYS_SQL = f"""
 SELECT video_id, day, {", ".join(COUNTS)} FROM {ENGAGEMENT}.video_days
 WHERE video_id = ANY($1::uuid[]) AND ($2::date IS NULL OR day BETWEEN $2 AND $3)
 """
-FOLLOW_DAYS_SQL = f"""
-SELECT video_id, (hour AT TIME ZONE 'UTC')::date AS day, sum(new_followers) AS n
+# Four small groupings in one statement (one round trip instead of four), told apart
+# by ``part``: follows per day, views per traffic source, views per search term, and
+# the retention histogram (views per whole second watched).
+FOLLOWS, SOURCES, TERMS, RETENTION = 1, 2, 3, 4
+PARTS_SQL = f"""
+SELECT {FOLLOWS} AS part, video_id, (hour AT TIME ZONE 'UTC')::date AS day, NULL::text AS key,
+       NULL::integer AS second, sum(new_followers)::bigint AS n
 FROM {FOLLOWERS}.video_follow_hours
 WHERE video_id = ANY($1::uuid[])
   AND ($2::date IS NULL OR (hour >= $2::timestamp AT TIME ZONE 'UTC'
                             AND hour < ($3::date + 1)::timestamp AT TIME ZONE 'UTC'))
-GROUP BY 1, 2
-"""
-SOURCES_SQL = f"""
-SELECT video_id, source AS key, sum(views) AS n FROM {ENGAGEMENT}.video_sources
+GROUP BY 2, 3
+UNION ALL
+SELECT {SOURCES}, video_id, NULL, source, NULL, sum(views)::bigint
+FROM {ENGAGEMENT}.video_sources
 WHERE video_id = ANY($1::uuid[]) AND ($2::date IS NULL OR day BETWEEN $2 AND $3)
-GROUP BY 1, 2
-"""
-TERMS_SQL = f"""
-SELECT video_id, term AS key, sum(views) AS n FROM {ENGAGEMENT}.video_search_terms
+GROUP BY 2, 4
+UNION ALL
+SELECT {TERMS}, video_id, NULL, term, NULL, sum(views)::bigint
+FROM {ENGAGEMENT}.video_search_terms
 WHERE video_id = ANY($1::uuid[]) AND ($2::date IS NULL OR day BETWEEN $2 AND $3)
-GROUP BY 1, 2
-"""
-RETENTION_SQL = f"""
-SELECT video_id, second, views FROM {ENGAGEMENT}.video_retention WHERE video_id = ANY($1::uuid[])
+GROUP BY 2, 4
+UNION ALL
+SELECT {RETENTION}, video_id, NULL, NULL, second, views::bigint
+FROM {ENGAGEMENT}.video_retention
+WHERE video_id = ANY($1::uuid[])
 """
 
 
@@ -161,10 +167,15 @@ def _total(rows: list[Any], followed: dict[date, int], first: date, last: date) 
     )
 
 
-async def _grouped(conn: Connection, sql: str, *args: Any) -> dict[UUID, list[tuple[Any, int]]]:
-    out: dict[UUID, list[tuple[Any, int]]] = defaultdict(list)
-    for row in await conn.fetch(sql, *args):
-        out[row[0]].append((row[1], int(row[2])))
+async def _parts(
+    conn: Connection, ids: list[UUID], start: date | None, end: date | None
+) -> dict[int, dict[UUID, dict[Any, int]]]:
+    """``PARTS_SQL``'s rows: part -> video -> (day, source, term or second) -> count."""
+    out: dict[int, dict[UUID, dict[Any, int]]] = {
+        part: defaultdict(dict) for part in (FOLLOWS, SOURCES, TERMS, RETENTION)
+    }
+    for part, video_id, day, key, second, n in await conn.fetch(PARTS_SQL, ids, start, end):
+        out[part][video_id][day if part == FOLLOWS else second if part == RETENTION else key] = n
     return out
 
 
@@ -185,7 +196,7 @@ async def video_analytics(
     end: date | None = None,
 ) -> dict[UUID, VideoAnalytics]:
     """Analytics of each published video among ``video_ids`` over ``start .. end``, or
-    over its whole life when both are ``None``. Six statements whatever the count.
+    over its whole life when both are ``None``. Three statements whatever the count.
     Raises ``ValueError`` for a half-given or reversed range."""
     if (start is None) != (end is None):
         raise ValueError("give both start and end, or neither")
@@ -196,10 +207,9 @@ async def video_analytics(
     day_rows: dict[UUID, dict[date, Any]] = defaultdict(dict)
     for row in await conn.fetch(DAYS_SQL, ids, *span):
         day_rows[row["video_id"]][row["day"]] = row
-    follows = {k: dict(v) for k, v in (await _grouped(conn, FOLLOW_DAYS_SQL, ids, *span)).items()}
-    sources = await _grouped(conn, SOURCES_SQL, ids, *span)
-    terms = await _grouped(conn, TERMS_SQL, ids, *span)
-    retention = {k: dict(v) for k, v in (await _grouped(conn, RETENTION_SQL, ids)).items()}
+    parts = await _parts(conn, ids, *span)
+    follows, sources, terms = parts[FOLLOWS], parts[SOURCES], parts[TERMS]
+    retention = parts[RETENTION]
     result = {}
     for video_id, info in meta.items():
         rows, followed = day_rows.get(video_id, {}), follows.get(video_id, {})
@@ -211,14 +221,14 @@ async def video_analytics(
             for d in days(first, last)
         ]  # fmt: skip
         totals = _total([rows[d] for d in rows if first <= d <= last], followed, first, last)
-        searched = sum(n for _, n in terms.get(video_id, []))
+        searched = sum(terms.get(video_id, {}).values())
         result[video_id] = VideoAnalytics(
             start=first,
             end=last,
             totals=totals,
             reached_audience=info["reach"],
-            traffic_sources=shares(sources.get(video_id, []), totals.views),
-            search_queries=shares(terms.get(video_id, []), searched),
+            traffic_sources=shares(sources.get(video_id, {}).items(), totals.views),
+            search_queries=shares(terms.get(video_id, {}).items(), searched),
             retention=retention_points(retention.get(video_id, {}), info["duration_seconds"]),
             daily=daily,
         )
