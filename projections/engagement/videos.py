@@ -47,10 +47,34 @@ class VideoCounts:
 
 @dataclass(frozen=True, slots=True)
 class VideoDay:
-    """One UTC day of a video."""
+    """One UTC day of a video (its counts also read as its own attributes)."""
 
     date: date
     counts: VideoCounts
+
+    @property
+    def views(self) -> int:
+        return self.counts.views
+
+    @property
+    def play_time_seconds(self) -> float:
+        return self.counts.play_time_seconds
+
+    @property
+    def likes(self) -> int:
+        return self.counts.likes
+
+    @property
+    def comments(self) -> int:
+        return self.counts.comments
+
+    @property
+    def shares(self) -> int:
+        return self.counts.shares
+
+    @property
+    def new_followers(self) -> int:
+        return self.counts.new_followers
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +83,10 @@ class VideoHour:
 
     hour: datetime
     counts: VideoCounts
+
+    @property
+    def views(self) -> int:
+        return self.counts.views
 
 
 @dataclass(frozen=True, slots=True)

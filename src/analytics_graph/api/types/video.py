@@ -91,24 +91,15 @@ class VideoDay:
     shares: int
     new_followers: int
 
-    @classmethod
-    def of(cls, day: videos.VideoDay) -> VideoDay:
-        counts = day.counts
-        return cls(
-            date=day.date,
-            views=counts.views,
-            play_time_seconds=counts.play_time_seconds,
-            likes=counts.likes,
-            comments=counts.comments,
-            shares=counts.shares,
-            new_followers=counts.new_followers,
-        )
-
 
 @strawberry.type
 class VideoHour:
     hour: datetime = strawberry.field(description="The start of a UTC clock hour.")
     views: int
+
+
+VIDEO_DAY = Served(VideoDay, videos.VideoDay)
+VIDEO_HOUR = Served(VideoHour, videos.VideoHour)
 
 
 def search_queries(root: VideoAnalytics, info: Info, first: int | None = 10) -> list[Share]:
@@ -179,8 +170,8 @@ class VideoAnalytics:
             traffic_sources=SHARE.many(found.traffic_sources),
             all_search_queries=SHARE.many(found.search_queries),
             retention=RETENTION.many(found.retention),
-            daily=[VideoDay.of(d) for d in found.daily],
-            hourly=[VideoHour(hour=h.hour, views=h.counts.views) for h in hours],
+            daily=VIDEO_DAY.many(found.daily),
+            hourly=VIDEO_HOUR.many(hours),
         )
 
 
