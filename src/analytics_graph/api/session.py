@@ -34,9 +34,10 @@ from analytics_graph.projection.checkpoints import live_tag
 from analytics_graph.types import Connection
 
 P = ParamSpec("P")
-BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 R = TypeVar("R")
 T = TypeVar("T")
+
+BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
 
 class Counted:
