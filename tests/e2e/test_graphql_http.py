@@ -141,7 +141,7 @@ async def test_an_answered_query_leaves_nothing_for_the_garbage_collector(
 async def test_the_event_log_is_never_served_from_the_cache(world: Served) -> None:
     """The checkpoints name the read models' state, not the log's head: an event no
     projection has applied yet must still show in the next read of the log."""
-    log = "query L($after: Int) { eventLog(after: $after) { events { type } } }"
+    log = "query L($after: Position) { eventLog(after: $after) { events { type } } }"
     after = {"after": await world.store.last_position()}
     first = await world.post(log, after, token=ADMIN)
     again = await world.post(log, after, token=ADMIN)
@@ -238,3 +238,17 @@ DASHBOARD = """query D($id: ID!) { account(id: $id) { handle followerCount
     followers { total gained lost netChange growth { date value }
       gender { key count ratio } ageRanges { key count ratio } topTerritories { key count ratio }
       activeHours { hour value } activeDays { weekday value } } } } }"""
+
+
+async def test_positions_are_64_bit_and_accept_digit_strings(world: Served) -> None:
+    """``Position`` holds what ``Int`` (32-bit) cannot, as a number or a digit string."""
+    log = "query L($after: Position) { eventLog(after: $after, first: 1) { endPosition } }"
+    beyond_int = {"after": 2**40}
+    assert (await world.post(log, beyond_int, token=ADMIN)).json()["data"] == {
+        "eventLog": {"endPosition": None}
+    }
+    as_text = (await world.post(log, {"after": "0"}, token=ADMIN)).json()["data"]
+    assert isinstance(as_text["eventLog"]["endPosition"], int)
+    for bad in ("-1", "1e3", 2**53, True):
+        body = (await world.post(log, {"after": bad}, token=ADMIN)).json()
+        assert body["errors"][0]["message"].startswith("Variable '$after'"), body

@@ -27,7 +27,7 @@ ACCOUNT_METRICS = """subscription S($id: ID!) { accountMetrics(accountId: $id) {
     analytics(range: {preset: LAST_7_DAYS}) { overview { profileViews { total } } } } } }"""
 VIDEO_METRICS = """subscription S($id: ID!) { videoMetrics(videoId: $id) {
   videoId position video { analytics { views } } } }"""
-EVENT_LOG = """subscription L($after: Int, $types: [String!]) {
+EVENT_LOG = """subscription L($after: Position, $types: [String!]) {
   eventLog(after: $after, types: $types) {
   position type streamId data } }"""
 

@@ -12,6 +12,7 @@ from analytics_graph.api.errors import BadUserInput, page_size
 from analytics_graph.api.fields import field
 from analytics_graph.api.types.account import Account
 from analytics_graph.api.types.log import EventConnection, LoggedEvent
+from analytics_graph.api.types.scalars import Position
 from analytics_graph.api.types.video import Video
 from analytics_graph.auth import Caller
 
@@ -69,7 +70,7 @@ class Query:
     async def event_log(
         self,
         info: Info,
-        after: int | None = strawberry.UNSET,
+        after: Position | None = strawberry.UNSET,
         first: int | None = 100,
         stream_id: strawberry.ID | None = strawberry.UNSET,
         types: list[str] | None = strawberry.UNSET,

@@ -21,6 +21,7 @@ from analytics_graph.api.mutations import Mutation
 from analytics_graph.api.queries import Query
 from analytics_graph.api.services import Limits
 from analytics_graph.api.subscriptions import Subscription
+from analytics_graph.api.types.scalars import SCALARS
 from analytics_graph.config import Mode
 
 
@@ -42,7 +43,7 @@ def build_schema(mode: Mode = Mode.DEVELOPMENT, limits: Limits | None = None) ->
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        config=StrawberryConfig(disable_field_suggestions=production),
+        config=StrawberryConfig(disable_field_suggestions=production, scalar_map=SCALARS),
         extensions=[lambda: PreparedDocuments(schema.documents), FreshReads, MaskUnexpected],
     )
     schema.execution_context_class = execution_for(schema._schema)

@@ -23,6 +23,7 @@ from analytics_graph.api.livelog import follow_log
 from analytics_graph.api.queries import visible_account, visible_video
 from analytics_graph.api.types.account import Account
 from analytics_graph.api.types.log import LoggedEvent
+from analytics_graph.api.types.scalars import Position
 from analytics_graph.api.types.video import Video
 from analytics_graph.projection import ChangeNotice
 from analytics_graph.projection.notices import Subscription as Notices
@@ -42,14 +43,14 @@ class NotFoundError(ClientError):
 @strawberry.type(description="Names what changed; select the fresh numbers through `account`.")
 class AccountMetricsUpdate:
     account_id: strawberry.ID
-    position: int = strawberry.field(description="The projection's position after the batch.")
+    position: Position = strawberry.field(description="The projection's position after the batch.")
     account: Account
 
 
 @strawberry.type(description="Names what changed; select the fresh numbers through `video`.")
 class VideoMetricsUpdate:
     video_id: strawberry.ID
-    position: int = strawberry.field(description="The projection's position after the batch.")
+    position: Position = strawberry.field(description="The projection's position after the batch.")
     video: Video
 
 
@@ -104,7 +105,9 @@ class Subscription:
         async for position in changes(info, account=account.uuid):
             fresh = await visible_account(info, caller, account_id)
             if fresh is not None:
-                yield AccountMetricsUpdate(account_id=fresh.id, position=position, account=fresh)
+                yield AccountMetricsUpdate(
+                    account_id=fresh.id, position=Position(position), account=fresh
+                )
 
     @subscription
     async def video_metrics(
@@ -118,13 +121,15 @@ class Subscription:
         async for position in changes(info, video=video.entity.id):
             fresh = await visible_video(info, caller, video_id)
             if fresh is not None:
-                yield VideoMetricsUpdate(video_id=fresh.id, position=position, video=fresh)
+                yield VideoMetricsUpdate(
+                    video_id=fresh.id, position=Position(position), video=fresh
+                )
 
     @subscription
     async def event_log(
         self,
         info: Info,
-        after: int | None = strawberry.UNSET,
+        after: Position | None = strawberry.UNSET,
         types: list[str] | None = strawberry.UNSET,
     ) -> AsyncGenerator[LoggedEvent, None]:
         """The log from position `after` (catch-up), then each event as it is appended

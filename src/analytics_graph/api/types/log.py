@@ -12,6 +12,7 @@ import strawberry
 from eventsourcing.persistence import Mapper
 from strawberry.scalars import JSON
 
+from analytics_graph.api.types.scalars import Position
 from analytics_graph.eventstore.codec import decode_event, default_mapper
 from analytics_graph.eventstore.records import RecordedEvent
 
@@ -20,7 +21,7 @@ HIDDEN_ATTRIBUTES = frozenset({"originator_id", "originator_version"})
 
 @strawberry.type(description="One event of the log.")
 class LoggedEvent:
-    position: int = strawberry.field(description="Place in the global log, ascending.")
+    position: Position = strawberry.field(description="Place in the global log, ascending.")
     stream_id: strawberry.ID = strawberry.field(
         description="The account or video the event is about (the aggregate's id)."
     )
@@ -43,7 +44,7 @@ class LoggedEvent:
         if event.state is not None:
             data, occurred_at = _aggregate_event(event)
         return cls(
-            position=event.position,
+            position=Position(event.position),
             stream_id=strawberry.ID(event.stream_id),
             stream_version=event.stream_version,
             type=event.type,
@@ -56,7 +57,7 @@ class LoggedEvent:
 @strawberry.type(description="A page of the ordered event log.")
 class EventConnection:
     events: list[LoggedEvent]
-    end_position: int | None = strawberry.field(
+    end_position: Position | None = strawberry.field(
         description="Position of the last event returned: pass it as `after` for the next page."
     )
     has_next_page: bool
