@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from analytics_graph.api import graphql_routes, graphql_service
+from analytics_graph.api import graphql_api, graphql_routes
 from analytics_graph.bootstrap import System, open_system
 from analytics_graph.config import Settings
 
@@ -26,8 +26,8 @@ async def healthz(request: Request) -> JSONResponse:
     """200 with the log's position when the database answers, 503 otherwise."""
     system: System = request.app.state.system
     try:
-        async with system.pool.acquire(timeout=2) as conn:
-            position = await conn.fetchval("SELECT coalesce(max(position), 0) FROM events")
+        async with asyncio.timeout(2):
+            position = await system.store.last_position()
     except Exception as exc:  # any failure here means "not healthy", reported as such
         return JSONResponse({"status": "unavailable", "database": str(exc)}, status_code=503)
     return JSONResponse({"status": "ok", "database": "ok", "position": position})
@@ -42,9 +42,9 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_system(settings) as system, graphql_service(system) as graphql:
+        async with open_system(settings) as system:
             app.state.system = system
-            app.state.graphql = graphql
+            app.state.graphql = graphql_api(system.services, system.secret)
             # What startup built (schema, pools, caches) lives as long as the process:
             # out of the collector's sight, full collections stop scanning it (a full
             # collection in the middle of a request was most of the API's p99).

@@ -1,7 +1,10 @@
 """The composition root: one async context manager builds every part.
 
 The Starlette lifespan, the CLI and the tests all go through :func:`open_system`;
-nothing connects at import time.
+nothing connects at import time. Everything with a lifetime is opened here (the
+pool, the store's notifier and listener, the eventsourcing application, the
+projection runner, the change feed) and handed down: the API receives
+:class:`~analytics_graph.api.services.Services` and never builds any of it.
 """
 
 from __future__ import annotations
@@ -14,7 +17,10 @@ from dataclasses import dataclass
 import asyncpg
 
 import projections
+from analytics_graph.api.engine.limits import Limits
+from analytics_graph.api.services import Services
 from analytics_graph.application import PERSISTENCE_MODULE, AnalyticsApplication
+from analytics_graph.auth import signing_secret
 from analytics_graph.commands import Commands
 from analytics_graph.config import Settings
 from analytics_graph.database import create_pool, database_url
@@ -22,7 +28,9 @@ from analytics_graph.eventstore import EventStore
 from analytics_graph.eventstore.notify import Listener, Notifier
 from analytics_graph.eventstore.persistence import DATABASE_URL
 from analytics_graph.eventstore.schema import migrate
-from analytics_graph.projection import ProjectionRunner
+from analytics_graph.ingest import Ingestor
+from analytics_graph.projection import ChangeFeed, ProjectionRunner
+from analytics_graph.projection.notices import change_feed
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +46,11 @@ class System:
     commands: Commands
     projections: ProjectionRunner | None
     """Keeps the read models following the log (``None`` when opened without it)."""
+    ingestor: Ingestor
+    services: Services
+    """What the API is handed: the parts above, the limits, the change feed."""
+    secret: str
+    """Signs and verifies bearer tokens."""
 
 
 @contextlib.asynccontextmanager
@@ -55,8 +68,10 @@ async def running_application(url: str) -> AsyncIterator[Commands]:
 async def open_system(settings: Settings, *, run_projections: bool = True) -> AsyncIterator[System]:
     """Starts the database (embedded if no DSN), migrates, and yields the parts.
 
-    With ``run_projections`` (the default) the projection runner works while the
-    block runs; its read models' tables exist when the block starts.
+    With ``run_projections`` (the default: the server) the projection runner works
+    while the block runs, its read models' tables exist when the block starts, and
+    the change feed (which subscriptions follow) is listening; without it (the
+    command line's ingest and projection commands) neither runs.
     """
     async with database_url(settings) as url:
         pool = await create_pool(
@@ -75,17 +90,43 @@ async def open_system(settings: Settings, *, run_projections: bool = True) -> As
                 if run_projections:
                     await runner.start()
                 try:
-                    yield System(
-                        settings=settings,
-                        url=url,
-                        pool=pool,
-                        store=store,
-                        notifier=notifier,
-                        listener=listener,
-                        commands=commands,
-                        projections=runner if run_projections else None,
-                    )
+                    async with _feed(url, run_projections) as feed:
+                        limits = Limits(max_batch=settings.max_ingest_batch)
+                        ingestor = Ingestor(store, max_batch=limits.max_batch)
+                        services = Services(
+                            mode=settings.mode,
+                            limits=limits,
+                            pool=pool,
+                            store=store,
+                            commands=commands,
+                            ingestor=ingestor,
+                            listener=listener,
+                            feed=feed,
+                            projections=projections.ALL,
+                        )
+                        yield System(
+                            settings=settings,
+                            url=url,
+                            pool=pool,
+                            store=store,
+                            notifier=notifier,
+                            listener=listener,
+                            commands=commands,
+                            projections=runner if run_projections else None,
+                            ingestor=ingestor,
+                            services=services,
+                            secret=signing_secret(settings),
+                        )
                 finally:
                     await runner.stop()
         finally:
             await pool.close()
+
+
+@contextlib.asynccontextmanager
+async def _feed(url: str, listening: bool) -> AsyncIterator[ChangeFeed | None]:
+    if not listening:
+        yield None
+        return
+    async with change_feed(url) as feed:
+        yield feed

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from analytics_graph.api.session import ConnectionSession, ConsistentReads, snapshot
+from analytics_graph.api.reads.snapshots import ConnectionSession, ConsistentReads, snapshot
 from analytics_graph.projection import checkpoints
 from analytics_graph.projection.checkpoints import Slot, live_tag
 from analytics_graph.types import Connection

@@ -16,7 +16,7 @@ from analytics_graph.eventstore.notify import Listener, Notifier
 from analytics_graph.projection import ChangeNotice, ProjectionRunner
 from analytics_graph.projection.batches import apply_batch
 from analytics_graph.projection.checkpoints import CheckpointMoved, Slot
-from analytics_graph.projection.notices import Subscription, change_feed
+from analytics_graph.projection.notices import NoticeQueue, change_feed
 from analytics_graph.projection.ranges import RangeReader
 from analytics_graph.projection.tables import ensure_live
 from analytics_graph.projection.worker import WorkerState
@@ -100,7 +100,7 @@ async def test_change_notices_name_what_changed(database_url: str, pool: asyncpg
     assert {n.position for n in seen.values()} == {await store.last_position()}
 
 
-async def _until_all_projections(notices: Subscription) -> dict[str, ChangeNotice]:
+async def _until_all_projections(notices: NoticeQueue) -> dict[str, ChangeNotice]:
     seen: dict[str, ChangeNotice] = {}
     async for notice in notices:
         if notice.accounts or notice.videos:

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from graphql import validate as real_validate
 
-from analytics_graph.api import documents
+from analytics_graph.api.engine import documents
+from analytics_graph.api.engine.limits import Limits
 from analytics_graph.api.schema import build_schema
-from analytics_graph.api.services import Limits
 from analytics_graph.config import Mode
 
 

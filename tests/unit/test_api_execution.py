@@ -14,7 +14,7 @@ import strawberry
 from strawberry.extensions import ParserCache
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from analytics_graph.api.execution import execution_for
+from analytics_graph.api.engine.execution import execution_for
 
 
 @strawberry.enum

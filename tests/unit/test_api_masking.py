@@ -10,8 +10,9 @@ from typing import Any, cast
 import pytest
 
 from analytics_graph.api.context import Context
+from analytics_graph.api.engine.limits import Limits
 from analytics_graph.api.schema import build_schema
-from analytics_graph.api.services import Limits, Services
+from analytics_graph.api.services import Services
 from analytics_graph.auth import Caller, Role
 from analytics_graph.config import Mode
 
@@ -58,8 +59,8 @@ async def test_the_http_query_path_masks_and_logs_the_same(
     """Queries over HTTP run on graphql-core directly (endpoint.py): same masking."""
     import orjson
 
-    from analytics_graph.api.endpoint import GraphQLEndpoint
-    from analytics_graph.api.protocol import JSON, GraphQLRequest
+    from analytics_graph.api.http.endpoint import GraphQLEndpoint
+    from analytics_graph.api.http.protocol import JSON, GraphQLRequest
 
     schema = build_schema()
     endpoint = GraphQLEndpoint(schema, _services(), "s" * 32, ide=False)

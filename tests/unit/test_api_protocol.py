@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from analytics_graph.api.protocol import GRAPHQL_RESPONSE, JSON, RequestError, response_media_type
+from analytics_graph.api.http.protocol import (
+    GRAPHQL_RESPONSE,
+    JSON,
+    RequestError,
+    response_media_type,
+)
 
 
 @pytest.mark.parametrize(

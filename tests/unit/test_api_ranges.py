@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from analytics_graph.api.errors import BadUserInput
-from analytics_graph.api.ranges import CustomRangeInput, DateRangeInput, Days, Period, resolve
+from analytics_graph.api.types.ranges import CustomRangeInput, DateRangeInput, Days, Period, resolve
 
 TODAY = date(2025, 6, 1)
 

@@ -17,6 +17,7 @@ import asyncpg
 import orjson
 import pytest
 
+from analytics_graph.eventstore import EventStore
 from analytics_graph.ingest import FactsCache, Rejection, Validator, VideoFacts
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -58,8 +59,8 @@ def validator(max_batch: int = 100) -> Validator:
         (DELETED_VIDEO, ACCOUNT, True),
     ):
         facts.add_video(VideoFacts(video_id, owner, 30.0, PUBLISHED, deleted, 2 if deleted else 1))
-    pool = cast(asyncpg.Pool, NoRows())
-    return Validator(pool, max_batch=max_batch, clock=lambda: NOW, facts=facts)
+    store = EventStore(cast(asyncpg.Pool, NoRows()))
+    return Validator(store, max_batch=max_batch, clock=lambda: NOW, facts=facts)
 
 
 def view(**changes: Any) -> dict[str, Any]:

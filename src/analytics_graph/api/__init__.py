@@ -1,15 +1,26 @@
-"""The GraphQL API: Strawberry types, queries, mutations, subscriptions, context, loaders.
+"""The GraphQL API: the schema, its root types, and its two ways in (HTTP, websockets).
 
-Usage (in the app's lifespan)::
+Layout, one concern per folder:
 
-    async with graphql_service(system) as graphql:
-        app.state.graphql = graphql     # the routes of graphql_routes() find it there
+- ``schema.py``, ``queries.py``, ``mutations.py``, ``subscriptions.py``: the schema
+  and its root types; ``types/``: the Strawberry types of the contract;
+- ``http/``: the ``/graphql`` endpoint, GraphQL over HTTP, websockets, the answer cache;
+- ``engine/``: parsing and validation cache, limits, execution and masking (the only
+  place that touches graphql-core's or Strawberry's private internals);
+- ``reads/``: how a request reads one state of the read models, read-your-writes,
+  loaders;
+- ``context.py``, ``services.py``, ``access.py``, ``errors.py``: what every resolver
+  uses: the request's context, the running system, who may read what, client errors.
+
+The API is handed the running system (:class:`Services`, built by the composition
+root ``bootstrap.open_system``) and never builds or imports it::
+
+    graphql = graphql_api(system.services, settings)
+    app.state.graphql = graphql     # the routes of graphql_routes() find it there
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -17,16 +28,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from analytics_graph.api.endpoint import GraphQLEndpoint
+from analytics_graph.api.http.endpoint import GraphQLEndpoint
+from analytics_graph.api.http.websocket import SubscriptionsApp
 from analytics_graph.api.schema import AnalyticsSchema, build_schema
-from analytics_graph.api.services import Limits, Services
-from analytics_graph.api.websocket import SubscriptionsApp
-from analytics_graph.auth import signing_secret
-from analytics_graph.bootstrap import System
+from analytics_graph.api.services import Services
 from analytics_graph.config import Mode
-from analytics_graph.ingest import Ingestor
-from analytics_graph.projection.notices import change_feed
-from projections import ALL as PROJECTIONS
 
 PATH = "/graphql"
 
@@ -41,33 +47,15 @@ class GraphQLService:
     websocket: SubscriptionsApp
 
 
-@contextlib.asynccontextmanager
-async def graphql_service(
-    system: System, limits: Limits | None = None
-) -> AsyncIterator[GraphQLService]:
-    """The API over a running system, with its change feed open while the block runs."""
-    settings = system.settings
-    limits = limits or Limits(max_batch=settings.max_ingest_batch)
-    secret = signing_secret(settings)
-    async with change_feed(system.url) as feed:
-        services = Services(
-            mode=settings.mode,
-            limits=limits,
-            pool=system.pool,
-            store=system.store,
-            commands=system.commands,
-            ingestor=Ingestor(system.store, max_batch=limits.max_batch),
-            listener=system.listener,
-            feed=feed,
-            projections=PROJECTIONS,
-        )
-        schema = build_schema(settings.mode, limits)
-        yield GraphQLService(
-            schema=schema,
-            services=services,
-            http=GraphQLEndpoint(schema, services, secret, ide=settings.mode is Mode.DEVELOPMENT),
-            websocket=SubscriptionsApp(schema, services, secret),
-        )
+def graphql_api(services: Services, secret: str) -> GraphQLService:
+    """The API over a running system; ``secret`` verifies the bearer tokens."""
+    schema = build_schema(services.mode, services.limits)
+    return GraphQLService(
+        schema=schema,
+        services=services,
+        http=GraphQLEndpoint(schema, services, secret, ide=services.mode is Mode.DEVELOPMENT),
+        websocket=SubscriptionsApp(schema, services, secret),
+    )
 
 
 async def _http(request: Request) -> Response:

@@ -9,9 +9,9 @@ from typing import Any, TypeAlias
 
 import strawberry
 
-from analytics_graph.api.loaders import Loaders
+from analytics_graph.api.reads.loaders import Loaders
+from analytics_graph.api.reads.snapshots import PoolSession, Session
 from analytics_graph.api.services import Services
-from analytics_graph.api.session import PoolSession, Session
 from analytics_graph.auth import Caller
 
 

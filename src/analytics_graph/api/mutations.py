@@ -12,14 +12,14 @@ from typing import Annotated
 import strawberry
 
 from analytics_graph.api import access
-from analytics_graph.api.consistency import read_your_writes
 from analytics_graph.api.context import Info
-from analytics_graph.api.converters import account_entity, video_entity
-from analytics_graph.api.fields import mutation
-from analytics_graph.api.ingest import record
+from analytics_graph.api.engine.fields import mutation
 from analytics_graph.api.queries import as_uuid
+from analytics_graph.api.reads.your_writes import read_your_writes
 from analytics_graph.api.types.account import Account
+from analytics_graph.api.types.converters import account_entity, video_entity
 from analytics_graph.api.types.enums import AccountType
+from analytics_graph.api.types.ingest import record
 from analytics_graph.api.types.inputs import (
     EngagementEventInput,
     PublishVideoInput,

@@ -8,8 +8,8 @@ import strawberry
 
 from analytics_graph.api import access
 from analytics_graph.api.context import Info
+from analytics_graph.api.engine.fields import field
 from analytics_graph.api.errors import BadUserInput, page_size
-from analytics_graph.api.fields import field
 from analytics_graph.api.types.account import Account
 from analytics_graph.api.types.log import EventConnection, LoggedEvent
 from analytics_graph.api.types.scalars import Position

@@ -13,13 +13,13 @@ from strawberry import Schema
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types.execution import ExecutionContext
 
-from analytics_graph.api.documents import DocumentCache
-from analytics_graph.api.execution import execution_for
-from analytics_graph.api.extensions import FreshReads, MaskUnexpected, PreparedDocuments
-from analytics_graph.api.masking import log_unexpected
+from analytics_graph.api.engine.documents import DocumentCache
+from analytics_graph.api.engine.execution import execution_for
+from analytics_graph.api.engine.extensions import FreshReads, MaskUnexpected, PreparedDocuments
+from analytics_graph.api.engine.limits import Limits
+from analytics_graph.api.engine.masking import log_unexpected
 from analytics_graph.api.mutations import Mutation
 from analytics_graph.api.queries import Query
-from analytics_graph.api.services import Limits
 from analytics_graph.api.subscriptions import Subscription
 from analytics_graph.api.types.scalars import SCALARS
 from analytics_graph.config import Mode

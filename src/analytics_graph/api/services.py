@@ -1,4 +1,7 @@
-"""What resolvers use beyond the read models: the use cases, ingest, the log, limits."""
+"""What resolvers use beyond the read models: the use cases, ingest, the log, limits.
+
+Built by the composition root (``bootstrap.open_system``); the API only receives it.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from analytics_graph.api.engine.limits import Limits
 from analytics_graph.commands import Commands
 from analytics_graph.config import Mode
 from analytics_graph.eventstore import EventStore
@@ -16,23 +20,8 @@ from analytics_graph.projection import ChangeFeed, Projection
 
 
 @dataclass(frozen=True, slots=True)
-class Limits:
-    """Protection of the API: the most a request may ask for."""
-
-    max_depth: int = 12
-    max_aliases: int = 30
-    max_tokens: int = 4_000
-    max_fields: int = 600
-    max_page_size: int = 100
-    max_log_page: int = 1_000
-    max_batch: int = 10_000
-    max_body_bytes: int = 16 * 1024 * 1024
-    read_your_writes_seconds: float = 10.0
-
-
-@dataclass(frozen=True, slots=True)
 class Services:
-    """The running system as the API sees it (built once, in the app's lifespan)."""
+    """The running system as the API sees it (built once, by ``open_system``)."""
 
     mode: Mode
     limits: Limits

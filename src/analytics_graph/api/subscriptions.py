@@ -17,16 +17,16 @@ import strawberry
 
 from analytics_graph.api import access
 from analytics_graph.api.context import Info
+from analytics_graph.api.engine.fields import subscription
 from analytics_graph.api.errors import ClientError
-from analytics_graph.api.fields import subscription
-from analytics_graph.api.livelog import follow_log
 from analytics_graph.api.queries import visible_account, visible_video
+from analytics_graph.api.reads.livelog import follow_log
 from analytics_graph.api.types.account import Account
 from analytics_graph.api.types.log import LoggedEvent
 from analytics_graph.api.types.scalars import Position
 from analytics_graph.api.types.video import Video
 from analytics_graph.projection import ChangeNotice
-from analytics_graph.projection.notices import Subscription as Notices
+from analytics_graph.projection.notices import NoticeQueue
 
 COALESCE_SECONDS = 0.02
 
@@ -54,7 +54,7 @@ class VideoMetricsUpdate:
     video: Video
 
 
-async def _next_batch(notices: Notices) -> list[ChangeNotice]:
+async def _next_batch(notices: NoticeQueue) -> list[ChangeNotice]:
     """The next notice and any others arriving within ``COALESCE_SECONDS`` of it."""
     batch = [await anext(notices)]
     with contextlib.suppress(TimeoutError):

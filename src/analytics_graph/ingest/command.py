@@ -159,7 +159,7 @@ async def _run(settings: Settings, stream: IO[bytes], total: int | None, **optio
     console = Console(stderr=True)
     # Projections are the server's work (`serve`); this process only writes the log.
     async with open_system(settings, run_projections=False) as system:
-        ingestor = Ingestor(system.store, max_batch=settings.max_ingest_batch)
+        ingestor = system.ingestor
         with _progress(console, total) as progress, _batch_work():
             task = progress.add_task("ingest", total=total, lines=0)
             return await ingest_stream(

@@ -4,7 +4,7 @@ The facts come from the aggregate streams (``Account.Registered``,
 ``Video.Published``, ``Video.Deleted``; see docs/log-format.md). A
 :class:`FactsCache` keeps what never changes (an account exists; a video's
 owner, length and publication time; a deletion is final) and, for every batch,
-asks PostgreSQL in one query for the events written since to the streams that
+asks the store in one query for the events written since to the streams that
 batch refers to: a deletion committed before the batch is validated is seen;
 unknown ids are looked up again each time (they may have been created since).
 """
@@ -16,28 +16,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
-import asyncpg
-
 from analytics_graph.domain.aggregates import Account, Video
 from analytics_graph.eventstore.codec import decode_event, default_mapper
 from analytics_graph.eventstore.records import RecordedEvent
-from analytics_graph.eventstore.store import translated_errors
+from analytics_graph.eventstore.store import EventStore
 
-# Every aggregate event after a known version of the given streams, in order: one
-# index range scan per stream. Written as LATERAL so that the plan does not depend
-# on statistics (a table filling up by bulk loads is rarely analysed yet), and run
-# without JIT: with such estimates PostgreSQL compiled this query for every batch,
-# which cost it more CPU than the COPY of the batch.
-NEWER_EVENTS_SQL: Final = """
-SELECT e.position, e.stream_id, e.stream_version, e.type, e.event_id, e.occurred_at,
-       e.recorded_at, e.data, e.state
-FROM unnest($1::text[], $2::bigint[]) AS k(stream_id, known)
-CROSS JOIN LATERAL (
-    SELECT * FROM events
-    WHERE stream_id = k.stream_id AND stream_version > k.known AND stream_version IS NOT NULL
-    ORDER BY stream_version
-) e
-"""
 MAX_CACHED: Final = 1_000_000
 ACCOUNT_TOPIC_PREFIX: Final = f"{Account.__module__}:Account."
 VIDEO_PUBLISHED: Final = f"{Video.__module__}:Video.Published"
@@ -58,18 +41,6 @@ class VideoFacts:
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-async def _fetch_without_jit(
-    pool: asyncpg.Pool, ids: list[str], known: list[int]
-) -> list[asyncpg.Record]:
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("SET LOCAL jit = off")
-        return list(await conn.fetch(NEWER_EVENTS_SQL, ids, known))
-
-
-def _recorded(row: asyncpg.Record) -> RecordedEvent:
-    return RecordedEvent(**dict(row.items()))
 
 
 class FactsCache:
@@ -98,7 +69,7 @@ class FactsCache:
     def video(self, video_id: str) -> VideoFacts | None:
         return self._videos.get(video_id)
 
-    async def refresh(self, pool: asyncpg.Pool, stream_ids: Iterable[str]) -> None:
+    async def refresh(self, store: EventStore, stream_ids: Iterable[str]) -> None:
         """Brings the facts of ``stream_ids`` (accounts and videos) up to date, in one query.
 
         Raises :class:`~analytics_graph.errors.StoreError` when the database fails.
@@ -115,13 +86,12 @@ class FactsCache:
             known.append(0 if video is None else video.version)
         if not ids:
             return
-        async with translated_errors():
-            rows = await _fetch_without_jit(pool, ids, known)
-        if len(self._videos) + len(self._accounts) + len(rows) > MAX_CACHED:
+        events = await store.read_streams_after(ids, known)
+        if len(self._videos) + len(self._accounts) + len(events) > MAX_CACHED:
             self._videos.clear()
             self._accounts.clear()
-        for row in rows:
-            self._apply(_recorded(row))
+        for recorded in events:
+            self._apply(recorded)
 
     def _apply(self, recorded: RecordedEvent) -> None:
         version = recorded.stream_version or 0

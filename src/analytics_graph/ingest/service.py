@@ -94,7 +94,7 @@ class Ingestor:
         remember: int = DEFAULT_REMEMBERED,
     ) -> None:
         self.store = store
-        self.validator = Validator(store.pool, max_batch=max_batch, clock=clock, facts=facts)
+        self.validator = Validator(store, max_batch=max_batch, clock=clock, facts=facts)
         self.stored = StoredIds(remember) if remember else None
 
     async def ingest_events(

@@ -17,11 +17,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import asyncpg
 import msgspec
 import orjson
 
 from analytics_graph.eventstore.records import NewEvent
+from analytics_graph.eventstore.store import EventStore
 from analytics_graph.ingest import wire
 from analytics_graph.ingest.facts import FactsCache
 from analytics_graph.ingest.normalise import (
@@ -76,13 +76,13 @@ class Validator:
 
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        store: EventStore,
         *,
         max_batch: int = DEFAULT_MAX_BATCH,
         clock: Callable[[], datetime] = utc_now,
         facts: FactsCache | None = None,
     ) -> None:
-        self.pool = pool
+        self.store = store
         self.max_batch = max_batch
         self.clock = clock
         self.facts = facts or FactsCache()
@@ -135,7 +135,7 @@ class Validator:
                 subjects.add(video)
 
     async def _finish(self, size: int, decoded: _Decoded) -> Validation:
-        await self.facts.refresh(self.pool, self.canonical.all_valid(decoded.subjects))
+        await self.facts.refresh(self.store, self.canonical.all_valid(decoded.subjects))
         ctx = BatchContext(self.facts, self.canonical, self.clock())
         valid: list[NewEvent] = []
         rejections = decoded.rejections

@@ -87,7 +87,7 @@ async def publish(
         await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, part.encode())
 
 
-class Subscription:
+class NoticeQueue:
     """One consumer's queue of notices; iterate it. When the consumer falls more than
     ``maxsize`` notices behind, older ones are dropped and an ``everything`` notice
     takes their place."""
@@ -102,7 +102,7 @@ class Subscription:
             notice = ChangeNotice(notice.projection, notice.position, everything=True)
         self._queue.put_nowait(notice)
 
-    def __aiter__(self) -> Subscription:
+    def __aiter__(self) -> NoticeQueue:
         return self
 
     async def __anext__(self) -> ChangeNotice:
@@ -116,14 +116,14 @@ class ChangeFeed:
         self._url = url
         self._channel = channel
         self._retry_interval = retry_interval
-        self._subscribers: set[Subscription] = set()
+        self._subscribers: set[NoticeQueue] = set()
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
 
     @contextlib.contextmanager
-    def subscribe(self, maxsize: int = 10_000) -> Iterator[Subscription]:
+    def subscribe(self, maxsize: int = 10_000) -> Iterator[NoticeQueue]:
         """A subscription receiving every notice from now until the block exits."""
-        subscription = Subscription(maxsize)
+        subscription = NoticeQueue(maxsize)
         self._subscribers.add(subscription)
         try:
             yield subscription

@@ -8,10 +8,10 @@ from uuid import UUID
 import strawberry
 
 from analytics_graph.api.context import Info
+from analytics_graph.api.engine.fields import field
 from analytics_graph.api.errors import BadUserInput, NotProAccount, page_size
-from analytics_graph.api.fields import field
-from analytics_graph.api.ranges import DateRangeInput, resolve
 from analytics_graph.api.types.enums import AccountType
+from analytics_graph.api.types.ranges import DateRangeInput, resolve
 from projections.entities.queries import AccountEntity, account_videos, encode_cursor
 
 if TYPE_CHECKING:

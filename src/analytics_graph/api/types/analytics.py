@@ -7,9 +7,8 @@ from uuid import UUID
 import strawberry
 
 from analytics_graph.api.context import Info
+from analytics_graph.api.engine.selection import selected
 from analytics_graph.api.errors import page_size
-from analytics_graph.api.ranges import Days
-from analytics_graph.api.selection import selected
 from analytics_graph.api.types.common import (
     DAILY,
     DAY,
@@ -23,6 +22,7 @@ from analytics_graph.api.types.common import (
     Metric,
     Share,
 )
+from analytics_graph.api.types.ranges import Days
 from analytics_graph.api.types.video import Video
 from projections import readmodel
 from projections.engagement import content

@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar, cast
 import strawberry
 from strawberry.types.base import get_object_definition
 
-from analytics_graph.api.ranges import Days
+from analytics_graph.api.types.ranges import Days
 from projections import readmodel
 
 

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from analytics_graph.api.context import Info
+from analytics_graph.api.engine.fields import field
+from analytics_graph.api.engine.selection import selected
 from analytics_graph.api.errors import NotProAccount, page_size
-from analytics_graph.api.fields import field
-from analytics_graph.api.ranges import DateRangeInput, Days, resolve
-from analytics_graph.api.selection import selected
 from analytics_graph.api.types.common import SHARE, Served, Share
+from analytics_graph.api.types.ranges import DateRangeInput, Days, resolve
 from projections import readmodel
 from projections.engagement import videos
 from projections.entities.queries import VideoEntity

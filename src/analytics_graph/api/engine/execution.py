@@ -46,7 +46,7 @@ from graphql.pyutils import Path
 from graphql.type.definition import GraphQLResolveInfoHelpers
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from analytics_graph.api.completion import (
+from analytics_graph.api.engine.completion import (
     Leaf,
     ListOf,
     Nested,

@@ -22,10 +22,10 @@ from starlette.responses import HTMLResponse, Response
 from strawberry.execution import optimized_is_awaitable
 from strawberry.http.ides import get_graphql_ide_html
 
-from analytics_graph.api.cache import AnswerCache, CachedAnswer
 from analytics_graph.api.context import Context, utc_today
-from analytics_graph.api.masking import log_unexpected, masked
-from analytics_graph.api.protocol import (
+from analytics_graph.api.engine.masking import log_unexpected, masked
+from analytics_graph.api.http.cache import AnswerCache, CachedAnswer
+from analytics_graph.api.http.protocol import (
     GRAPHQL_RESPONSE,
     JSON,
     GraphQLRequest,
@@ -34,9 +34,9 @@ from analytics_graph.api.protocol import (
     response_media_type,
     wants_ide,
 )
+from analytics_graph.api.reads.snapshots import ConnectionSession, ConsistentReads, PoolSession
 from analytics_graph.api.schema import AnalyticsSchema
 from analytics_graph.api.services import Services
-from analytics_graph.api.session import ConnectionSession, ConsistentReads, PoolSession
 from analytics_graph.auth import Caller, InvalidTokenError, TokenVerifier
 from analytics_graph.projection.checkpoints import live_tag
 

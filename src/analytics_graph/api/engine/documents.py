@@ -29,8 +29,7 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
-from analytics_graph.api.limits import cost_rule
-from analytics_graph.api.services import Limits
+from analytics_graph.api.engine.limits import Limits, cost_rule
 
 _SUGGESTION = re.compile(r"\s*Did you mean .*$", re.DOTALL)
 MAX_COMMENTS = 200

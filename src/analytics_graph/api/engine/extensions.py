@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
 
-from analytics_graph.api.documents import DocumentCache
-from analytics_graph.api.masking import MASKED_MESSAGE, is_unexpected, masked
+from analytics_graph.api.engine.documents import DocumentCache
+from analytics_graph.api.engine.masking import MASKED_MESSAGE, is_unexpected, masked
 
 
 class PreparedDocuments(SchemaExtension):

@@ -1,4 +1,5 @@
-"""Validation rules that bound what one document may ask for: depth, fields, aliases.
+"""The limits of what one request may ask for (:class:`Limits`), and the validation
+rule that bounds a document's depth, fields and aliases.
 
 The rule classes are built once per schema (:func:`cost_rule`), so the tuple of
 rules is the same object for every request and validation results can be cached
@@ -26,6 +27,21 @@ from graphql import (
     ValidationContext,
     ValidationRule,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Protection of the API: the most a request may ask for."""
+
+    max_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 4_000
+    max_fields: int = 600
+    max_page_size: int = 100
+    max_log_page: int = 1_000
+    max_batch: int = 10_000
+    max_body_bytes: int = 16 * 1024 * 1024
+    read_your_writes_seconds: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)
