@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
@@ -16,6 +15,7 @@ from starlette.routing import Route
 
 from analytics_graph.api import graphql_api, graphql_routes
 from analytics_graph.bootstrap import System, open_system
+from analytics_graph.collector import quiet_collector
 from analytics_graph.config import Settings
 
 log = logging.getLogger(__name__)
@@ -48,16 +48,13 @@ def create_app(
             # What startup built (schema, pools, caches) lives as long as the process:
             # out of the collector's sight, full collections stop scanning it (a full
             # collection in the middle of a request was most of the API's p99).
-            gc.collect()
-            gc.freeze()
             # A request's data goes by reference counting (no cycles hold it: tested), so
             # a young collection only traces the live objects of requests in flight; at
             # the default (every 700 net allocations) that was about one collection per
-            # dashboard answer. The interpreter's other two thresholds stay as they are.
-            _, middle, old = gc.get_threshold()
-            gc.set_threshold(YOUNG_GENERATION_THRESHOLD, middle, old)
-            async with _background(on_ready(system) if on_ready else None):
-                yield
+            # dashboard answer.
+            with quiet_collector(YOUNG_GENERATION_THRESHOLD):
+                async with _background(on_ready(system) if on_ready else None):
+                    yield
 
     return Starlette(routes=[Route("/healthz", healthz), *graphql_routes()], lifespan=lifespan)
 

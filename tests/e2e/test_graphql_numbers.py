@@ -221,7 +221,7 @@ async def test_presets_count_back_from_today(world: Served) -> None:
 
 async def test_the_event_log_pages_in_order(world: Served) -> None:
     assert world.world is not None
-    query = """query L($after: Int, $types: [String!], $stream: ID) {
+    query = """query L($after: Position, $types: [String!], $stream: ID) {
       eventLog(after: $after, first: 1000, types: $types, streamId: $stream) {
         events { position streamId streamVersion type occurredAt data }
         endPosition hasNextPage } }"""

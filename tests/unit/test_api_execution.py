@@ -14,7 +14,7 @@ import strawberry
 from strawberry.extensions import ParserCache
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from analytics_graph.api.engine.execution import execution_for
+from analytics_graph.api.engine.execution import Completion, execution_for
 
 
 @strawberry.enum
@@ -120,14 +120,42 @@ async def _answer(schema: strawberry.Schema, query: str) -> str:
     return json.dumps({"data": result.data, "errors": errors})  # order included
 
 
+@pytest.mark.parametrize("completion", ["compiled", "interpreted"])
 @pytest.mark.parametrize("query", QUERIES)
-async def test_answers_are_those_of_graphql_core(query: str) -> None:
+async def test_answers_are_those_of_graphql_core(query: str, completion: Completion) -> None:
     schema = strawberry.Schema(query=Query)
     answers: list[Any] = []
-    for execution in (StrawberryGraphQLCoreExecutionContext, execution_for(schema._schema)):
+    for execution in (
+        StrawberryGraphQLCoreExecutionContext,
+        execution_for(schema._schema, completion),
+    ):
         schema.execution_context_class = execution
         answers.append(await _answer(schema, query))
     assert answers[0] == answers[1]
+
+
+@pytest.mark.parametrize("completion", ["compiled", "interpreted"])
+async def test_answers_stay_right_when_the_function_cache_evicts(completion: Completion) -> None:
+    """With room for two completion functions and two kept plans, every answer evicts
+    others (and frees them): functions are kept by structure and plans by nodes their
+    entries keep alive, so an id reused after an eviction never hands out the wrong
+    completion; and no cache grows past its bound."""
+    schema = strawberry.Schema(query=Query)
+    fast = execution_for(schema._schema, completion)
+    fast.completions.maxsize = 2  # type: ignore[attr-defined]
+    fast.shared_plans.maxsize = 2  # type: ignore[attr-defined]
+    fast.conditional.maxsize = 1  # type: ignore[attr-defined]
+    expected = []
+    schema.execution_context_class = StrawberryGraphQLCoreExecutionContext
+    for query in QUERIES:
+        expected.append(await _answer(schema, query))
+    schema.execution_context_class = fast
+    for _ in range(3):
+        for query, answer in zip(QUERIES, expected, strict=True):
+            assert await _answer(schema, query) == answer
+    assert len(fast.completions) <= 2  # type: ignore[attr-defined]
+    assert len(fast.shared_plans) <= 2  # type: ignore[attr-defined]
+    assert len(fast.conditional) <= 1  # type: ignore[attr-defined]
 
 
 async def test_plain_fields_skip_graphql_cores_field_path() -> None:

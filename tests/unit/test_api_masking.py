@@ -56,7 +56,7 @@ async def test_client_errors_are_shown_with_their_code() -> None:
 async def test_the_http_query_path_masks_and_logs_the_same(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Queries over HTTP run on graphql-core directly (endpoint.py): same masking."""
+    """Queries over HTTP run through the engine's execute, as schema.execute does."""
     import orjson
 
     from analytics_graph.api.http.endpoint import GraphQLEndpoint
@@ -69,7 +69,7 @@ async def test_the_http_query_path_masks_and_logs_the_same(
     assert prepared.document is not None
     context = Context(_services(), Caller(Role.ADMIN), BrokenSession())
     with caplog.at_level(logging.ERROR, logger="analytics_graph.api"):
-        answer = await endpoint._run_query(
+        answer = await endpoint._run_operation(
             prepared.document, GraphQLRequest(query, None, None), context, JSON
         )
     [error] = orjson.loads(answer.body)["errors"]

@@ -2,7 +2,7 @@
 
 Anything else a resolver raises is unexpected: the client sees "Unexpected
 error." with the code ``INTERNAL_SERVER_ERROR`` and the server logs the details
-(see ``api/results.py``). Expected failures of mutations are not errors at all:
+(see ``engine/masking.py``). Expected failures of mutations are not errors at all:
 they are members of the mutations' result unions (``api/types/problems.py``).
 """
 
@@ -41,7 +41,7 @@ class Forbidden(ClientError):
     code = "FORBIDDEN"
 
 
-class NotProAccount(ClientError):
+class ProAccountRequired(ClientError):
     """Analytics were asked of an account that is not a Pro account."""
 
     code = "NOT_PRO_ACCOUNT"

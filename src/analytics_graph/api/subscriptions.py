@@ -31,7 +31,7 @@ from analytics_graph.projection.notices import NoticeQueue
 COALESCE_SECONDS = 0.02
 
 
-class NotFoundError(ClientError):
+class UnknownId(ClientError):
     """A subscription to an id that does not exist or that the caller may not see."""
 
     code = "NOT_FOUND"
@@ -101,7 +101,7 @@ class Subscription:
         caller = access.reader(info.context.caller)
         account = await visible_account(info, caller, account_id)
         if account is None:
-            raise NotFoundError(account_id)
+            raise UnknownId(account_id)
         async for position in changes(info, account=account.uuid):
             fresh = await visible_account(info, caller, account_id)
             if fresh is not None:
@@ -117,7 +117,7 @@ class Subscription:
         caller = access.reader(info.context.caller)
         video = await visible_video(info, caller, video_id)
         if video is None:
-            raise NotFoundError(video_id)
+            raise UnknownId(video_id)
         async for position in changes(info, video=video.entity.id):
             fresh = await visible_video(info, caller, video_id)
             if fresh is not None:

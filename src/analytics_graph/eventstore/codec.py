@@ -11,6 +11,7 @@ application can be decoded here, and the other way round.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -25,6 +26,12 @@ from eventsourcing.persistence import (
 )
 
 from analytics_graph.eventstore.records import NewEvent, RecordedEvent
+
+
+@cache
+def shared_mapper() -> Mapper[UUID]:
+    """One :func:`default_mapper` for the process (mappers keep no state between calls)."""
+    return default_mapper()
 
 
 def default_mapper() -> Mapper[UUID]:

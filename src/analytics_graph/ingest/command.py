@@ -32,6 +32,7 @@ from rich.progress import (
 )
 
 from analytics_graph.bootstrap import open_system
+from analytics_graph.collector import quiet_collector
 from analytics_graph.config import Settings
 from analytics_graph.errors import AnalyticsGraphError, StoreError
 from analytics_graph.ingest.ndjson import LineBatch, read_batches
@@ -144,15 +145,8 @@ def _batch_work() -> Iterator[None]:
     """Keeps the garbage collector off the hot path: everything loaded so far is frozen
     out of its scans, and young collections run ten times less often. Each batch's
     objects are acyclic and freed by reference counting."""
-    threshold = gc.get_threshold()
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(threshold[0] * 10, *threshold[1:])
-    try:
+    with quiet_collector(gc.get_threshold()[0] * 10):
         yield
-    finally:
-        gc.set_threshold(*threshold)
-        gc.unfreeze()
 
 
 async def _run(settings: Settings, stream: IO[bytes], total: int | None, **options: int) -> Summary:

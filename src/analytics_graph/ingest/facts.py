@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from analytics_graph.domain.aggregates import Account, Video
-from analytics_graph.eventstore.codec import decode_event, default_mapper
+from analytics_graph.eventstore.codec import decode_event, shared_mapper
 from analytics_graph.eventstore.records import RecordedEvent
 from analytics_graph.eventstore.store import EventStore
 
@@ -53,7 +53,7 @@ class FactsCache:
     def __init__(self) -> None:
         self._accounts: dict[str, int] = {}
         self._videos: dict[str, VideoFacts] = {}
-        self._mapper = default_mapper()
+        self._mapper = shared_mapper()
 
     def add_account(self, account_id: str, version: int = 1) -> None:
         """Records that an account exists (facts known otherwise, e.g. in tests)."""

@@ -8,21 +8,14 @@ the library's JSON apart in SQL.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import cache
 from typing import Any
-from uuid import UUID
 
-from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
-from analytics_graph.eventstore.codec import default_mapper
+from analytics_graph.eventstore.codec import shared_mapper
 from analytics_graph.projection.projector import Batch
 from analytics_graph.types import Connection
-
-
-@cache
-def _mapper() -> Mapper[UUID]:
-    return default_mapper()
 
 
 def topic(aggregate: type, event_name: str) -> str:
@@ -46,7 +39,7 @@ async def aggregate_events(
         batch.upto,
         list(types),
     )
-    mapper = _mapper()
+    mapper = shared_mapper()
     return [
         (
             r["type"],

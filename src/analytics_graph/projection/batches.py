@@ -5,12 +5,12 @@ from __future__ import annotations
 from analytics_graph.projection import checkpoints
 from analytics_graph.projection.checkpoints import Slot
 from analytics_graph.projection.notices import publish
-from analytics_graph.projection.projector import Batch, Changes, Projection, build_schema
+from analytics_graph.projection.projector import Batch, Changes, Projection, rebuild_schema
 from analytics_graph.types import Connection
 
 
 def schema_for(projection: Projection, slot: Slot) -> str:
-    return projection.schema if slot is Slot.LIVE else build_schema(projection.name)
+    return projection.schema if slot is Slot.LIVE else rebuild_schema(projection.name)
 
 
 async def apply_in_transaction(

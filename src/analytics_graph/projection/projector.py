@@ -22,7 +22,7 @@ def live_schema(name: str) -> str:
     return f"{SCHEMA_PREFIX}{name}"
 
 
-def build_schema(name: str) -> str:
+def rebuild_schema(name: str) -> str:
     """The schema a rebuild of ``name`` fills before it is swapped in as the live one."""
     return f"{SCHEMA_PREFIX}{name}{BUILD_SUFFIX}"
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from analytics_graph.projection import checkpoints
 from analytics_graph.projection.checkpoints import DDL_LOCK, Slot
-from analytics_graph.projection.projector import Projection, build_schema
+from analytics_graph.projection.projector import Projection, rebuild_schema
 from analytics_graph.types import Connection
 
 
@@ -54,7 +54,7 @@ async def start_build(conn: Connection, projection: Projection, *, fresh: bool) 
     if found is not None and found.version == projection.version and not fresh:
         return found.position
     async with conn.transaction():
-        await create_tables(conn, projection, build_schema(projection.name))
+        await create_tables(conn, projection, rebuild_schema(projection.name))
         await checkpoints.put(conn, projection.name, Slot.BUILD, projection.version, 0)
     return 0
 
@@ -66,7 +66,7 @@ async def swap_in(conn: Connection, projection: Projection, position: int) -> No
     build slot at ``position``.
     """
     await conn.execute(f"DROP SCHEMA IF EXISTS {projection.schema} CASCADE")
-    build = build_schema(projection.name)
+    build = rebuild_schema(projection.name)
     await conn.execute(f"ALTER SCHEMA {build} RENAME TO {projection.schema}")
     await checkpoints.put(conn, projection.name, Slot.LIVE, projection.version, position)
     await checkpoints.remove(conn, projection.name, Slot.BUILD)

@@ -1,0 +1,15 @@
+"""How operations run: prepared documents, limits, execution, masking.
+
+Everything here leans on graphql-core and Strawberry, including names they do not
+publish (``Schema._schema``, ``Info._raw_info``, the execution context's
+``execute_fields`` and ``collect_subfields``, the ``"strawberry-definition"`` field
+extension); this package is the only place that uses them, and
+``tests/unit/test_engine_internals.py`` fails loudly when one changes shape.
+"""
+
+from analytics_graph.api.engine.documents import DocumentCache, Prepared
+from analytics_graph.api.engine.execute import Engine
+from analytics_graph.api.engine.execution import Completion
+from analytics_graph.api.engine.limits import Limits
+
+__all__ = ["Completion", "DocumentCache", "Engine", "Limits", "Prepared"]

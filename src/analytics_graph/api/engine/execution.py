@@ -28,7 +28,7 @@ graphql-core's path throughout.
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 from graphql import (
     GraphQLEnumType,
@@ -47,6 +47,9 @@ from graphql.type.definition import GraphQLResolveInfoHelpers
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from analytics_graph.api.engine.completion import (
+    Compiled,
+    Completions,
+    Interpreted,
     Leaf,
     ListOf,
     Nested,
@@ -54,26 +57,39 @@ from analytics_graph.api.engine.completion import (
     Shape,
     Step,
     inline_kind,
-    step,
 )
+
+Completion: TypeAlias = Literal["compiled", "interpreted", "stock"]
 
 DEFINITION = "strawberry-definition"
 TYPENAME = "__typename"
-MAX_SHARED_PLANS = 10_000
+MAX_SHARED_PLANS = 2_000
 CONDITIONS = frozenset(("skip", "include"))
 
 
-_conditional: dict[int, tuple[OperationDefinitionNode, bool]] = {}
+class Bounded(dict[Any, Any]):
+    """A dict holding at most ``maxsize`` entries: the oldest goes first."""
+
+    def __init__(self, maxsize: int) -> None:
+        super().__init__()
+        self.maxsize = maxsize
+
+    def keep(self, key: Any, value: Any) -> None:
+        while len(self) >= self.maxsize:
+            del self[next(iter(self))]
+        self[key] = value
 
 
 def uses_conditions(
-    operation: OperationDefinitionNode, fragments: dict[str, FragmentDetails]
+    operation: OperationDefinitionNode,
+    fragments: dict[str, FragmentDetails],
+    known: Bounded,
 ) -> bool:
     """Whether ``@skip`` / ``@include`` appear in the operation or its fragments
-    (remembered per operation node)."""
-    found = _conditional.get(id(operation))
+    (remembered in ``known`` per operation node, which the entry keeps alive)."""
+    found = known.get(id(operation))
     if found is not None and found[0] is operation:
-        return found[1]
+        return bool(found[1])
     nodes: list[Any] = [operation, *(f.definition for f in fragments.values())]
     uses = False
     while nodes and not uses:
@@ -82,9 +98,7 @@ def uses_conditions(
         selection_set = getattr(node, "selection_set", None)
         if selection_set is not None:
             nodes.extend(selection_set.selections)
-    if len(_conditional) >= MAX_SHARED_PLANS:
-        _conditional.clear()
-    _conditional[id(operation)] = (operation, uses)
+    known.keep(id(operation), (operation, uses))
     return uses
 
 
@@ -98,31 +112,49 @@ def default_attribute(field: GraphQLField) -> str | None:
     return str(definition.python_name)
 
 
-def execution_for(schema: GraphQLSchema) -> type[StrawberryGraphQLCoreExecutionContext]:
-    """The execution context class for ``schema`` (what each field reads found once)."""
+class Execution(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's execution context, without the reference cycle graphql-core makes."""
+
+    @property
+    def async_helpers(self) -> GraphQLResolveInfoHelpers:
+        """Made when a resolver's info asks for them. graphql-core keeps them on the
+        execution context, where their bound methods of it make a reference cycle:
+        the whole answer's data (context, loaders, rows) would then wait for the
+        garbage collector instead of going with the request, and the collector,
+        run every few hundred allocations, would trace it again and again."""
+        return GraphQLResolveInfoHelpers(self.gather_async_work, self.track_async_work)
+
+    @async_helpers.setter
+    def async_helpers(self, helpers: GraphQLResolveInfoHelpers) -> None:
+        pass  # made when asked for, as above
+
+
+def execution_for(
+    schema: GraphQLSchema, completion: Completion = "compiled"
+) -> type[StrawberryGraphQLCoreExecutionContext]:
+    """The execution context class for ``schema`` (what each field reads found once):
+    plain data completed by ``compiled`` or ``interpreted`` plans, or (``stock``)
+    graphql-core's path for every field."""
+    if completion == "stock":
+        return Execution
+    completions: Completions = Compiled() if completion == "compiled" else Interpreted()
+    _completions = completions
     attributes: dict[tuple[str, str], str | None] = {}
     for name, kind in schema.type_map.items():
         if isinstance(kind, GraphQLObjectType) and not name.startswith("__"):
             for field_name, field in kind.fields.items():
                 attributes[(name, field_name)] = default_attribute(field)
 
-    shared: dict[tuple[object, ...], tuple[object, object, Plan]] = {}
+    _shared = Bounded(MAX_SHARED_PLANS)
+    _conditional = Bounded(MAX_SHARED_PLANS)
 
-    class PlainDataExecution(StrawberryGraphQLCoreExecutionContext):
+    class PlainDataExecution(Execution):
         _plans: dict[tuple[str, int], tuple[object, Plan]]
-
-        @property
-        def async_helpers(self) -> GraphQLResolveInfoHelpers:
-            """Made when a resolver's info asks for them. graphql-core keeps them on the
-            execution context, where their bound methods of it make a reference cycle:
-            the whole answer's data (context, loaders, rows) would then wait for the
-            garbage collector instead of going with the request, and the collector,
-            run every few hundred allocations, would trace it again and again."""
-            return GraphQLResolveInfoHelpers(self.gather_async_work, self.track_async_work)
-
-        @async_helpers.setter
-        def async_helpers(self, helpers: GraphQLResolveInfoHelpers) -> None:
-            pass  # made when asked for, as above
+        completions = _completions
+        shared_plans = _shared
+        """Plans kept across executions of a parsed document (bounded)."""
+        conditional = _conditional
+        """Which operations use ``@skip`` / ``@include`` (bounded)."""
 
         def execute_fields(
             self,
@@ -179,7 +211,8 @@ def execution_for(schema: GraphQLSchema) -> type[StrawberryGraphQLCoreExecutionC
             if found is not None:
                 return found[1]
             shared_key = None
-            if not uses_conditions(self.operation, self.fragments):
+            shared = self.shared_plans
+            if not uses_conditions(self.operation, self.fragments, self.conditional):
                 shared_key = (
                     id(self.operation),
                     parent_type.name,
@@ -187,15 +220,14 @@ def execution_for(schema: GraphQLSchema) -> type[StrawberryGraphQLCoreExecutionC
                 )
                 entry = shared.get(shared_key)
                 if entry is not None and entry[0] is self.operation:
-                    plans[key] = (grouped_field_set, entry[2])
-                    return entry[2]
+                    kept: Plan = entry[2]
+                    plans[key] = (grouped_field_set, kept)
+                    return kept
             plan = self._new_plan(parent_type, grouped_field_set)
             plans[key] = (grouped_field_set, plan)
             if shared_key is not None:
-                if len(shared) >= MAX_SHARED_PLANS:
-                    shared.clear()
                 # The entry keeps the document's nodes alive: their ids stay theirs.
-                shared[shared_key] = (self.operation, self.fragments, plan)
+                shared.keep(shared_key, (self.operation, self.fragments, plan))
             return plan
 
         def _new_plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> Plan:
@@ -210,14 +242,15 @@ def execution_for(schema: GraphQLSchema) -> type[StrawberryGraphQLCoreExecutionC
                 if attribute is None or field is None:
                     steps.append(Step(response_key))
                     continue
-                steps.append(step(response_key, attribute, self._shape(field.type, details)))
-            return Plan.of(parent_type.name, steps)
+                shape = self._shape(field.type, details)
+                steps.append(completions.step(response_key, attribute, shape))
+            return completions.plan(parent_type.name, steps)
 
         def _shape(self, kind: GraphQLOutputType, details: Any) -> Shape | None:
             non_null = isinstance(kind, GraphQLNonNull)
             inner = kind.of_type if isinstance(kind, GraphQLNonNull) else kind
             if isinstance(inner, (GraphQLScalarType, GraphQLEnumType)):
-                return Leaf(non_null, inner.serialize, inline_kind(inner))
+                return Leaf(non_null, inner.serialize, inline_kind(inner), inner.name)
             if isinstance(inner, GraphQLList):
                 item = self._shape(inner.of_type, details)
                 return None if item is None else ListOf(non_null, item)

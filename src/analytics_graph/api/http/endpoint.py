@@ -1,8 +1,9 @@
 """The ``/graphql`` HTTP endpoint: authenticate, prepare the document, run it.
 
-A query runs in one read-only snapshot of the read models and its answer is
-cached under the projections' checkpoints (``cache.py``): asked again before
-the projections move, it costs one statement. Mutations read through the pool.
+A query runs in one state of the read models (``reads/snapshots.py``) and its
+answer is cached under the projections' checkpoints (``cache.py``): asked again
+before the projections move, it costs one statement. Mutations read through the
+pool. Both run through the engine's one ``execute`` (``engine/execute.py``).
 
 Responses carry ``Analytics-Graph-Statements`` (read-model statements run for
 this answer) and, for queries, ``Analytics-Graph-Cache`` (``hit`` / ``miss``).
@@ -12,18 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from inspect import isawaitable
 from typing import Any
 
 import orjson
-from graphql import DocumentNode, ExecutionResult, GraphQLError, OperationType, execute
+from graphql import DocumentNode, GraphQLError, OperationType
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from strawberry.execution import optimized_is_awaitable
 from strawberry.http.ides import get_graphql_ide_html
 
 from analytics_graph.api.context import Context, utc_today
-from analytics_graph.api.engine.masking import log_unexpected, masked
 from analytics_graph.api.http.cache import AnswerCache, CachedAnswer
 from analytics_graph.api.http.protocol import (
     GRAPHQL_RESPONSE,
@@ -128,8 +126,9 @@ class GraphQLEndpoint:
                 raise RequestError(
                     405, "mutations are sent with POST", "METHOD_NOT_ALLOWED", {"Allow": "POST"}
                 )
-            session = PoolSession(self.services.pool)
-            answer = await self._execute(graphql, Context(self.services, caller, session), media)
+            assert prepared.document is not None
+            context = Context(self.services, caller, PoolSession(self.services.pool))
+            answer = await self._run_operation(prepared.document, graphql, context, media)
             return self._response(answer, media)
         assert prepared.document is not None
         return await self._query(prepared.document, graphql, caller, media)
@@ -147,7 +146,7 @@ class GraphQLEndpoint:
 
             async def run(session: ConnectionSession) -> Answer:
                 context = Context(self.services, caller, session, today)
-                return await self._run_query(document, graphql, context, media)
+                return await self._run_operation(document, graphql, context, media)
 
             # Of the read models at the tag or later: never older than a request that
             # finds the tag.
@@ -156,39 +155,16 @@ class GraphQLEndpoint:
             self.answers.put(key, CachedAnswer(tag, answer.status, answer.body))
         return self._response(answer, media, "miss")
 
-    async def _run_query(
+    async def _run_operation(
         self, document: DocumentNode, graphql: GraphQLRequest, context: Context, media: str
     ) -> Answer:
-        """A query, on graphql-core directly: the document is parsed and validated
-        already (``documents.py``) and no schema extension acts on queries over HTTP
-        but the masking, done here as ``MaskUnexpected`` does it; Strawberry's
-        per-request machinery around ``execute`` cost more than a read-model query."""
-        result = execute(
-            self.schema._schema,
+        result = await self.schema.engine.execute(
             document,
-            variable_values=graphql.variables,
-            operation_name=graphql.operation_name,
-            context_value=context,
-            executor_class=self.schema.execution_context_class,
-            is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
-        )
-        if isawaitable(result):
-            result = await result
-        assert isinstance(result, ExecutionResult)
-        errors = list(result.errors or [])
-        if errors:
-            log_unexpected(errors)
-            errors = [masked(e) for e in errors]
-        return self._answer(result.data, errors, context, media)
-
-    async def _execute(self, graphql: GraphQLRequest, context: Context, media: str) -> Answer:
-        result = await self.schema.execute(
-            graphql.query,
-            variable_values=graphql.variables,
-            context_value=context,
+            context,
+            variables=graphql.variables,
             operation_name=graphql.operation_name,
         )
-        return self._answer(result.data, list(result.errors or []), context, media)
+        return self._answer(result.data, list(result.errors or ()), context, media)
 
     def _answer(
         self, data: Any, errors: list[GraphQLError], context: Context, media: str

@@ -9,7 +9,7 @@ import strawberry
 
 from analytics_graph.api.context import Info
 from analytics_graph.api.engine.fields import field
-from analytics_graph.api.errors import BadUserInput, NotProAccount, page_size
+from analytics_graph.api.errors import BadUserInput, ProAccountRequired, page_size
 from analytics_graph.api.types.enums import AccountType
 from analytics_graph.api.types.ranges import DateRangeInput, resolve
 from projections.entities.queries import AccountEntity, account_videos, encode_cursor
@@ -94,5 +94,5 @@ class Account:
         from analytics_graph.api.types.analytics import account_analytics
 
         if not self.entity.is_pro:
-            raise NotProAccount(self.uuid)
+            raise ProAccountRequired(self.uuid)
         return await account_analytics(info, self.uuid, resolve(range, info.context.today))

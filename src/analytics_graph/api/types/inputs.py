@@ -147,7 +147,9 @@ def _camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
-def _plain(value: object) -> Any:
+def plain(value: object) -> Any:
+    """``value`` as JSON data: ids and enums as text, times in ISO 8601, dataclasses
+    (inputs) as objects with camelCase names."""
     if isinstance(value, UUID):
         return str(value)
     if isinstance(value, datetime):
@@ -161,7 +163,7 @@ def _plain(value: object) -> Any:
 
 def _members(obj: object) -> dict[str, Any]:
     return {
-        _camel(f.name): _plain(value)
+        _camel(f.name): plain(value)
         for f in dataclasses.fields(obj)  # type: ignore[arg-type]
         if (value := getattr(obj, f.name)) is not None and value is not strawberry.UNSET
     }

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
-from functools import cache
 from typing import Any
-from uuid import UUID
 
 import strawberry
-from eventsourcing.persistence import Mapper
 from strawberry.scalars import JSON
 
+from analytics_graph.api.types.inputs import plain
 from analytics_graph.api.types.scalars import Position
-from analytics_graph.eventstore.codec import decode_event, default_mapper
+from analytics_graph.eventstore.codec import decode_event, shared_mapper
 from analytics_graph.eventstore.records import RecordedEvent
 
 HIDDEN_ATTRIBUTES = frozenset({"originator_id", "originator_version"})
@@ -63,26 +60,11 @@ class EventConnection:
     has_next_page: bool
 
 
-@cache
-def _mapper() -> Mapper[UUID]:
-    return default_mapper()
-
-
 def _aggregate_event(event: RecordedEvent) -> tuple[dict[str, Any], datetime | None]:
-    domain_event = decode_event(event, _mapper())
+    domain_event = decode_event(event, shared_mapper())
     attributes = {
-        name: _plain(value)
+        name: plain(value)
         for name, value in vars(domain_event).items()
         if name not in HIDDEN_ATTRIBUTES
     }
     return attributes, getattr(domain_event, "timestamp", None)
-
-
-def _plain(value: object) -> Any:
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    return value

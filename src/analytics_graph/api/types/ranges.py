@@ -11,7 +11,6 @@ import strawberry
 from analytics_graph.api.errors import BadUserInput
 
 MAX_RANGE_DAYS = 731
-MAX_DAILY_DAYS = MAX_RANGE_DAYS
 
 
 @strawberry.enum(description="A range ending today (UTC), today included.")

@@ -10,7 +10,7 @@ import strawberry
 from analytics_graph.api.context import Info
 from analytics_graph.api.engine.fields import field
 from analytics_graph.api.engine.selection import selected
-from analytics_graph.api.errors import NotProAccount, page_size
+from analytics_graph.api.errors import ProAccountRequired, page_size
 from analytics_graph.api.types.common import SHARE, Served, Share
 from analytics_graph.api.types.ranges import DateRangeInput, Days, resolve
 from projections import readmodel
@@ -64,7 +64,7 @@ class Video:
         account is Pro."""
         owner = await info.context.loaders.account.load(self.entity.account_id)
         if owner is None or not owner.is_pro:
-            raise NotProAccount(self.entity.account_id)
+            raise ProAccountRequired(self.entity.account_id)
         days = resolve(range, info.context.today) if range else None
         loaders, video_id = info.context.loaders, self.entity.id
         found = await loaders.video_analytics.load((video_id, days))

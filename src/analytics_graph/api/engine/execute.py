@@ -1,0 +1,144 @@
+"""The one way operations run: queries, mutations and subscriptions alike.
+
+:class:`Engine` holds graphql-core's schema (built by Strawberry), the cache of
+prepared documents and the execution context class; :meth:`Engine.execute` runs
+a prepared operation and is the one place where unexpected errors are logged
+(with their tracebacks) and masked. HTTP queries and mutations, websocket
+operations and every event of a subscription go through it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
+from inspect import isawaitable
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    GraphQLSchema,
+    create_source_event_stream,
+    execute,
+)
+from strawberry import Schema
+from strawberry.execution import optimized_is_awaitable
+
+from analytics_graph.api.engine.documents import DocumentCache
+from analytics_graph.api.engine.execution import Completion, execution_for
+from analytics_graph.api.engine.limits import Limits
+from analytics_graph.api.engine.masking import log_unexpected, masked
+
+
+class Engine:
+    """Runs prepared documents against one Strawberry schema's graphql-core schema.
+
+    ``completion`` chooses how plain data is completed: ``compiled`` (the default),
+    ``interpreted`` (the same plans, without generated code) or ``stock``
+    (graphql-core's own path for every field); see ``execution.py``.
+    """
+
+    def __init__(
+        self,
+        schema: Schema,
+        limits: Limits,
+        *,
+        introspection: bool,
+        suggestions: bool,
+        completion: Completion = "compiled",
+    ) -> None:
+        self.graphql_schema: GraphQLSchema = schema._schema
+        self.documents = DocumentCache(
+            self.graphql_schema, limits, introspection=introspection, suggestions=suggestions
+        )
+        self.execution_context_class = execution_for(self.graphql_schema, completion)
+
+    async def execute(
+        self,
+        document: DocumentNode,
+        context: Any,
+        *,
+        variables: dict[str, Any] | None = None,
+        operation_name: str | None = None,
+        root: Any = None,
+    ) -> ExecutionResult:
+        """Runs the operation of a valid ``document``; unexpected errors come back
+        masked (and are logged here)."""
+        result = execute(
+            self.graphql_schema,
+            document,
+            root_value=root,
+            context_value=context,
+            variable_values=variables,
+            operation_name=operation_name,
+            executor_class=self.execution_context_class,
+            is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+        )
+        if isawaitable(result):
+            result = await result
+        assert isinstance(result, ExecutionResult)
+        return _masked(result)
+
+    async def subscribe(
+        self,
+        document: DocumentNode,
+        context: Any,
+        *,
+        variables: dict[str, Any] | None = None,
+        operation_name: str | None = None,
+    ) -> AsyncIterator[ExecutionResult] | ExecutionResult:
+        """The results of a subscription, one per event its field yields, each run by
+        :meth:`execute`; or, when it cannot start, an ``ExecutionResult`` of errors."""
+        executor = self.execution_context_class.build(
+            self.graphql_schema,
+            document,
+            context_value=context,
+            raw_variable_values=variables,
+            operation_name=operation_name,
+            is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+        )
+        if isinstance(executor, list):  # variables that do not coerce
+            return _masked(ExecutionResult(None, executor))
+        stream = create_source_event_stream(executor)
+        if isawaitable(stream):
+            stream = await stream
+        if isinstance(stream, ExecutionResult):
+            return _masked(stream)
+        return self._each(stream, document, context, variables, operation_name)
+
+    async def _each(
+        self,
+        events: AsyncIterable[Any],
+        document: DocumentNode,
+        context: Any,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+    ) -> AsyncGenerator[ExecutionResult, None]:
+        try:
+            async for event in events:
+                yield await self.execute(
+                    document,
+                    context,
+                    variables=variables,
+                    operation_name=operation_name,
+                    root=event,
+                )
+        except Exception as error:  # the subscription's own generator failed
+            yield _masked(ExecutionResult(None, [_located(error)]))
+        finally:
+            close = getattr(events, "aclose", None)
+            if close is not None:
+                await close()
+
+
+def _located(error: Exception) -> GraphQLError:
+    if isinstance(error, GraphQLError):
+        return error
+    return GraphQLError(str(error), original_error=error)
+
+
+def _masked(result: ExecutionResult) -> ExecutionResult:
+    if result.errors:
+        log_unexpected(result.errors)
+        result.errors = [masked(e) for e in result.errors]
+    return result
