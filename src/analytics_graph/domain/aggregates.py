@@ -7,11 +7,11 @@ reshaped (add an upcaster instead): their topics are part of the log.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from analytics_graph.domain.vocabulary import AccountType
 from analytics_graph.errors import InvalidInputError, NotProAccountError, VideoDeletedError
 
 __all__ = [
@@ -23,12 +23,6 @@ __all__ = [
     "VideoDeletedError",
     "handle_index_id",
 ]
-
-
-class AccountType(StrEnum):
-    PERSONAL = "PERSONAL"
-    CREATOR = "CREATOR"
-    BUSINESS = "BUSINESS"
 
 
 class Account(Aggregate):

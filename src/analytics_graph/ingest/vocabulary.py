@@ -1,32 +1,30 @@
-"""The words and limits of the engagement-event ingest format (DESIGN.md).
+"""The limits of the engagement-event ingest format (DESIGN.md), and its words as
+tuples of names (the words themselves are defined once, in ``domain/vocabulary.py``).
 
-Enum values are the GraphQL enum names. The limits are the "values out of
-range" of the design: what a collector may send and still be accepted.
+The limits are the "values out of range" of the design: what a collector may
+send and still be accepted.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Final, Literal, get_args
+from typing import Final
 
-EventType = Literal[
-    "view", "like", "unlike", "comment", "share", "favorite", "profileView", "follow", "unfollow"
-]
-TrafficSource = Literal[
-    "FOR_YOU", "FOLLOWING", "PERSONAL_PROFILE", "SOUND", "SEARCH", "HASHTAG", "OTHER"
-]
-Gender = Literal["FEMALE", "MALE", "OTHER", "UNKNOWN"]
-AgeRange = Literal["AGE_18_24", "AGE_25_34", "AGE_35_44", "AGE_45_54", "AGE_55_PLUS", "UNKNOWN"]
+from analytics_graph.domain.vocabulary import (
+    ACCOUNT_ENGAGEMENT,
+    VIDEO_ENGAGEMENT,
+    AgeRange,
+    EngagementType,
+    Gender,
+    TrafficSource,
+)
 
-EVENT_TYPES: Final[tuple[str, ...]] = get_args(EventType)
-TRAFFIC_SOURCES: Final[tuple[str, ...]] = get_args(TrafficSource)
-GENDERS: Final[tuple[str, ...]] = get_args(Gender)
-AGE_RANGES: Final[tuple[str, ...]] = get_args(AgeRange)
-
-#: Event types whose subject is a video (their stream is the video's id).
-VIDEO_EVENT_TYPES: Final = frozenset({"view", "like", "unlike", "comment", "share", "favorite"})
-#: Event types whose subject is an account (their stream is the account's id).
-ACCOUNT_EVENT_TYPES: Final = frozenset({"profileView", "follow", "unfollow"})
+EVENT_TYPES: Final[tuple[str, ...]] = tuple(EngagementType)
+TRAFFIC_SOURCES: Final[tuple[str, ...]] = tuple(TrafficSource)
+GENDERS: Final[tuple[str, ...]] = tuple(Gender)
+AGE_RANGES: Final[tuple[str, ...]] = tuple(AgeRange)
+VIDEO_EVENT_TYPES: Final = VIDEO_ENGAGEMENT
+ACCOUNT_EVENT_TYPES: Final = ACCOUNT_ENGAGEMENT
 
 #: How far in the future (by the ingesting machine's clock) ``occurredAt`` may lie.
 MAX_FUTURE_SKEW: Final = timedelta(minutes=5)

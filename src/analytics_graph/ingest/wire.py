@@ -18,7 +18,8 @@ from typing import Annotated, Final
 
 import msgspec
 
-from analytics_graph.ingest.vocabulary import MAX_TEXT_LENGTH, AgeRange, Gender, TrafficSource
+from analytics_graph.domain.vocabulary import AgeRange, Gender, TrafficSource
+from analytics_graph.ingest.vocabulary import MAX_TEXT_LENGTH
 
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TEXT_LENGTH)]
 Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]

@@ -1,44 +1,19 @@
-"""The contract's enums. Values are the GraphQL names, which are also the ingest
-format's (DESIGN.md, "Precise semantics")."""
+"""The contract's enums: the classes of the one vocabulary (``domain/vocabulary.py``),
+registered with Strawberry. GraphQL values are the names, which are also the ingest
+format's and the log's. (Registering sets Strawberry's definition on the domain's
+classes; the domain itself never imports Strawberry.)"""
 
 from __future__ import annotations
 
-from enum import Enum
-
 import strawberry
 
+from analytics_graph.domain.vocabulary import AccountType, AgeRange, Gender, TrafficSource
 
-@strawberry.enum(description="PERSONAL accounts have no analytics; CREATOR and BUSINESS are Pro.")
-class AccountType(Enum):
-    PERSONAL = "PERSONAL"
-    CREATOR = "CREATOR"
-    BUSINESS = "BUSINESS"
+strawberry.enum(
+    AccountType, description="PERSONAL accounts have no analytics; CREATOR and BUSINESS are Pro."
+)
+strawberry.enum(TrafficSource, description="Where a view came from.")
+strawberry.enum(Gender)
+strawberry.enum(AgeRange)
 
-
-@strawberry.enum(description="Where a view came from.")
-class TrafficSource(Enum):
-    FOR_YOU = "FOR_YOU"
-    FOLLOWING = "FOLLOWING"
-    PERSONAL_PROFILE = "PERSONAL_PROFILE"
-    SOUND = "SOUND"
-    SEARCH = "SEARCH"
-    HASHTAG = "HASHTAG"
-    OTHER = "OTHER"
-
-
-@strawberry.enum
-class Gender(Enum):
-    FEMALE = "FEMALE"
-    MALE = "MALE"
-    OTHER = "OTHER"
-    UNKNOWN = "UNKNOWN"
-
-
-@strawberry.enum
-class AgeRange(Enum):
-    AGE_18_24 = "AGE_18_24"
-    AGE_25_34 = "AGE_25_34"
-    AGE_35_44 = "AGE_35_44"
-    AGE_45_54 = "AGE_45_54"
-    AGE_55_PLUS = "AGE_55_PLUS"
-    UNKNOWN = "UNKNOWN"
+__all__ = ["AccountType", "AgeRange", "Gender", "TrafficSource"]

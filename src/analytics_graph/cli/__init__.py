@@ -1,4 +1,6 @@
-"""The ``analytics-graph`` command line."""
+"""The ``analytics-graph`` command line: ``serve``, ``migrate``, ``ingest``, ``token``,
+``export-schema`` here; ``projections ...`` in ``projections.py``. Settings are read
+in one place (``settings.py``)."""
 
 from __future__ import annotations
 
@@ -11,18 +13,11 @@ import uvicorn
 
 from analytics_graph.auth import Role, issue_token, signing_secret
 from analytics_graph.bootstrap import open_system
-from analytics_graph.config import Settings
-from analytics_graph.projection.cli import app as projections_app
+from analytics_graph.cli.projections import app as projections_app
+from analytics_graph.cli.settings import settings
 
 cli = typer.Typer(no_args_is_help=True, help="Event-sourced creator analytics.")
 cli.add_typer(projections_app, name="projections")
-
-
-def _settings() -> Settings:
-    try:
-        return Settings.from_environ()
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
 
 
 @cli.command()
@@ -40,9 +35,9 @@ def serve(
     from analytics_graph.app import create_app
     from analytics_graph.demo import on_ready
 
-    settings = _settings()
+    config = settings()
     ready = on_ready(f"http://{host}:{port}", forced=demo)
-    uvicorn.run(create_app(settings, ready), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(config, ready), host=host, port=port, log_level="info")
 
 
 @cli.command("token")
@@ -60,7 +55,7 @@ def token_command(
         raise typer.BadParameter(
             f"{account!r} is not an account id", param_hint="--account"
         ) from None
-    secret = signing_secret(_settings())
+    secret = signing_secret(settings())
     typer.echo(issue_token(secret, role, account_id, ttl_seconds=ttl_hours * 3600))
 
 
@@ -77,7 +72,7 @@ def migrate_command() -> None:
     """Apply the schema migrations (safe to run twice, or from two processes)."""
 
     async def run() -> None:
-        async with open_system(_settings()):
+        async with open_system(settings()):
             pass
 
     asyncio.run(run())
@@ -99,10 +94,10 @@ def ingest_command(
     """
     from analytics_graph.ingest.command import run
 
-    settings = _settings()
-    if batch_size > settings.max_ingest_batch:
-        raise typer.BadParameter(f"at most {settings.max_ingest_batch}", param_hint="--batch-size")
-    raise typer.Exit(run(settings, source, batch_size=batch_size, skip_invalid=skip_invalid))
+    config = settings()
+    if batch_size > config.max_ingest_batch:
+        raise typer.BadParameter(f"at most {config.max_ingest_batch}", param_hint="--batch-size")
+    raise typer.Exit(run(config, source, batch_size=batch_size, skip_invalid=skip_invalid))
 
 
 def main() -> None:

@@ -11,18 +11,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 import projections
-from analytics_graph.config import Settings
+from analytics_graph.cli.settings import settings
 from analytics_graph.projection.rebuild import rebuild
 from analytics_graph.projection.status import ProjectionStatus, status
 
 app = typer.Typer(no_args_is_help=True, help="Projection positions, lag and rebuilds.")
-
-
-def _settings() -> Settings:
-    try:
-        return Settings.from_environ()
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
 
 
 def _age(lag: timedelta | None) -> str:
@@ -62,7 +55,7 @@ def status_command() -> None:
 
     async def run() -> list[ProjectionStatus]:
         async with (
-            open_system(_settings(), run_projections=False) as system,
+            open_system(settings(), run_projections=False) as system,
             system.pool.acquire() as conn,
         ):
             return await status(conn, projections.ALL)
@@ -87,7 +80,7 @@ def rebuild_command(
     console = Console(stderr=True)
 
     async def run() -> int:
-        async with open_system(_settings(), run_projections=False) as system:
+        async with open_system(settings(), run_projections=False) as system:
             with Progress(
                 TextColumn(f"rebuilding {name}"),
                 BarColumn(),
