@@ -101,7 +101,7 @@ def test_a_read_model_class_is_served_only_with_every_field_of_the_api_type() ->
 
     import strawberry
 
-    from analytics_graph.api.types.common import Served
+    from analytics_graph.api.engine import Served
 
     @strawberry.type
     class Pair:

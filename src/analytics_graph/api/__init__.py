@@ -28,9 +28,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from analytics_graph.api.engine import AnalyticsSchema
 from analytics_graph.api.http.endpoint import GraphQLEndpoint
 from analytics_graph.api.http.websocket import SubscriptionsApp
-from analytics_graph.api.schema import AnalyticsSchema, build_schema
+from analytics_graph.api.schema import build_schema
 from analytics_graph.api.services import Services
 from analytics_graph.config import Mode
 

@@ -11,5 +11,15 @@ from analytics_graph.api.engine.documents import DocumentCache, Prepared
 from analytics_graph.api.engine.execute import Engine
 from analytics_graph.api.engine.execution import Completion
 from analytics_graph.api.engine.limits import Limits
+from analytics_graph.api.engine.schema import AnalyticsSchema
+from analytics_graph.api.engine.served import Served
 
-__all__ = ["Completion", "DocumentCache", "Engine", "Limits", "Prepared"]
+__all__ = [
+    "AnalyticsSchema",
+    "Completion",
+    "DocumentCache",
+    "Engine",
+    "Limits",
+    "Prepared",
+    "Served",
+]

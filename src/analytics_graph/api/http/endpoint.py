@@ -22,6 +22,7 @@ from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
 from analytics_graph.api.context import Context, utc_today
+from analytics_graph.api.engine import AnalyticsSchema
 from analytics_graph.api.http.cache import AnswerCache, CachedAnswer
 from analytics_graph.api.http.protocol import (
     GRAPHQL_RESPONSE,
@@ -33,7 +34,6 @@ from analytics_graph.api.http.protocol import (
     wants_ide,
 )
 from analytics_graph.api.reads.snapshots import ConnectionSession, ConsistentReads, PoolSession
-from analytics_graph.api.schema import AnalyticsSchema
 from analytics_graph.api.services import Services
 from analytics_graph.auth import Caller, InvalidTokenError, TokenVerifier
 from analytics_graph.projection.checkpoints import live_tag

@@ -18,10 +18,10 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UnsetType
 
 from analytics_graph.api.context import Context
+from analytics_graph.api.engine import AnalyticsSchema
 from analytics_graph.api.http.endpoint import caller_of
 from analytics_graph.api.http.protocol import RequestError
 from analytics_graph.api.reads.snapshots import PoolSession
-from analytics_graph.api.schema import AnalyticsSchema
 from analytics_graph.api.services import Services
 from analytics_graph.auth import TokenVerifier
 

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from analytics_graph.api.context import Info
+from analytics_graph.api.engine import Served
 from analytics_graph.api.engine.fields import field
 from analytics_graph.api.engine.selection import selected
 from analytics_graph.api.errors import ProAccountRequired, page_size
-from analytics_graph.api.types.common import SHARE, Served, Share
+from analytics_graph.api.types.common import SHARE, Share
 from analytics_graph.api.types.ranges import DateRangeInput, Days, resolve
 from projections import readmodel
 from projections.engagement import videos
