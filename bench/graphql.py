@@ -1,6 +1,7 @@
 """GraphQL serving speed, against a hand-written Starlette + asyncpg endpoint (the limit).
 
     python bench/graphql.py run --events 1000000 [--events 3000000] [--seconds 3]
+    python bench/graphql.py completion --events 1000000 [--seconds 3]
 
 For each ``--events`` size: a database ``bench_graphql_<size>`` on the server of
 ``--server-url`` (created, loaded through the regular ingest and projected once,
@@ -19,6 +20,11 @@ and ``vary`` (every request a different account or video and range end: no
 answer is ever cached). The two servers take turns, three rounds of ``--seconds``
 each, pooled (a shared machine's slow spells then fall on both alike). Prints
 req/s, p50 and p99 per case, and the ratio of GraphQL's req/s to the baseline's.
+
+``completion`` measures what the engine's completion of plain data buys: the same
+app served three ways (``compiled``: plans compiled to Python functions;
+``interpreted``: the same plans as closures; ``stock``: graphql-core's own path for
+every field), uncached dashboard and video at concurrency 8, taking turns.
 """
 
 from __future__ import annotations
@@ -47,9 +53,11 @@ import httpx  # noqa: E402
 from bench.graphql_load import (  # noqa: E402
     END,
     HEADER,
+    Result,
     Targets,
     figures,
     hammer,
+    pooled,
     requests_for,
     same_answers,
     side_by_side,
@@ -123,8 +131,8 @@ def world_config(events: int) -> Any:
     )
 
 
-def database_name(events: int) -> str:
-    return f"bench_graphql_{events}"
+def database_name(events: int, prefix: str = "bench_graphql") -> str:
+    return f"{prefix}_{events}"
 
 
 def with_database(url: str, name: str) -> str:
@@ -132,9 +140,9 @@ def with_database(url: str, name: str) -> str:
     return f"{base}/{name}"
 
 
-async def prepare(server_url: str, events: int) -> str:
+async def prepare(server_url: str, events: int, prefix: str = "bench_graphql") -> str:
     """The DSN of a database holding the world of ``events`` events, projected."""
-    name = database_name(events)
+    name = database_name(events, prefix)
     url = with_database(server_url, name)
     admin = await asyncpg.connect(server_url)
     try:
@@ -200,11 +208,11 @@ async def find_targets(url: str) -> tuple[list[str], list[str]]:
 
 
 @contextlib.contextmanager
-def server(kind: str, url: str, port: int) -> Iterator[str]:
+def server(kind: str, url: str, port: int, *extra: str) -> Iterator[str]:
     """Runs ``bench/graphql.py serve-<kind>`` in a subprocess; yields its base URL."""
     env = {**os.environ, "ANALYTICS_GRAPH_DATABASE_URL": url, "ANALYTICS_GRAPH_SECRET": SECRET,
            "ANALYTICS_GRAPH_MODE": "production"}  # fmt: skip
-    command = [sys.executable, __file__, f"serve-{kind}", "--port", str(port)]
+    command = [sys.executable, __file__, f"serve-{kind}", "--port", str(port), *extra]
     process = subprocess.Popen(command, env=env, cwd=ROOT)
     try:
         base = f"http://127.0.0.1:{port}"
@@ -221,15 +229,14 @@ def server(kind: str, url: str, port: int) -> Iterator[str]:
         process.wait(30)
 
 
-def serve_graphql(port: int) -> None:
+def serve_graphql(port: int, completion: str = "compiled") -> None:
     import uvicorn
 
     from analytics_graph.app import create_app
     from analytics_graph.config import Settings
 
-    uvicorn.run(
-        create_app(Settings.from_environ()), port=port, log_level="warning", access_log=False
-    )
+    app = create_app(Settings.from_environ(), completion=completion)  # type: ignore[arg-type]
+    uvicorn.run(app, port=port, log_level="warning", access_log=False)
 
 
 def serve_baseline(port: int) -> None:
@@ -319,6 +326,41 @@ async def compare_sizes(urls: dict[int, str], seconds: float, rounds: int = 3) -
             print(f"  concurrency {concurrency:>2}:  {figures_by_size}   p50 ratio {ratio:.2f}x")
 
 
+COMPLETIONS = ("compiled", "interpreted", "stock")
+
+
+async def compare_completions(server_url: str, events: int, seconds: float) -> None:
+    """Uncached (vary) dashboard and video at concurrency 8, served by the app with each
+    way of completing plain data; the servers take turns for ``ROUNDS`` rounds."""
+    from analytics_graph.auth import Role, issue_token
+
+    url = await prepare(server_url, events, "bench_completion")
+    accounts, videos = await find_targets(url)
+    tokens = [issue_token(SECRET, Role.AUDITOR, uuid.uuid4()) for _ in range(200)]
+    targets = Targets(accounts, videos, tokens)
+    print(f"\n{events:,} events, uncached (vary), concurrency 8, {ROUNDS} rounds in turns:")
+    with contextlib.ExitStack() as stack:
+        bases = {
+            mode: stack.enter_context(server("graphql", url, port, "--completion", mode))
+            for port, mode in enumerate(COMPLETIONS, start=18771)
+        }
+        for kind, query in QUERIES.items():
+            maker = requests_for(kind, query, targets)["graphql"][1]
+            runs: dict[str, list[Result]] = {mode: [] for mode in COMPLETIONS}
+            for _ in range(ROUNDS):
+                for mode in COMPLETIONS:
+                    runs[mode].append(await hammer(bases[mode], maker, 8, seconds))
+            results = {mode: pooled(found) for mode, found in runs.items()}
+            compiled = results["compiled"].rate
+            for mode, result in results.items():
+                print(
+                    f"  {kind:<10}{mode:<12}{result.rate:>8.0f} req/s"
+                    f"{result.percentile(0.5):>8.1f} ms p50{result.percentile(0.99):>8.1f} ms p99"
+                    f"   {result.rate / compiled:>5.2f}x of compiled",
+                    flush=True,
+                )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -328,20 +370,27 @@ def main() -> None:
     runner.add_argument("--server-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     runner.add_argument("--events", type=int, action="append", help="repeatable; default 1000000")
     runner.add_argument("--seconds", type=float, default=3.0, help="per case and round")
+    comparer = sub.add_parser("completion", help="compiled vs interpreted vs stock completion")
+    comparer.add_argument("--server-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    comparer.add_argument("--events", type=int, default=1_000_000)
+    comparer.add_argument("--seconds", type=float, default=3.0, help="per case and round")
     preparer = sub.add_parser("prepare", help="only load the databases (reused by run)")
     preparer.add_argument("--server-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     preparer.add_argument("--events", type=int, action="append")
     for kind in ("graphql", "baseline"):
         serving = sub.add_parser(f"serve-{kind}")
         serving.add_argument("--port", type=int, required=True)
+        serving.add_argument("--completion", choices=COMPLETIONS, default="compiled")
     args = parser.parse_args()
     if args.command == "run":
         asyncio.run(run(args.server_url, args.events or [1_000_000], args.seconds))
     elif args.command == "prepare":
         for events in args.events or [1_000_000]:
             asyncio.run(prepare(args.server_url, events))
+    elif args.command == "completion":
+        asyncio.run(compare_completions(args.server_url, args.events, args.seconds))
     elif args.command == "serve-graphql":
-        serve_graphql(args.port)
+        serve_graphql(args.port, args.completion)
     else:
         serve_baseline(args.port)
 

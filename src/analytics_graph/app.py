@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from analytics_graph.api import graphql_api, graphql_routes
+from analytics_graph.api.engine import Completion
 from analytics_graph.bootstrap import System, open_system
 from analytics_graph.collector import quiet_collector
 from analytics_graph.config import Settings
@@ -34,7 +35,9 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 def create_app(
-    settings: Settings, on_ready: Callable[[System], Coroutine[Any, Any, None]] | None = None
+    settings: Settings,
+    on_ready: Callable[[System], Coroutine[Any, Any, None]] | None = None,
+    completion: Completion = "compiled",
 ) -> Starlette:
     """The app; the system (database, store, ...) and the GraphQL API open in its
     lifespan. ``on_ready`` runs in the background once they are open (requests are
@@ -44,7 +47,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with open_system(settings) as system:
             app.state.system = system
-            app.state.graphql = graphql_api(system.services, system.secret)
+            app.state.graphql = graphql_api(system.services, system.secret, completion)
             # What startup built (schema, pools, caches) lives as long as the process:
             # out of the collector's sight, full collections stop scanning it (a full
             # collection in the middle of a request was most of the API's p99).

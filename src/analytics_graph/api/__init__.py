@@ -28,7 +28,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from analytics_graph.api.engine import AnalyticsSchema
+from analytics_graph.api.engine import AnalyticsSchema, Completion
 from analytics_graph.api.http.endpoint import GraphQLEndpoint
 from analytics_graph.api.http.websocket import SubscriptionsApp
 from analytics_graph.api.schema import build_schema
@@ -48,9 +48,12 @@ class GraphQLService:
     websocket: SubscriptionsApp
 
 
-def graphql_api(services: Services, secret: str) -> GraphQLService:
-    """The API over a running system; ``secret`` verifies the bearer tokens."""
-    schema = build_schema(services.mode, services.limits)
+def graphql_api(
+    services: Services, secret: str, completion: Completion = "compiled"
+) -> GraphQLService:
+    """The API over a running system; ``secret`` verifies the bearer tokens;
+    ``completion`` is the engine's way of completing plain data (benchmarks compare)."""
+    schema = build_schema(services.mode, services.limits, completion)
     return GraphQLService(
         schema=schema,
         services=services,
