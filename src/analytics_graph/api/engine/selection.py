@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
+import strawberry
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
@@ -12,10 +14,8 @@ from graphql import (
     SelectionSetNode,
 )
 
-from analytics_graph.api.context import Info
 
-
-def selected(info: Info) -> frozenset[str]:
+def selected(info: strawberry.Info[Any, Any]) -> frozenset[str]:
     """The names of the fields selected directly under the field being resolved,
     through fragments and inline fragments.
 

@@ -17,8 +17,8 @@ from uuid import UUID
 
 from strawberry.dataloader import DataLoader
 
+from analytics_graph.api.reads.days import Days
 from analytics_graph.api.reads.snapshots import Session
-from analytics_graph.api.types.ranges import Days
 from analytics_graph.types import Connection
 from projections.engagement import accounts as engagement
 from projections.engagement import content, hourly, videos

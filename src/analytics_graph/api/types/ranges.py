@@ -1,14 +1,15 @@
-"""Date ranges: presets relative to today (UTC), or custom inclusive days."""
+"""Date ranges: presets relative to today (UTC), or custom inclusive days; what they
+mean as :class:`~analytics_graph.api.reads.days.Days`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import Enum
 
 import strawberry
 
 from analytics_graph.api.errors import BadUserInput
+from analytics_graph.api.reads.days import Days
 
 MAX_RANGE_DAYS = 731
 
@@ -37,18 +38,6 @@ class DateRangeInput:
     custom: CustomRangeInput | None = strawberry.UNSET
 
 
-@dataclass(frozen=True, slots=True)
-class Days:
-    """An inclusive range of UTC days, ``start <= end``."""
-
-    start: date
-    end: date
-
-    @property
-    def length(self) -> int:
-        return (self.end - self.start).days + 1
-
-
 def resolve(range: DateRangeInput, today: date) -> Days:
     """The days a range input means; raises :class:`BadUserInput` naming what is wrong."""
     if isinstance(range.preset, Period):
@@ -66,3 +55,6 @@ def resolve(range: DateRangeInput, today: date) -> Days:
             "range.custom", f"a range spans at most {MAX_RANGE_DAYS} days, not {days.length}"
         )
     return days
+
+
+__all__ = ["MAX_RANGE_DAYS", "CustomRangeInput", "DateRangeInput", "Days", "Period", "resolve"]
