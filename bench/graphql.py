@@ -2,6 +2,7 @@
 
     python bench/graphql.py run --events 1000000 [--events 3000000] [--seconds 3]
     python bench/graphql.py completion --events 1000000 [--seconds 3]
+    python bench/graphql.py versus CHECKOUT --events 1000000 [--seconds 3]
 
 For each ``--events`` size: a database ``bench_graphql_<size>`` on the server of
 ``--server-url`` (created, loaded through the regular ingest and projected once,
@@ -25,6 +26,10 @@ req/s, p50 and p99 per case, and the ratio of GraphQL's req/s to the baseline's.
 app served three ways (``compiled``: plans compiled to Python functions;
 ``interpreted``: the same plans as closures; ``stock``: graphql-core's own path for
 every field), uncached dashboard and video at concurrency 8, taking turns.
+
+``versus CHECKOUT`` serves the same database with this checkout's app and with
+another checkout's (``git worktree add DIR COMMIT``, with its own ``.venv``): a
+before/after of a change, uncached dashboard and video at concurrency 8, in turns.
 """
 
 from __future__ import annotations
@@ -208,12 +213,15 @@ async def find_targets(url: str) -> tuple[list[str], list[str]]:
 
 
 @contextlib.contextmanager
-def server(kind: str, url: str, port: int, *extra: str) -> Iterator[str]:
-    """Runs ``bench/graphql.py serve-<kind>`` in a subprocess; yields its base URL."""
+def server(kind: str, url: str, port: int, *extra: str, checkout: Path = ROOT) -> Iterator[str]:
+    """Runs ``bench/graphql.py serve-<kind>`` of ``checkout`` (this one unless given,
+    with its own ``.venv``) in a subprocess; yields its base URL."""
     env = {**os.environ, "ANALYTICS_GRAPH_DATABASE_URL": url, "ANALYTICS_GRAPH_SECRET": SECRET,
            "ANALYTICS_GRAPH_MODE": "production"}  # fmt: skip
-    command = [sys.executable, __file__, f"serve-{kind}", "--port", str(port), *extra]
-    process = subprocess.Popen(command, env=env, cwd=ROOT)
+    python = sys.executable if checkout == ROOT else str(checkout / ".venv" / "bin" / "python")
+    script = str(checkout / "bench" / "graphql.py")
+    command = [python, script, f"serve-{kind}", "--port", str(port), *extra]
+    process = subprocess.Popen(command, env=env, cwd=checkout)
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(600):
@@ -332,33 +340,51 @@ COMPLETIONS = ("compiled", "interpreted", "stock")
 async def compare_completions(server_url: str, events: int, seconds: float) -> None:
     """Uncached (vary) dashboard and video at concurrency 8, served by the app with each
     way of completing plain data; the servers take turns for ``ROUNDS`` rounds."""
-    from analytics_graph.auth import Role, issue_token
-
     url = await prepare(server_url, events, "bench_completion")
-    accounts, videos = await find_targets(url)
-    tokens = [issue_token(SECRET, Role.AUDITOR, uuid.uuid4()) for _ in range(200)]
-    targets = Targets(accounts, videos, tokens)
-    print(f"\n{events:,} events, uncached (vary), concurrency 8, {ROUNDS} rounds in turns:")
     with contextlib.ExitStack() as stack:
         bases = {
             mode: stack.enter_context(server("graphql", url, port, "--completion", mode))
             for port, mode in enumerate(COMPLETIONS, start=18771)
         }
-        for kind, query in QUERIES.items():
-            maker = requests_for(kind, query, targets)["graphql"][1]
-            runs: dict[str, list[Result]] = {mode: [] for mode in COMPLETIONS}
-            for _ in range(ROUNDS):
-                for mode in COMPLETIONS:
-                    runs[mode].append(await hammer(bases[mode], maker, 8, seconds))
-            results = {mode: pooled(found) for mode, found in runs.items()}
-            compiled = results["compiled"].rate
-            for mode, result in results.items():
-                print(
-                    f"  {kind:<10}{mode:<12}{result.rate:>8.0f} req/s"
-                    f"{result.percentile(0.5):>8.1f} ms p50{result.percentile(0.99):>8.1f} ms p99"
-                    f"   {result.rate / compiled:>5.2f}x of compiled",
-                    flush=True,
-                )
+        await in_turns(url, events, seconds, bases)
+
+
+async def compare_checkouts(server_url: str, events: int, seconds: float, other: Path) -> None:
+    """Uncached (vary) dashboard and video at concurrency 8: this checkout's app and
+    ``other``'s on the same database, taking turns for ``ROUNDS`` rounds."""
+    url = await prepare(server_url, events, "bench_completion")
+    with contextlib.ExitStack() as stack:
+        bases = {
+            "this": stack.enter_context(server("graphql", url, 18781)),
+            other.name: stack.enter_context(server("graphql", url, 18782, checkout=other)),
+        }
+        await in_turns(url, events, seconds, bases)
+
+
+async def in_turns(url: str, events: int, seconds: float, bases: dict[str, str]) -> None:
+    """Each server in ``bases`` (by name) hammered in turn, ``ROUNDS`` rounds, pooled;
+    figures relative to the first."""
+    from analytics_graph.auth import Role, issue_token
+
+    accounts, videos = await find_targets(url)
+    tokens = [issue_token(SECRET, Role.AUDITOR, uuid.uuid4()) for _ in range(200)]
+    targets = Targets(accounts, videos, tokens)
+    print(f"\n{events:,} events, uncached (vary), concurrency 8, {ROUNDS} rounds in turns:")
+    first = next(iter(bases))
+    for kind, query in QUERIES.items():
+        maker = requests_for(kind, query, targets)["graphql"][1]
+        runs: dict[str, list[Result]] = {name: [] for name in bases}
+        for _ in range(ROUNDS):
+            for name, base in bases.items():
+                runs[name].append(await hammer(base, maker, 8, seconds))
+        results = {name: pooled(found) for name, found in runs.items()}
+        for name, result in results.items():
+            print(
+                f"  {kind:<10}{name:<12}{result.rate:>8.0f} req/s"
+                f"{result.percentile(0.5):>8.1f} ms p50{result.percentile(0.99):>8.1f} ms p99"
+                f"   {result.rate / results[first].rate:>5.2f}x of {first}",
+                flush=True,
+            )
 
 
 def main() -> None:
@@ -374,6 +400,11 @@ def main() -> None:
     comparer.add_argument("--server-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     comparer.add_argument("--events", type=int, default=1_000_000)
     comparer.add_argument("--seconds", type=float, default=3.0, help="per case and round")
+    versus = sub.add_parser("versus", help="this checkout against another, in turns")
+    versus.add_argument("checkout", type=Path, help="another checkout with its own .venv")
+    versus.add_argument("--server-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    versus.add_argument("--events", type=int, default=1_000_000)
+    versus.add_argument("--seconds", type=float, default=3.0, help="per case and round")
     preparer = sub.add_parser("prepare", help="only load the databases (reused by run)")
     preparer.add_argument("--server-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     preparer.add_argument("--events", type=int, action="append")
@@ -387,6 +418,10 @@ def main() -> None:
     elif args.command == "prepare":
         for events in args.events or [1_000_000]:
             asyncio.run(prepare(args.server_url, events))
+    elif args.command == "versus":
+        asyncio.run(
+            compare_checkouts(args.server_url, args.events, args.seconds, args.checkout.resolve())
+        )
     elif args.command == "completion":
         asyncio.run(compare_completions(args.server_url, args.events, args.seconds))
     elif args.command == "serve-graphql":
