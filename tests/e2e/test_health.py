@@ -42,14 +42,15 @@ async def test_serve_runs_on_the_embedded_database(tmp_path: Path) -> None:
         assert body["status"] == "ok"
         assert (tmp_path / "data" / "pgdata" / "PG_VERSION").exists()
     finally:
-        proc.terminate()
+        if proc.returncode is None:
+            proc.terminate()
         try:
             await asyncio.wait_for(proc.wait(), 60)
         except TimeoutError:
             proc.kill()
             raise AssertionError("serve did not stop: " + log.read_text()[-4000:]) from None
     # uvicorn shuts down gracefully, then re-raises the signal it caught
-    assert proc.returncode in (0, -signal.SIGTERM)
+    assert proc.returncode in (0, -signal.SIGTERM), log.read_text()[-4000:]
     # and the embedded server was stopped with it
     assert not (tmp_path / "data" / "pgdata" / "postmaster.pid").exists()
 
