@@ -15,6 +15,8 @@ import asyncpg
 
 import projections
 from analytics_graph.application import PERSISTENCE_MODULE, AnalyticsApplication
+from analytics_graph.audit.heads import signer
+from analytics_graph.audit.sealer import Sealer
 from analytics_graph.commands import Commands
 from analytics_graph.config import Settings
 from analytics_graph.database import create_pool, database_url
@@ -72,8 +74,10 @@ async def open_system(settings: Settings, *, run_projections: bool = True) -> As
             ):
                 store = EventStore(pool, notifier)
                 runner = ProjectionRunner(url, store, listener, projections.ALL)
+                sealer = Sealer(url, signer(settings), listener)  # audit: seals the log
                 if run_projections:
                     await runner.start()
+                    await sealer.start()
                 try:
                     yield System(
                         settings=settings,
@@ -86,6 +90,7 @@ async def open_system(settings: Settings, *, run_projections: bool = True) -> As
                         projections=runner if run_projections else None,
                     )
                 finally:
+                    await sealer.stop()
                     await runner.stop()
         finally:
             await pool.close()
