@@ -41,14 +41,14 @@ async def check_proofs(conn: asyncpg.Connection, events: list[dict[str, object]]
 
 @pytest.mark.parametrize("sizes", [[1, 2, 3], [4, 5, 8, 9], [16, 17, 31, 64, 65]])
 async def test_proofs_of_small_logs_verify_independently(
-    pool: asyncpg.Pool, store: EventStore, sizes: list[int]
+    database_url: str, pool: asyncpg.Pool, store: EventStore, sizes: list[int]
 ) -> None:
     rng = random.Random(sizes[0])
     sealed = 0
     async with pool.acquire() as conn:
         for size in sizes:
             await append_mixed(store, size - sealed, seed=size)
-            assert await catch_up(conn, SIGNER) == size
+            assert await catch_up(database_url, SIGNER) == size
             sealed = size
         events = await rows(conn)
         for size in sizes:

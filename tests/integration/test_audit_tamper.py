@@ -30,7 +30,7 @@ def cli(url: str, *args: str, data_dir: Path | None = None) -> subprocess.Comple
     )
 
 
-async def sealed_log(pool: asyncpg.Pool, store: EventStore) -> list[int]:
+async def sealed_log(database_url: str, pool: asyncpg.Pool, store: EventStore) -> list[int]:
     """200 events with a hole at 101, sealed; returns the sealed positions."""
     await append_mixed(store, 100, seed=1)
     async with pool.acquire() as conn:
@@ -40,7 +40,7 @@ async def sealed_log(pool: asyncpg.Pool, store: EventStore) -> list[int]:
         await rolled_back.rollback()
     await append_mixed(store, 100, seed=2)
     async with pool.acquire() as conn:
-        assert await catch_up(conn, SIGNER) == 200
+        assert await catch_up(database_url, SIGNER) == 200
         return [r[0] for r in await conn.fetch("SELECT position FROM events ORDER BY position")]
 
 
@@ -55,7 +55,7 @@ async def superuser(pool: asyncpg.Pool, *statements: str) -> None:
 async def test_the_untouched_log_verifies_and_a_kept_head_is_extended(
     database_url: str, pool: asyncpg.Pool, store: EventStore, tmp_path: Path
 ) -> None:
-    await sealed_log(pool, store)
+    await sealed_log(database_url, pool, store)
     kept = cli(database_url, "head", "--json")
     assert kept.returncode == 0, kept.stderr
     head = json.loads(kept.stdout)
@@ -63,7 +63,7 @@ async def test_the_untouched_log_verifies_and_a_kept_head_is_extended(
     (tmp_path / "head.json").write_text(kept.stdout)
     await append_mixed(store, 50, seed=3)
     async with pool.acquire() as conn:
-        await catch_up(conn, SIGNER)
+        await catch_up(database_url, SIGNER)
     done = cli(database_url, "verify", "--head", str(tmp_path / "head.json"))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "250 sealed events recomputed" in done.stdout
@@ -89,7 +89,7 @@ async def test_tampering_is_named_by_position_and_kind(
     database_url: str, pool: asyncpg.Pool, store: EventStore,
     kind: str, statements: list[str], position: int,
 ) -> None:
-    positions = await sealed_log(pool, store)
+    positions = await sealed_log(database_url, pool, store)
     assert 101 not in positions  # the hole
     target = position if kind == "inserted" else positions[positions.index(position)]
     await superuser(pool, *(s.replace("{p}", str(target)).replace("{{}}", "{}") for s in statements))
@@ -101,7 +101,7 @@ async def test_tampering_is_named_by_position_and_kind(
 async def test_a_rewritten_head_or_a_wrong_kept_head_fails(
     database_url: str, pool: asyncpg.Pool, store: EventStore, tmp_path: Path
 ) -> None:
-    await sealed_log(pool, store)
+    await sealed_log(database_url, pool, store)
     kept = json.loads(cli(database_url, "head", "--json").stdout)
     kept["rootHash"] = "00" * 32
     (tmp_path / "forged.json").write_text(json.dumps(kept))

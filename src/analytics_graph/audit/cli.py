@@ -123,7 +123,15 @@ def seal_command(
 ) -> None:
     """Seal what the log holds now (the server's sealer does this continuously)."""
     config = settings()
-    size = run(config, lambda conn: catch_up(conn, signer(config), batch_size))
+
+    async def seal() -> int:
+        async with database_url(config) as url, connected(config):  # migrated first
+            return await catch_up(url, signer(config), batch_size)
+
+    try:
+        size = asyncio.run(seal())
+    except (OSError, asyncpg.PostgresError, AnalyticsGraphError) as exc:
+        raise fail(f"the database cannot be used: {exc}") from exc
     typer.echo(f"sealed: {size} events")
 
 

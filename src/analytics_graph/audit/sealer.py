@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -101,21 +102,70 @@ async def commit_batch(
     return head
 
 
-async def catch_up(conn: Connection, signer: Signer, batch_size: int = 100_000) -> int:
-    """Seals every event final now, in batches (without the sealer lock: for tests,
-    benchmarks and one-off runs; a running sealer is refused by the checkpoint
-    claim). Returns the tree size reached."""
-    position, size = await tree.read_checkpoint(conn)
-    tail, cursor = await tree.load_tail(conn, size), LogCursor(position)
-    while True:
-        after = cursor.position
-        positions, leaves = await read_leaves(conn, cursor, batch_size)
-        if positions:
-            await commit_batch(conn, tail, signer, after, positions, leaves)
-        elif cursor.blocked:
+Idle = Callable[[int, bool], Awaitable[bool]]
+"""Called when nothing new is final: ``(generation seen before the read, blocked)``;
+waits for more and returns ``True``, or returns ``False`` to stop."""
+
+
+async def seal_stream(
+    reader: Connection,
+    writer: Connection,
+    tail: Tail,
+    signer: Signer,
+    position: int,
+    *,
+    batch_size: int,
+    idle: Idle,
+    generation: Callable[[], int] = lambda: 0,
+    on_head: Callable[[int, TreeHead], None] | None = None,
+) -> None:
+    """Seals from ``position`` (the checkpoint, where ``tail`` stands) until ``idle``
+    says stop. Reads the next batch on ``reader`` while committing the current one on
+    ``writer``, so PostgreSQL hashes leaves while this process builds the tree."""
+    cursor = LogCursor(position)
+
+    async def read() -> tuple[int, list[int], list[bytes]]:
+        seen = generation()
+        return (seen, *await read_leaves(reader, cursor, batch_size))
+
+    after, ahead = cursor.position, asyncio.ensure_future(read())
+    try:
+        while True:
+            seen, positions, leaves = await ahead
+            if not positions:
+                if not await idle(seen, cursor.blocked):
+                    return
+                after, ahead = cursor.position, asyncio.ensure_future(read())
+                continue
+            this_after, after = after, cursor.position
+            ahead = asyncio.ensure_future(read())
+            head = await commit_batch(writer, tail, signer, this_after, positions, leaves)
+            if on_head is not None:
+                on_head(positions[-1], head)
+    finally:
+        if not ahead.done():
+            ahead.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await ahead
+
+
+async def catch_up(url: str, signer: Signer, batch_size: int = 100_000) -> int:
+    """Seals every event final now (without the sealer lock: for tests, benchmarks and
+    one-off runs; a running sealer's batch is refused by the checkpoint claim, or
+    refuses ours). Returns the tree size reached."""
+
+    async def idle(_: int, blocked: bool) -> bool:
+        if blocked:
             await asyncio.sleep(HOLE_RETRY)
-        else:
-            return tail.size
+        return blocked
+
+    async with dedicated_connection(url) as reader, dedicated_connection(url) as writer:
+        position, size = await tree.read_checkpoint(writer)
+        tail = await tree.load_tail(writer, size)
+        await seal_stream(
+            reader, writer, tail, signer, position, batch_size=batch_size, idle=idle
+        )
+        return tail.size
 
 
 class Sealer:
@@ -158,32 +208,38 @@ class Sealer:
             await asyncio.sleep(self.options.takeover_interval)
 
     async def _follow(self, conn: Connection) -> None:
-        while True:
-            self.position, self.size = await tree.read_checkpoint(conn)
-            tail = await tree.load_tail(conn, self.size)
-            try:
-                await self._seal_forever(conn, tail)
-            except CheckpointMoved:
-                log.warning("the sealer's checkpoint moved under it; reloading")
+        async with dedicated_connection(self._url) as reader:
+            while True:
+                self.position, self.size = await tree.read_checkpoint(conn)
+                tail = await tree.load_tail(conn, self.size)
+                try:
+                    await seal_stream(
+                        reader,
+                        conn,
+                        tail,
+                        self._signer,
+                        self.position,
+                        batch_size=self.options.batch_size,
+                        idle=self._wait,
+                        generation=self._generation,
+                        on_head=self._sealed,
+                    )
+                except CheckpointMoved:
+                    log.warning("the sealer's checkpoint moved under it; reloading")
 
-    async def _seal_forever(self, conn: Connection, tail: Tail) -> None:
-        cursor = LogCursor(self.position)
-        while True:
-            seen = self._listener.generation if self._listener is not None else 0
-            after = cursor.position
-            positions, leaves = await read_leaves(conn, cursor, self.options.batch_size)
-            if not positions:
-                await self._wait(seen, cursor.blocked)
-                continue
-            self.head = await commit_batch(conn, tail, self._signer, after, positions, leaves)
-            self.position, self.size = positions[-1], tail.size
+    def _generation(self) -> int:
+        return self._listener.generation if self._listener is not None else 0
 
-    async def _wait(self, seen: int, blocked: bool) -> None:
+    def _sealed(self, position: int, head: TreeHead) -> None:
+        self.position, self.size, self.head = position, head.tree_size, head
+
+    async def _wait(self, seen: int, blocked: bool) -> bool:
         pause = HOLE_RETRY if blocked else self.options.poll_interval
         if self._listener is None:
             await asyncio.sleep(pause)
         else:
             await self._listener.wait(seen, pause)
+        return True
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name="audit-sealer")
