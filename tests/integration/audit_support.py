@@ -54,3 +54,12 @@ async def rows(conn: Connection) -> list[dict[str, Any]]:
         "data::text AS data, state FROM events ORDER BY position"
     )
     return [dict(r) for r in found]
+
+
+async def append_engagement(store: EventStore, count: int, seed: int = 1) -> None:
+    """``count`` engagement facts, in bulk appends of 10,000."""
+    rng = random.Random(seed)
+    for low in range(0, count, 10_000):
+        await store.append_bulk(
+            [engagement(i, rng) for i in range(low, min(low + 10_000, count))], optimistic=True
+        )

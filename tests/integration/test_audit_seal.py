@@ -12,7 +12,7 @@ from analytics_graph.audit.leaves import LEAF_HASH_SQL, ROW_COLUMNS, hash_row
 from analytics_graph.audit.sealer import catch_up
 from analytics_graph.eventstore import EventStore
 from tests.integration import audit_rfc6962 as rfc
-from tests.integration.audit_support import SIGNER, append_mixed, rows
+from tests.integration.audit_support import SIGNER, append_engagement, append_mixed, rows
 
 
 async def test_sql_and_python_leaf_hashes_agree_with_the_documented_encoding(
@@ -64,3 +64,32 @@ async def test_proofs_of_small_logs_verify_independently(
                         rfc.mth([rfc.leaf_of(e) for e in events[:new]]),
                         proof.path,
                     )
+
+
+@pytest.mark.slow
+async def test_proofs_of_a_log_of_100k_verify_independently(
+    database_url: str, pool: asyncpg.Pool, store: EventStore
+) -> None:
+    rng = random.Random(100)
+    sizes = [2**16, 2**16 + 1, 100_003]
+    sealed = 0
+    for size in sizes:
+        await append_engagement(store, size - sealed, seed=size)
+        assert await catch_up(database_url, SIGNER, batch_size=30_000) == size
+        sealed = size
+    async with pool.acquire() as conn:
+        events = await rows(conn)
+        leaves = [rfc.leaf_of(e) for e in events]
+        roots = {size: rfc.mth(leaves[:size]) for size in sizes}
+        for size in sizes:
+            head = await tree.head_at(conn, size)
+            assert head is not None and head.valid() and head.root_hash == roots[size]
+            picks = {0, 1, size - 2, size - 1, *(rng.randrange(size) for _ in range(20))}
+            for index in sorted(picks):
+                proof = await proofs.inclusion(conn, events[index]["position"], size)
+                assert proof.leaf_index == index and proof.leaf_hash == leaves[index]
+                assert rfc.verify_inclusion(index, size, leaves[index], proof.audit_path, roots[size])
+        for old in [1, 2, 3, 2**16, 2**16 + 1, rng.randrange(1, 100_003)]:
+            proof = await proofs.consistency(conn, old, 100_003)
+            old_root = roots.get(old) or rfc.mth(leaves[:old])
+            assert rfc.verify_consistency(old, 100_003, old_root, roots[100_003], proof.path)
