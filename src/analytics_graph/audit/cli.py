@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
+from uuid import UUID
 
 import asyncpg
 import typer
 
-from analytics_graph.audit import tree
+from analytics_graph.audit import export, replay, tree
 from analytics_graph.audit.heads import TreeHead, signer
 from analytics_graph.audit.sealer import catch_up
 from analytics_graph.audit.verify import verify
@@ -135,5 +136,110 @@ def seal_command(
     typer.echo(f"sealed: {size} events")
 
 
-def main() -> None:  # pragma: no cover - for python -m analytics_graph.audit.cli
-    sys.exit(app())
+def _subjects(account: str | None, video: str | None) -> replay.Subjects | None:
+    try:
+        return (
+            None
+            if account is None and video is None
+            else replay.Subjects(
+                accounts=[str(UUID(account))] if account else [],
+                videos=[str(UUID(video))] if video else [],
+            )
+        )
+    except ValueError:
+        raise fail("--account/--video: an id (UUID)") from None
+
+
+async def _replay(
+    config: Settings, as_of: str | None, chosen: replay.Subjects | None, days: str | None,
+    comparing: bool,
+) -> tuple[int, replay.Subjects, dict[tuple[str, str], Any], replay.Comparison | None]:  # fmt: skip
+    async with database_url(config) as url, connected(config) as live:
+        live_config = dataclasses.replace(config, database_url=url)
+        if as_of is None:
+            position = await replay.live_point(live)
+        else:
+            position = await replay.resolve_point(live, as_of)
+        subjects = chosen or await replay.every_subject(live, position)
+        span = replay.parse_range(days) if days else await replay.default_range(live, position)
+        ours = await replay.replayed(config, live, url, position, subjects, span)
+        if not comparing:
+            return position, subjects, ours, None
+        theirs = await replay.live_answers(live_config, subjects, span)
+        return position, subjects, ours, replay.compare(ours, theirs)
+
+
+@app.command("replay")
+def replay_command(
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="POSITION or TIMESTAMP (ISO 8601); --compare: live point."),
+    ] = None,
+    account: Annotated[str | None, typer.Option(help="Only this account.")] = None,
+    video: Annotated[str | None, typer.Option(help="Only this video.")] = None,
+    days: Annotated[
+        str | None, typer.Option("--range", help="START:END days (default: all the log's).")
+    ] = None,
+    comparing: Annotated[
+        bool, typer.Option("--compare", help="Compare every number with the live read models.")
+    ] = False,
+) -> None:
+    """Rebuild every projection from position 0 up to a point (same projection code, a
+    scratch database) and print what the API would have answered then, as JSON."""
+    if as_of is None and not comparing:
+        raise fail("--as-of POSITION|TIMESTAMP is required (or --compare)")
+    config, chosen = settings(), _subjects(account, video)
+    try:
+        position, subjects, ours, comparison = asyncio.run(
+            _replay(config, as_of, chosen, days, comparing)
+        )
+    except replay.ReplayError as exc:
+        raise fail(str(exc)) from exc
+    except (OSError, asyncpg.PostgresError, AnalyticsGraphError) as exc:
+        raise fail(f"the database cannot be used: {exc}") from exc
+    if comparison is not None:
+        typer.echo(f"as of position {position}: {comparison.compared} numbers compared, "
+                   f"{len(comparison.differences)} differ")  # fmt: skip
+        for difference in comparison.differences[:50]:
+            typer.echo(f"DIFFERS: {difference}", err=True)
+        raise typer.Exit(FAILED if comparison.differences else OK)
+    if len(ours) == 1:
+        print_json(next(iter(ours.values())))
+        return
+    print_json(
+        {
+            "asOf": position,
+            "accounts": {i: ours[("account", i)] for i in subjects.accounts},
+            "videos": {i: ours[("video", i)] for i in subjects.videos},
+        }
+    )
+
+
+@app.command("export")
+def export_command(
+    start: Annotated[int, typer.Option("--from", min=0, help="First position.")],
+    end: Annotated[int, typer.Option("--to", min=0, help="Last position (inclusive).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The file to write.")],
+    file_format: Annotated[str, typer.Option("--format", help="ndjson or parquet.")] = "ndjson",
+) -> None:
+    """Write the sealed events of a range with their leaf hashes, inclusion proofs and
+    the signed head they lead to (checkable offline; docs/audit.md)."""
+    if file_format not in export.FORMATS:
+        raise fail(f"--format: one of {', '.join(export.FORMATS)}, not {file_format!r}")
+    if end < start:
+        raise fail("--to: at or after --from")
+
+    async def write(conn: asyncpg.Connection) -> tuple[int, TreeHead]:
+        if file_format == "parquet":
+            return await export.write_parquet(conn, start, end, output)
+        with output.open("w", encoding="utf-8") as file:
+            return await export.write_ndjson(conn, start, end, file)
+
+    try:
+        count, head = run(settings(), write)
+    except export.ExportError as exc:
+        raise fail(str(exc), FAILED) from exc
+    except OSError as exc:
+        raise fail(f"-o {output}: {exc}") from exc
+    typer.echo(f"{count} events written to {output}, proven against the head of size "
+               f"{head.tree_size}")  # fmt: skip
