@@ -27,7 +27,6 @@ import argparse
 import asyncio
 import contextlib
 import random
-import statistics
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -150,9 +149,15 @@ def view_events(count: int, seed: int) -> list[NewEvent]:
         event_id, video = uuid.UUID(int=rng.getrandbits(128)), rng.choice(videos)
         at = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=i)
         data = {
-            "eventId": str(event_id), "type": "view", "occurredAt": at.isoformat(),
-            "videoId": str(video), "accountId": account, "viewerId": f"user-{i % 50_000}",
-            "watchedSeconds": (i % 600) / 10, "completed": i % 3 == 0, "source": "FOR_YOU",
+            "eventId": str(event_id),
+            "type": "view",
+            "occurredAt": at.isoformat(),
+            "videoId": str(video),
+            "accountId": account,
+            "viewerId": f"user-{i % 50_000}",
+            "watchedSeconds": (i % 600) / 10,
+            "completed": i % 3 == 0,
+            "source": "FOR_YOU",
         }
         events.append(NewEvent(str(video), "view", event_id=event_id, occurred_at=at, data=data))
     return events
@@ -179,10 +184,12 @@ async def live_lag(url: str, rate: int, seconds: float) -> None:
             started = time.perf_counter()
             for i in range(batches):
                 await asyncio.sleep(max(0.0, started + i * 0.05 - time.perf_counter()))
-                await store.append_bulk(planned[i * per_batch : (i + 1) * per_batch], optimistic=True)
+                await store.append_bulk(
+                    planned[i * per_batch : (i + 1) * per_batch], optimistic=True
+                )
                 committed.append((await store.last_position(), time.perf_counter()))
             achieved = per_batch * batches / (time.perf_counter() - started)
-            while sealer.position < committed[-1][0]:
+            while sealer.position < committed[-1][0]:  # noqa: ASYNC110 - polled like the watcher
                 await asyncio.sleep(0.01)
             await asyncio.sleep(0.01)
             watcher.cancel()
@@ -241,7 +248,9 @@ async def synthetic(url: str, size: int, rounds: int) -> None:
             await tree.save(conn, tail, old, list(range(low + 1, low + count + 1)))
     head = SIGNER.sign(tail.size, tail.builder.root(), datetime.now(UTC))
     await tree.insert_head(conn, head)
-    print(f"built a stored tree of {size:,} synthetic leaves in {time.perf_counter() - started:.0f} s")
+    print(
+        f"built a stored tree of {size:,} synthetic leaves in {time.perf_counter() - started:.0f} s"
+    )
     total = await storage(conn)
     print(f"  tree storage: {total / size:.1f} bytes per leaf ({total / 2**20:.1f} MiB)")
     await proof_latency(conn, size, rounds)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from analytics_graph.audit import sealer, tree
+from analytics_graph.audit import tree
 from analytics_graph.audit.heads import TreeHead
 from analytics_graph.audit.sealer import Sealer, SealerOptions
 from analytics_graph.types import Connection
@@ -25,7 +25,7 @@ async def slow_insert_head(conn: Connection, head: TreeHead) -> None:
 
 
 async def main(url: str) -> None:
-    sealer.tree.insert_head = slow_insert_head  # type: ignore[assignment]
+    tree.insert_head = slow_insert_head
     options = SealerOptions(batch_size=300, takeover_interval=0.05, retry_interval=0.05)
     async with Sealer(url, SIGNER, None, options):
         await asyncio.Event().wait()

@@ -38,9 +38,7 @@ async def append_mixed(store: EventStore, count: int, seed: int = 1) -> None:
             stream = f"acct-{seed}-{rng.randrange(5)}"
             versions[stream] = versions.get(stream, 0) + 1
             state = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 40)))
-            await store.append(
-                [NewEvent(stream, "Account.Changed", versions[stream], state=state)]
-            )
+            await store.append([NewEvent(stream, "Account.Changed", versions[stream], state=state)])
         else:
             bulk.append(engagement(i, rng))
     if bulk:

@@ -43,7 +43,9 @@ async def test_replay_as_of_a_past_position_while_ingest_goes_on(
     account = next(a for a in pw.world().accounts if a.is_pro)
     video = next(v for v in pw.world().videos if v.account_id == account.id)
     replaying = asyncio.create_task(
-        audit_cli(database_url, tmp_path, "replay", "--as-of", str(point), "--account", str(account.id))
+        audit_cli(
+            database_url, tmp_path, "replay", "--as-of", str(point), "--account", str(account.id)
+        )
     )
     replaying_video = asyncio.create_task(
         audit_cli(database_url, tmp_path, "replay", "--as-of", str(point), "--video", str(video.id))
@@ -54,8 +56,12 @@ async def test_replay_as_of_a_past_position_while_ingest_goes_on(
     assert status == 0, err
     answer = json.loads(out)
     overview = answer["data"]["account"]["analytics"]["overview"]
-    views = "SELECT count(*) FROM events WHERE type = $1 AND data->>'accountId' = $2 AND position <= $3"
-    assert overview["videoViews"]["total"] == await count(pool, views, "view", str(account.id), point)
+    views = (
+        "SELECT count(*) FROM events WHERE type = $1 AND data->>'accountId' = $2 AND position <= $3"
+    )
+    assert overview["videoViews"]["total"] == await count(
+        pool, views, "view", str(account.id), point
+    )
     assert overview["shares"]["total"] == await count(pool, views, "share", str(account.id), point)
     assert overview["videoViews"]["total"] < await count(
         pool, views, "view", str(account.id), await store.last_position()

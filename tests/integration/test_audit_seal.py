@@ -11,6 +11,7 @@ from analytics_graph.audit import proofs, tree
 from analytics_graph.audit.leaves import LEAF_HASH_SQL, ROW_COLUMNS, hash_row
 from analytics_graph.audit.sealer import catch_up
 from analytics_graph.eventstore import EventStore
+from analytics_graph.types import Connection
 from tests.integration import audit_rfc6962 as rfc
 from tests.integration.audit_support import SIGNER, append_engagement, append_mixed, rows
 
@@ -22,12 +23,17 @@ async def test_sql_and_python_leaf_hashes_agree_with_the_documented_encoding(
     async with pool.acquire() as conn:
         events = await rows(conn)
         in_sql = await conn.fetch(f"SELECT {LEAF_HASH_SQL} AS leaf FROM events ORDER BY position")
-        in_python = [hash_row(r) for r in await conn.fetch(f"SELECT {ROW_COLUMNS} FROM events ORDER BY position")]
+        in_python = [
+            hash_row(r)
+            for r in await conn.fetch(f"SELECT {ROW_COLUMNS} FROM events ORDER BY position")
+        ]
     independent = [rfc.leaf_of(e) for e in events]
     assert [bytes(r["leaf"]) for r in in_sql] == independent == in_python
 
 
-async def check_proofs(conn: asyncpg.Connection, events: list[dict[str, object]], size: int, rng: random.Random) -> None:
+async def check_proofs(
+    conn: Connection, events: list[dict[str, object]], size: int, rng: random.Random
+) -> None:
     leaves = [rfc.leaf_of(e) for e in events[:size]]
     head = await tree.head_at(conn, size)
     assert head is not None and head.valid()
@@ -88,8 +94,10 @@ async def test_proofs_of_a_log_of_100k_verify_independently(
             for index in sorted(picks):
                 proof = await proofs.inclusion(conn, events[index]["position"], size)
                 assert proof.leaf_index == index and proof.leaf_hash == leaves[index]
-                assert rfc.verify_inclusion(index, size, leaves[index], proof.audit_path, roots[size])
+                assert rfc.verify_inclusion(
+                    index, size, leaves[index], proof.audit_path, roots[size]
+                )
         for old in [1, 2, 3, 2**16, 2**16 + 1, rng.randrange(1, 100_003)]:
-            proof = await proofs.consistency(conn, old, 100_003)
+            consistency = await proofs.consistency(conn, old, 100_003)
             old_root = roots.get(old) or rfc.mth(leaves[:old])
-            assert rfc.verify_consistency(old, 100_003, old_root, roots[100_003], proof.path)
+            assert rfc.verify_consistency(old, 100_003, old_root, roots[100_003], consistency.path)

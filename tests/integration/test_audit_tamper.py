@@ -26,7 +26,11 @@ def cli(url: str, *args: str, data_dir: Path | None = None) -> subprocess.Comple
         env["ANALYTICS_GRAPH_DATA_DIR"] = str(data_dir)
     return subprocess.run(
         [sys.executable, "-m", "analytics_graph", "audit", *args],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -62,8 +66,7 @@ async def test_the_untouched_log_verifies_and_a_kept_head_is_extended(
     assert head["treeSize"] == 200 and len(head["rootHash"]) == 64
     (tmp_path / "head.json").write_text(kept.stdout)
     await append_mixed(store, 50, seed=3)
-    async with pool.acquire() as conn:
-        await catch_up(database_url, SIGNER)
+    await catch_up(database_url, SIGNER)
     done = cli(database_url, "verify", "--head", str(tmp_path / "head.json"))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "250 sealed events recomputed" in done.stdout
@@ -74,25 +77,49 @@ async def test_the_untouched_log_verifies_and_a_kept_head_is_extended(
     ("kind", "statements", "position"),
     [
         ("changed", ["UPDATE events SET data = data || '{\"i\": 1}' WHERE position = {p}"], 37),
-        ("changed", ["UPDATE events SET recorded_at = recorded_at + interval '1 microsecond' "
-                     "WHERE position = {p}"], 150),
+        (
+            "changed",
+            [
+                "UPDATE events SET recorded_at = recorded_at + interval '1 microsecond' "
+                "WHERE position = {p}"
+            ],
+            150,
+        ),
         ("missing", ["DELETE FROM events WHERE position = {p}"], 60),
-        ("inserted", ["INSERT INTO events (position, stream_id, type, data) "
-                      "VALUES ({p}, 'video-1', 'view', '{{}}')"], 101),
-        ("reordered", ["UPDATE events SET position = -1 WHERE position = {p}",
-                       "UPDATE events SET position = {p} WHERE position = {p} + 3",
-                       "UPDATE events SET position = {p} + 3 WHERE position = -1"], 120),
+        (
+            "inserted",
+            [
+                "INSERT INTO events (position, stream_id, type, data) "
+                "VALUES ({p}, 'video-1', 'view', '{{}}')"
+            ],
+            101,
+        ),
+        (
+            "reordered",
+            [
+                "UPDATE events SET position = -1 WHERE position = {p}",
+                "UPDATE events SET position = {p} WHERE position = {p} + 3",
+                "UPDATE events SET position = {p} + 3 WHERE position = -1",
+            ],
+            120,
+        ),
         ("missing", ["DELETE FROM events WHERE position >= {p}"], 180),
     ],
 )
 async def test_tampering_is_named_by_position_and_kind(
-    database_url: str, pool: asyncpg.Pool, store: EventStore,
-    kind: str, statements: list[str], position: int,
+    database_url: str,
+    pool: asyncpg.Pool,
+    store: EventStore,
+    kind: str,
+    statements: list[str],
+    position: int,
 ) -> None:
     positions = await sealed_log(database_url, pool, store)
     assert 101 not in positions  # the hole
     target = position if kind == "inserted" else positions[positions.index(position)]
-    await superuser(pool, *(s.replace("{p}", str(target)).replace("{{}}", "{}") for s in statements))
+    await superuser(
+        pool, *(s.replace("{p}", str(target)).replace("{{}}", "{}") for s in statements)
+    )
     done = cli(database_url, "verify")
     assert done.returncode == 1, done.stdout + done.stderr
     assert f"FAILED: {kind} at position {target}:" in done.stderr

@@ -1,4 +1,5 @@
-"""The Merkle tree code against an independent RFC 6962 implementation (tests/integration/audit_rfc6962.py)."""
+"""The Merkle tree code against an independent RFC 6962 implementation
+(tests/integration/audit_rfc6962.py)."""
 
 from __future__ import annotations
 

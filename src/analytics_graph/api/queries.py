@@ -153,6 +153,9 @@ def log_window(
         parsed = as_uuid(account_id)
         account = str(parsed) if parsed is not None else "00000000-0000-0000-0000-000000000000"
     return LogWindow(
-        occurred_from or None, occurred_to or None, recorded_from or None, recorded_to or None,
+        occurred_from or None,
+        occurred_to or None,
+        recorded_from or None,
+        recorded_to or None,
         account,
     )

@@ -83,9 +83,7 @@ async def events(
 
 
 async def _first_sealed_after(conn: Connection, position: int, size: int) -> int | None:
-    later = await conn.fetchval(
-        "SELECT min(position) FROM events WHERE position > $1", position
-    )
+    later = await conn.fetchval("SELECT min(position) FROM events WHERE position > $1", position)
     return None if later is None else await tree.leaf_index(conn, int(later), size)
 
 

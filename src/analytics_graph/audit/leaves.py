@@ -24,9 +24,8 @@ PostgreSQL (the sealer's fast path). Tests hold the two to each other.
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from analytics_graph.audit.merkle import leaf_hash
@@ -86,7 +85,13 @@ def encode_fields(
     return b"".join(parts)
 
 
-def encode(row: Mapping[str, Any], position: int | None = None) -> bytes:
+class Row(Protocol):
+    """A row of :data:`ROW_COLUMNS` (an ``asyncpg.Record`` or a dict)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+def encode(row: Row, position: int | None = None) -> bytes:
     """The encoding of a row of :data:`ROW_COLUMNS` (at ``position`` if given)."""
     return encode_fields(
         row["position"] if position is None else position,
@@ -101,7 +106,7 @@ def encode(row: Mapping[str, Any], position: int | None = None) -> bytes:
     )
 
 
-def hash_row(row: Mapping[str, Any], position: int | None = None) -> bytes:
+def hash_row(row: Row, position: int | None = None) -> bytes:
     """The leaf hash of a row of :data:`ROW_COLUMNS`."""
     return leaf_hash(encode(row, position))
 

@@ -231,7 +231,7 @@ class Builder:
     def root(self) -> bytes:
         """``MTH`` of every leaf added so far."""
         result: bytes | None = None
-        for level, value in self.edge():
+        for _, value in self.edge():
             result = value if result is None else node_hash(value, result)
         return EMPTY_ROOT if result is None else result
 

@@ -124,7 +124,9 @@ def parse_range(text: str) -> tuple[date, date]:
         start_text, end_text = text.split(":")
         start, end = date.fromisoformat(start_text), date.fromisoformat(end_text)
     except ValueError:
-        raise ReplayError(f"--range {text!r}: START:END as ISO dates (2025-01-01:2025-01-31)")
+        raise ReplayError(
+            f"--range {text!r}: START:END as ISO dates (2025-01-01:2025-01-31)"
+        ) from None
     if end < start or (end - start).days >= MAX_RANGE_DAYS:
         raise ReplayError(f"--range {text}: START <= END, at most {MAX_RANGE_DAYS} days")
     return start, end

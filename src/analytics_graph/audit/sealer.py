@@ -162,9 +162,7 @@ async def catch_up(url: str, signer: Signer, batch_size: int = 100_000) -> int:
     async with dedicated_connection(url) as reader, dedicated_connection(url) as writer:
         position, size = await tree.read_checkpoint(writer)
         tail = await tree.load_tail(writer, size)
-        await seal_stream(
-            reader, writer, tail, signer, position, batch_size=batch_size, idle=idle
-        )
+        await seal_stream(reader, writer, tail, signer, position, batch_size=batch_size, idle=idle)
         return tail.size
 
 

@@ -212,9 +212,7 @@ async def latest_head(conn: Connection) -> TreeHead | None:
 
 
 async def head_at(conn: Connection, size: int) -> TreeHead | None:
-    row = await conn.fetchrow(
-        f"SELECT {HEAD_COLUMNS} FROM audit_heads WHERE tree_size = $1", size
-    )
+    row = await conn.fetchrow(f"SELECT {HEAD_COLUMNS} FROM audit_heads WHERE tree_size = $1", size)
     return None if row is None else _head(row)
 
 

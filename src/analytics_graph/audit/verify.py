@@ -197,14 +197,18 @@ def _check_head(head: TreeHead, roots: _RootsAt, kind: str) -> list[Finding]:
     return findings
 
 
-async def _check_kept(conn: Connection, kept: TreeHead, roots: _RootsAt, size: int) -> list[Finding]:
+async def _check_kept(
+    conn: Connection, kept: TreeHead, roots: _RootsAt, size: int
+) -> list[Finding]:
     findings = _check_head(kept, roots, "kept-head")
     if findings:
         return findings
     proof = await proofs.consistency(conn, kept.tree_size, size)
     latest = await proofs.root_at(conn, size)
     try:
-        _, new_root = merkle.roots_from_consistency(kept.tree_size, size, kept.root_hash, proof.path)
+        _, new_root = merkle.roots_from_consistency(
+            kept.tree_size, size, kept.root_hash, proof.path
+        )
     except ValueError as exc:
         return [Finding("kept-head", None, f"no consistency proof: {exc}")]
     if new_root != latest or latest != roots.found.get(size, latest):
