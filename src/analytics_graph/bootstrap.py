@@ -20,6 +20,8 @@ import projections
 from analytics_graph.api.engine.limits import Limits
 from analytics_graph.api.services import Services
 from analytics_graph.application import PERSISTENCE_MODULE, AnalyticsApplication
+from analytics_graph.audit.heads import signer
+from analytics_graph.audit.sealer import Sealer
 from analytics_graph.auth import signing_secret
 from analytics_graph.commands import Commands
 from analytics_graph.config import Settings
@@ -87,8 +89,10 @@ async def open_system(settings: Settings, *, run_projections: bool = True) -> As
             ):
                 store = EventStore(pool, notifier)
                 runner = ProjectionRunner(url, store, listener, projections.ALL)
+                sealer = Sealer(url, signer(settings), listener)  # audit: seals the log
                 if run_projections:
                     await runner.start()
+                    await sealer.start()
                 try:
                     async with _feed(url, run_projections) as feed:
                         limits = Limits(max_batch=settings.max_ingest_batch)
@@ -118,6 +122,7 @@ async def open_system(settings: Settings, *, run_projections: bool = True) -> As
                             secret=signing_secret(settings),
                         )
                 finally:
+                    await sealer.stop()
                     await runner.stop()
         finally:
             await pool.close()

@@ -38,6 +38,9 @@ class Settings:
     pool_min_size: int = 2
     pool_max_size: int = 10
     max_ingest_batch: int = 10_000
+    signing_key: Secret | None = None
+    """The Ed25519 key that signs tree heads (``audit/heads.py``); ``None``: generated
+    into ``data_dir``."""
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -45,6 +48,7 @@ class Settings:
         config = Config(environ=dict(os.environ if environ is None else environ))
         url = config(ENV_PREFIX + "DATABASE_URL", default=None)
         secret = config(ENV_PREFIX + "SECRET", cast=Secret, default=None)
+        signing_key = config(ENV_PREFIX + "SIGNING_KEY", cast=Secret, default=None)
         mode_name = config(ENV_PREFIX + "MODE", default=Mode.DEVELOPMENT.value)
         try:
             mode = Mode(mode_name)
@@ -55,6 +59,7 @@ class Settings:
             database_url=url or None,
             data_dir=Path(config(ENV_PREFIX + "DATA_DIR", default=".analytics-graph")),
             secret=secret,
+            signing_key=signing_key,
             mode=mode,
         )
 

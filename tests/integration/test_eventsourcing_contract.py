@@ -48,6 +48,7 @@ from analytics_graph.eventstore.persistence import (
     LogAggregateRecorder,
     LogApplicationRecorder,
     LogProcessRecorder,
+    LogSnapshotRecorder,
     LogTrackingRecorder,
 )
 from analytics_graph.eventstore.records import NewEvent
@@ -139,6 +140,37 @@ class TestAggregateRecorder(WithFactory, recorder_cases.AggregateRecorderTestCas
         return self.factory.aggregate_recorder()
 
 
+class TestSnapshotRecorder(WithFactory, recorder_cases.AggregateRecorderTestCase):
+    """The snapshot recorder passes the library's aggregate recorder cases, and keeps
+    its rows out of the log."""
+
+    def create_recorder(self) -> AggregateRecorder:
+        return self.factory.aggregate_recorder(purpose="snapshots")
+
+    def test_snapshots_stay_out_of_the_log(self) -> None:
+        recorder = self.create_recorder()
+        recorder.insert_events([StoredEvent(uuid4(), 1, "topic", b"state")])
+        assert self.factory.application_recorder().max_notification_id() is None
+
+
+class TestExampleApplication(FreshDatabase, application_cases.ExampleApplicationTestCase):
+    """The library's example application, with snapshotting enabled, on our module."""
+
+    expected_factory_topic = f"{MODULE}:EventLogFactory"
+
+    def setUp(self) -> None:
+        super().setUp()
+        self._restore = [
+            _set_environ("PERSISTENCE_MODULE", MODULE),
+            _set_environ(DATABASE_URL, self.database_url),
+        ]
+
+    def tearDown(self) -> None:
+        for restore in self._restore:
+            restore()
+        super().tearDown()
+
+
 class TestApplicationRecorder(
     WithFactory, recorder_cases.ApplicationRecorderTestCase[ApplicationRecorder]
 ):
@@ -198,9 +230,10 @@ class TestInfrastructureFactory(
     def expected_process_recorder_class(self) -> type[ProcessRecorder]:
         return LogProcessRecorder
 
-    def test_snapshot_recorder_is_refused(self) -> None:
+    def test_snapshot_recorder_is_beside_the_log_and_other_purposes_are_refused(self) -> None:
+        assert isinstance(self.factory.aggregate_recorder(purpose="snapshots"), LogSnapshotRecorder)
         with pytest.raises(NotSupportedError):
-            self.factory.aggregate_recorder(purpose="snapshots")
+            self.factory.aggregate_recorder(purpose="other")
 
     def test_dsn_from_the_process_environment(self) -> None:
         env = {"PERSISTENCE_MODULE": MODULE}

@@ -11,6 +11,7 @@ from uuid import UUID
 import typer
 import uvicorn
 
+from analytics_graph.audit.cli import app as audit_app
 from analytics_graph.auth import Role, issue_token, signing_secret
 from analytics_graph.bootstrap import open_system
 from analytics_graph.cli.projections import app as projections_app
@@ -18,6 +19,7 @@ from analytics_graph.cli.settings import settings
 
 cli = typer.Typer(no_args_is_help=True, help="Event-sourced creator analytics.")
 cli.add_typer(projections_app, name="projections")
+cli.add_typer(audit_app, name="audit")
 
 
 @cli.command()

@@ -23,8 +23,10 @@ What the library's recorder contract gets from us:
   append that drew an earlier position and commits late is never passed over.
 * a subscription wakes on LISTEN/NOTIFY (``notify.CHANNEL``) and reads every
   :data:`~analytics_graph.eventstore.datastore.POLL_INTERVAL` seconds anyway.
-* snapshots are not supported (``aggregate_recorder(purpose="snapshots")``
-  raises ``NotSupportedError``): the log keeps facts only.
+* snapshots (``aggregate_recorder(purpose="snapshots")``) are stored beside the
+  log, in the ``snapshots`` table (``snapshots.py``): never in the log, never
+  sealed; a taken ``(originator, version)`` raises ``IntegrityError``. Other
+  purposes raise ``NotSupportedError``.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import Environment, EnvType, resolve_topic, strtobool
 
 from analytics_graph.errors import ConcurrencyError, StoreError
-from analytics_graph.eventstore import recording
+from analytics_graph.eventstore import recording, snapshots
 from analytics_graph.eventstore.datastore import Datastore
 from analytics_graph.eventstore.records import NewEvent
 
@@ -192,6 +194,50 @@ class LogAggregateRecorder(_LogRecorder, AggregateRecorder):
             )
             for r in rows
             if r.state is not None
+        ]
+
+
+class LogSnapshotRecorder(_LogRecorder, AggregateRecorder):
+    """Snapshots in the ``snapshots`` table beside the log, one per originator version."""
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        """Stores atomically; ``IntegrityError`` when a version is taken (nothing stored)."""
+        rows = [
+            snapshots.Snapshot(
+                self._stream_id(e.originator_id), e.originator_version, e.topic, e.state
+            )
+            for e in stored_events
+        ]
+        self._run(snapshots.insert(self.datastore.store.pool, rows))
+
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        """The originator's snapshots with ``gt < version <= lte``, by version."""
+        found = self._run(
+            snapshots.select(
+                self.datastore.store.pool,
+                self._stream_id(originator_id),
+                after_version=gt,
+                upto_version=lte,
+                desc=desc,
+                limit=limit,
+            )
+        )
+        return [
+            StoredEvent(
+                originator_id=self._originator_id(s.stream_id),
+                originator_version=s.stream_version,
+                topic=s.topic,
+                state=s.state,
+            )
+            for s in found
         ]
 
 
@@ -331,8 +377,10 @@ class EventLogFactory(InfrastructureFactory[LogTrackingRecorder]):
         return {"originator_id_type": self.env.get(self.ORIGINATOR_ID_TYPE) or "uuid"}
 
     def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
+        if purpose == "snapshots":
+            return LogSnapshotRecorder(self.datastore, **self._options())
         if purpose != "events":
-            raise NotSupportedError(f"no {purpose!r} recorder: the event log stores events only")
+            raise NotSupportedError(f"no {purpose!r} recorder: events and snapshots only")
         return LogAggregateRecorder(self.datastore, **self._options())
 
     def application_recorder(self) -> ApplicationRecorder:

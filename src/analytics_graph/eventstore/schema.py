@@ -71,9 +71,66 @@ AGGREGATE_ROWS_INDEX = """
 CREATE INDEX events_aggregate_position ON events (position) WHERE stream_version IS NOT NULL;
 """
 
+AUDIT_TABLES = """
+-- The sealed log (audit/tree.py): RFC 6962 tree nodes of complete subtrees, in
+-- chunks of 256 consecutive hashes of one level (level 0: the leaf hashes), the
+-- positions of the leaves in chunks of 256, the signed heads and the sealer's
+-- checkpoint. Chunks are stored out of line, uncompressed (hashes do not
+-- compress), so a proof reads 32-byte slices of them.
+CREATE TABLE audit_nodes (
+    level  smallint NOT NULL,
+    chunk  bigint   NOT NULL,
+    hashes bytea    NOT NULL,
+    PRIMARY KEY (level, chunk)
+);
+ALTER TABLE audit_nodes ALTER COLUMN hashes SET STORAGE EXTERNAL;
+CREATE TABLE audit_leaves (
+    chunk          bigint PRIMARY KEY,
+    first_position bigint NOT NULL,
+    positions      bytea  NOT NULL
+);
+ALTER TABLE audit_leaves ALTER COLUMN positions SET STORAGE EXTERNAL;
+CREATE UNIQUE INDEX audit_leaves_first_position ON audit_leaves (first_position);
+CREATE TABLE audit_heads (
+    tree_size  bigint      PRIMARY KEY,
+    root_hash  bytea       NOT NULL,
+    sealed_at  timestamptz NOT NULL,
+    signature  bytea       NOT NULL,
+    public_key bytea       NOT NULL
+);
+CREATE FUNCTION audit_heads_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'signed tree heads are never rewritten: % on audit_heads is refused', TG_OP
+        USING ERRCODE = 'restrict_violation';
+END
+$$;
+CREATE TRIGGER audit_heads_append_only BEFORE UPDATE OR DELETE ON audit_heads
+    FOR EACH ROW EXECUTE FUNCTION audit_heads_refuse_change();
+CREATE TABLE audit_checkpoint (
+    only_row  boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    position  bigint  NOT NULL,
+    tree_size bigint  NOT NULL
+);
+INSERT INTO audit_checkpoint (position, tree_size) VALUES (0, 0);
+"""
+
+SNAPSHOTS_TABLE = """
+-- Snapshots of aggregates for the eventsourcing library (persistence.py), beside
+-- the log and not in it: a snapshot is a cache, replaceable and never audited.
+CREATE TABLE snapshots (
+    stream_id      text   NOT NULL,
+    stream_version bigint NOT NULL,
+    topic          text   NOT NULL,
+    state          bytea  NOT NULL,
+    PRIMARY KEY (stream_id, stream_version)
+);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "event log", EVENTS_TABLE),
     Migration(2, "aggregate events by position", AGGREGATE_ROWS_INDEX),
+    Migration(3, "sealed log: tree nodes, leaf positions, signed heads", AUDIT_TABLES),
+    Migration(4, "aggregate snapshots", SNAPSHOTS_TABLE),
 )
 
 

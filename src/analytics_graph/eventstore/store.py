@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -50,6 +52,25 @@ FROM {HORIZON_SUBQUERY} h
 LEFT JOIN LATERAL (
     SELECT position FROM events WHERE position > $1 ORDER BY position LIMIT $2
 ) e ON true
+"""
+VIDEO_PUBLISHED = "analytics_graph.domain.aggregates:Video.Published"
+# An account's events: its own stream (its aggregate events, profile views, follows),
+# and the streams of the videos it published (their aggregate events and engagement).
+# The videos are found in the log itself (the owner inside Video.Published's state).
+READ_LOG_SQL = f"""
+SELECT {COLUMNS} FROM events
+WHERE position > $1 AND position <= $2
+  AND ($3::text[] IS NULL OR type = ANY($3))
+  AND ($4::text IS NULL OR stream_id = $4)
+  AND ($6::timestamptz IS NULL OR occurred_at >= $6)
+  AND ($7::timestamptz IS NULL OR occurred_at <= $7)
+  AND ($8::timestamptz IS NULL OR recorded_at >= $8)
+  AND ($9::timestamptz IS NULL OR recorded_at <= $9)
+  AND ($10::text IS NULL OR stream_id = $10 OR stream_id IN (
+        SELECT v.stream_id FROM events v
+        WHERE v.type = '{VIDEO_PUBLISHED}' AND v.stream_version IS NOT NULL
+          AND convert_from(v.state, 'UTF8')::jsonb -> 'account_id' ->> '_data_' = $11))
+ORDER BY position LIMIT $5
 """
 _KEY_DETAIL = re.compile(r"=\((?P<stream>.*), (?P<version>-?\d+)\) already exists")
 MAX_BULK_RETRIES = 5
@@ -134,6 +155,19 @@ async def translated_errors() -> AsyncIterator[None]:
         raise AppendOnlyViolation(str(exc)) from exc
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
         raise StoreError(f"event store failure: {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class LogWindow:
+    """Filters of :meth:`EventStore.read_log` beyond type and stream: inclusive time
+    bounds, and ``account_id`` (canonical UUID text): the account's own stream and the
+    streams of every video it published (their engagement included)."""
+
+    occurred_from: datetime | None = None
+    occurred_to: datetime | None = None
+    recorded_from: datetime | None = None
+    recorded_to: datetime | None = None
+    account_id: str | None = None
 
 
 class EventStore:
@@ -282,25 +316,34 @@ class EventStore:
         upto: int | None = None,
         types: Sequence[str] | None = None,
         stream_id: str | None = None,
+        window: LogWindow | None = None,
     ) -> list[RecordedEvent]:
-        """Up to ``limit`` events after position ``after`` in log order, optionally filtered.
+        """Up to ``limit`` events after position ``after`` in log order, optionally filtered
+        (by type, by stream, and by ``window``: times and an account, see :class:`LogWindow`).
 
         Only final positions are returned: if an append that drew an earlier
         position is still in flight, this waits for it (see ``reader.py``), so
         paging on with ``after=<last position>`` never skips an event.
         """
-        sql = f"""
-            SELECT {COLUMNS} FROM events
-            WHERE position > $1 AND position <= $2
-              AND ($3::text[] IS NULL OR type = ANY($3))
-              AND ($4::text IS NULL OR stream_id = $4)
-            ORDER BY position LIMIT $5
-        """
+        w = window or LogWindow()
         async with translated_errors(), self.pool.acquire() as conn:
             horizon = await wait_until_final(conn)
             if upto is not None:
                 horizon = min(horizon, upto)
-            rows = await conn.fetch(sql, after, horizon, types, stream_id, limit)
+            rows = await conn.fetch(
+                READ_LOG_SQL,
+                after,
+                horizon,
+                types,
+                stream_id,
+                limit,
+                w.occurred_from,
+                w.occurred_to,
+                w.recorded_from,
+                w.recorded_to,
+                w.account_id,
+                None if w.account_id is None else UUID(w.account_id).hex,
+            )
         return [_recorded(r) for r in rows]
 
     async def read_next(self, cursor: LogCursor, limit: int = 10_000) -> list[RecordedEvent]:

@@ -1,0 +1,133 @@
+"""The canonical encoding of a stored event, the bytes its leaf hash covers.
+
+Every field of the row, in column order, exactly as PostgreSQL stores it
+(``docs/audit.md`` shows it byte by byte)::
+
+    position        8 bytes, big-endian signed
+    stream_id       4-byte big-endian length, then UTF-8
+    stream_version  0x00 (null) | 0x01 then 8 bytes big-endian signed
+    type            4-byte big-endian length, then UTF-8
+    event_id        0x00 (null) | 0x01 then the 16 bytes of the UUID
+    occurred_at     0x00 (null) | 0x01 then 8 bytes big-endian signed: microseconds
+                    since 2000-01-01T00:00:00Z (PostgreSQL's own representation)
+    recorded_at     8 bytes, as occurred_at (never null)
+    payload         0x01 (JSON) then 4-byte length and the UTF-8 text PostgreSQL
+                    prints for the jsonb value (``data::text``: keys sorted by
+                    length then bytes, one space after ``:`` and ``,``) |
+                    0x02 (bytes) then 4-byte length and the ``state`` bytes
+
+The leaf hash is ``SHA-256(0x00 || encoding)``. :func:`encode` computes it in
+Python from a row; :data:`LEAF_HASH_SQL` computes the same bytes inside
+PostgreSQL (the sealer's fast path). Tests hold the two to each other.
+"""
+
+from __future__ import annotations
+
+import struct
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+from uuid import UUID
+
+from analytics_graph.audit.merkle import leaf_hash
+
+PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+_Q = struct.Struct(">q")
+_I = struct.Struct(">I")
+
+# The raw columns :func:`encode` needs (payload as stored: jsonb text or bytes).
+ROW_COLUMNS = (
+    "position, stream_id, stream_version, type, event_id, occurred_at, recorded_at, "
+    "data::text AS data, state"
+)
+
+_PRESENT = b"\x01"
+_NULL = b"\x00"
+JSON_PAYLOAD = b"\x01"
+BYTES_PAYLOAD = b"\x02"
+
+
+def _text(value: str) -> bytes:
+    raw = value.encode()
+    return _I.pack(len(raw)) + raw
+
+
+def _micros(value: datetime) -> bytes:
+    return _Q.pack((value - PG_EPOCH) // MICROSECOND)
+
+
+def encode_fields(
+    position: int,
+    stream_id: str,
+    stream_version: int | None,
+    type: str,
+    event_id: UUID | None,
+    occurred_at: datetime | None,
+    recorded_at: datetime,
+    data: str | None,
+    state: bytes | None,
+) -> bytes:
+    """The canonical encoding (see the module docstring); ``data`` is the jsonb text."""
+    parts = [
+        _Q.pack(position),
+        _text(stream_id),
+        _NULL if stream_version is None else _PRESENT + _Q.pack(stream_version),
+        _text(type),
+        _NULL if event_id is None else _PRESENT + event_id.bytes,
+        _NULL if occurred_at is None else _PRESENT + _micros(occurred_at),
+        _micros(recorded_at),
+    ]
+    if data is not None:
+        parts.append(JSON_PAYLOAD + _text(data))
+    else:
+        assert state is not None, "a stored event has data or state"
+        parts.append(BYTES_PAYLOAD + _I.pack(len(state)) + state)
+    return b"".join(parts)
+
+
+class Row(Protocol):
+    """A row of :data:`ROW_COLUMNS` (an ``asyncpg.Record`` or a dict)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+def encode(row: Row, position: int | None = None) -> bytes:
+    """The encoding of a row of :data:`ROW_COLUMNS` (at ``position`` if given)."""
+    return encode_fields(
+        row["position"] if position is None else position,
+        row["stream_id"],
+        row["stream_version"],
+        row["type"],
+        row["event_id"],
+        row["occurred_at"],
+        row["recorded_at"],
+        row["data"],
+        row["state"],
+    )
+
+
+def hash_row(row: Row, position: int | None = None) -> bytes:
+    """The leaf hash of a row of :data:`ROW_COLUMNS`."""
+    return leaf_hash(encode(row, position))
+
+
+def _sql_text(column: str) -> str:
+    return f"int4send(octet_length(convert_to({column}, 'UTF8'))) || convert_to({column}, 'UTF8')"
+
+
+def _sql_optional(column: str, send: str) -> str:
+    return f"CASE WHEN {column} IS NULL THEN '\\x00'::bytea ELSE '\\x01'::bytea || {send} END"
+
+
+# The same bytes, hashed by PostgreSQL, for a row of `events` (alias-free columns).
+LEAF_HASH_SQL = f"""sha256('\\x00'::bytea
+    || int8send(position)
+    || {_sql_text("stream_id")}
+    || {_sql_optional("stream_version", "int8send(stream_version)")}
+    || {_sql_text("type")}
+    || {_sql_optional("event_id", "uuid_send(event_id)")}
+    || {_sql_optional("occurred_at", "timestamptz_send(occurred_at)")}
+    || timestamptz_send(recorded_at)
+    || CASE WHEN data IS NOT NULL
+        THEN '\\x01'::bytea || {_sql_text("data::text")}
+        ELSE '\\x02'::bytea || int4send(length(state)) || state END)"""
