@@ -20,7 +20,6 @@ from graphql import DocumentNode, ExecutionResult, GraphQLError, OperationType, 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.execution import optimized_is_awaitable
-from strawberry.http.ides import get_graphql_ide_html
 
 from analytics_graph.api.cache import AnswerCache, CachedAnswer
 from analytics_graph.api.context import Context, utc_today
@@ -39,6 +38,7 @@ from analytics_graph.api.services import Services
 from analytics_graph.api.session import ConnectionSession, ConsistentReads, PoolSession
 from analytics_graph.auth import Caller, InvalidTokenError, TokenVerifier
 from analytics_graph.projection.checkpoints import live_tag
+from analytics_graph.web import graphiql_html
 
 STATEMENTS_HEADER = "Analytics-Graph-Statements"
 CACHE_HEADER = "Analytics-Graph-Cache"
@@ -86,7 +86,7 @@ class GraphQLEndpoint:
         self.schema = schema
         self.services = services
         self.tokens = TokenVerifier(secret)
-        self.ide_html = get_graphql_ide_html("graphiql") if ide else None
+        self.ide_html = graphiql_html() if ide else None
         self.answers = AnswerCache()
         self.reads = ConsistentReads()
 

@@ -1,0 +1,39 @@
+"""The routes of the dashboard page: ``/`` and ``/static/...``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+STATIC_DIR = Path(__file__).parent / "static"
+STATIC_PATH = "/static"
+
+# The page and its modules come from this server only; the API is on the same origin
+# (HTTP and its websocket). Charts draw on canvases; the page has no inline script.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+async def _page(request: Request) -> Response:
+    return FileResponse(
+        STATIC_DIR / "index.html",
+        headers={
+            "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+            "Cache-Control": "no-cache",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
+
+
+def web_routes() -> list[BaseRoute]:
+    """``GET /`` (the dashboard's single page) and the package's static files."""
+    return [
+        Route("/", _page, methods=["GET", "HEAD"]),
+        Mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
