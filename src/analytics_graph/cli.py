@@ -12,10 +12,12 @@ import uvicorn
 from analytics_graph.auth import Role, issue_token, signing_secret
 from analytics_graph.bootstrap import open_system
 from analytics_graph.config import Settings
+from analytics_graph.export.cli import app as export_app
 from analytics_graph.projection.cli import app as projections_app
 
 cli = typer.Typer(no_args_is_help=True, help="Event-sourced creator analytics.")
 cli.add_typer(projections_app, name="projections")
+cli.add_typer(export_app, name="export")
 
 
 def _settings() -> Settings:
