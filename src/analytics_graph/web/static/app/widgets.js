@@ -61,7 +61,8 @@ export function sharesTable(testid, caption, rows, { label = (key) => key } = {}
 /**
  * CSV and XLSX buttons: each asks GraphQL for a short-lived export link (exportLink on
  * Account or Video) and downloads what it points at. ``target()`` says what to export:
- * {kind: "account", range, section} or {kind: "video", id, range}.
+ * {kind: "account", range, section} (CSV: the view's section; XLSX: every section) or
+ * {kind: "video", id, range}.
  */
 export function exportButtons(api, target, onError) {
   const download = async (format) => {
@@ -69,8 +70,11 @@ export function exportButtons(api, target, onError) {
     try {
       const url = what.kind === "video"
         ? (await api.query(VideoExport, "VideoExport", { id: what.id, format, range: what.range })).video.exportLink
-        : (await api.query(AccountExport, "AccountExport",
-            { format, range: what.range, section: what.section })).me.exportLink;
+        : (await api.query(AccountExport, "AccountExport", {
+            format,
+            range: what.range,
+            section: format === "CSV" ? what.section : null, // a workbook holds every section
+          })).me.exportLink;
       const link = h("a", { href: url, download: "" });
       document.body.append(link);
       link.click();
