@@ -75,8 +75,14 @@ async def local_page(
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda m: _refusals(m.type, m.text, errors))
     try:
         yield page, network, context
     finally:
         await context.close()
-    assert not errors, f"the page raised: {errors}"
+    assert not errors, f"the page raised or broke its content security policy: {errors}"
+
+
+def _refusals(kind: str, text: str, errors: list[str]) -> None:
+    if kind == "error" and "Content Security Policy" in text:
+        errors.append(text)

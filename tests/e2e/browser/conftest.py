@@ -27,9 +27,7 @@ CONFIG = SimulationConfig(
 
 
 @pytest.fixture(scope="package")
-async def world(
-    server_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Served]:
+async def world(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Served]:
     async with serve(server_url, tmp_path_factory.mktemp("browser"), CONFIG) as served:
         yield served
 

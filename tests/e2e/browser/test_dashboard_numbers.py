@@ -12,13 +12,13 @@ from playwright.async_api import Browser, Page
 from analytics_graph.auth import Role
 from tests.e2e.browser.chromium import local_page
 from tests.e2e.browser.dashboard import (
+    by_testid,
     number,
     open_signed_in,
     points,
     row_ids,
     show,
     shown_range,
-    by_testid,
 )
 from tests.e2e.graphql_expected import Expected
 from tests.e2e.graphql_support import Served, token
@@ -90,7 +90,9 @@ async def test_the_overview_equals_graphql_and_the_events_and_follows_the_range(
     creator = token(Role.CREATOR, account)
     async with local_page(browser) as (page, network, _):
         await open_signed_in(page, world.base_url, creator)
-        assert await page.locator(by_testid("account-handle")).inner_text() == f"@{_handle(world, 0)}"
+        assert (
+            await page.locator(by_testid("account-handle")).inner_text() == f"@{_handle(world, 0)}"
+        )
         assert "token=" not in page.url  # the token left the address
 
         for preset, days in (("LAST_28_DAYS", 28), ("LAST_7_DAYS", 7), ("LAST_60_DAYS", 60)):
@@ -122,7 +124,9 @@ async def test_the_overview_equals_graphql_and_the_events_and_follows_the_range(
         custom = {"custom": {"start": start, "end": finish}}
         answer = await _answer(world, creator, custom)
         assert await shown_range(page) == (start, finish)
-        await _assert_overview(page, answer, _expected(world).overview(account, *_dates(start, finish)))
+        await _assert_overview(
+            page, answer, _expected(world).overview(account, *_dates(start, finish))
+        )
         assert await points(page, "overview-videoViews-chart") == 18
         assert network.left_the_machine() == []
 
@@ -164,7 +168,9 @@ async def test_the_followers_and_content_sections_equal_graphql_and_the_events(
             video_id = await row.get_attribute("data-video-id")
             assert video_id is not None
             views = await row.locator('[data-field="views"]').get_attribute("data-value")
-            assert int(views or "-1") == expected.video_stats(video_id, *_dates(start, end))["views"]
+            assert (
+                int(views or "-1") == expected.video_stats(video_id, *_dates(start, end))["views"]
+            )
         assert network.left_the_machine() == []
 
 

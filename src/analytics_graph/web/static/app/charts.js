@@ -72,7 +72,8 @@ export function barChart(testid, title, bars) {
       x: { time: false, range: (u, min, max) => [min - 0.6, max + 0.6] },
       y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] },
     },
-    axes: [{ values: (u, ticks) => ticks.map((t) => labels[t] ?? ""), incrs: [1], space: 8, gap: 4 }, {}],
+    axes: [{ values: (u, ticks) => ticks.map((t) => labels[t] ?? ""), incrs: [1], space: 8, gap: 4,
+      font: "11px system-ui, sans-serif" }, {}],
     series: [{}, { label: title, fill: "rgba(5,150,105,0.55)", stroke: COLOURS[2],
       paths: uPlot.paths.bars({ size: [0.7, 40] }), points: { show: false } }],
   }, data(bars));

@@ -25,12 +25,14 @@ function setLive(state) {
   live.textContent = state;
 }
 
+/** Moves a #token=... of the address into session storage; true when there was one. */
 function takeTokenFromAddress() {
   const hash = new URLSearchParams(window.location.hash.replace(/^#/, ""));
   const token = hash.get("token");
-  if (!token) return;
+  if (!token) return false;
   sessionStorage.setItem(TOKEN_KEY, token);
   history.replaceState(null, "", `${window.location.pathname}#/overview`);
+  return true;
 }
 
 function signOut(message) {
@@ -160,9 +162,8 @@ function fail(error) {
 
 byTestId(header, "sign-out").addEventListener("click", () => signOut());
 window.addEventListener("hashchange", () => {
-  takeTokenFromAddress();
-  if (window.location.hash.includes("token=") || !api) start();
-  else route();
+  if (takeTokenFromAddress()) start();
+  else if (api) route();
 });
 takeTokenFromAddress();
 start();
