@@ -124,6 +124,7 @@ async def _run(*args: str, url: str) -> tuple[int | None, bytes, str]:
     return process.returncode, out, err.decode()
 
 
+@pytest.mark.slow
 async def test_the_command_line_writes_what_http_answers(
     served: tuple[Served, str], tmp_path: Path
 ) -> None:
