@@ -44,7 +44,8 @@ export async function show(ctx) {
       h("section", { class: "card" }, days.element),
       h("section", { class: "card" }, note, gender.element),
       h("section", { class: "card" }, ages.element),
-      h("section", { class: "card" }, territories.element, territoryTable.element)));
+      h("section", { class: "card" }, territories.element),
+      h("section", { class: "card" }, territoryTable.element)));
 
   const update = (account) => {
     ctx.account(account);
