@@ -34,6 +34,7 @@ OVERVIEW = """query O($range: DateRangeInput!) { me { analytics(range: $range) {
 fragment M on Metric { total previousTotal changeRatio daily { date } }"""
 VIDEO = """query V($id: ID!, $range: DateRangeInput) { video(id: $id) { analytics(range: $range) {
   views likes comments shares favorites newFollowers reachedAudience
+  totalPlayTimeSeconds averageWatchTimeSeconds watchedFullVideoRatio
   daily { date } retention { second } trafficSources { key } } } }"""
 
 
@@ -196,6 +197,10 @@ async def test_a_video_page_equals_graphql_and_the_events(world: Served, browser
             assert await number(page, f"video-{name}") == analytics[name], name
             assert analytics[name] == oracle[name], name
         assert await number(page, "video-reachedAudience") == analytics["reachedAudience"]
+        for name in ("totalPlayTimeSeconds", "averageWatchTimeSeconds", "watchedFullVideoRatio"):
+            raw = await page.locator(by_testid(f"video-{name}")).get_attribute("data-value")
+            assert float(raw or "nan") == pytest.approx(analytics[name]), name
+            assert analytics[name] == pytest.approx(oracle[name]), name
         assert await points(page, "video-daily-chart") == len(analytics["daily"]) == 28
         assert await points(page, "video-retention-chart") == len(analytics["retention"])
         assert await points(page, "video-trafficSources-chart") == len(analytics["trafficSources"])

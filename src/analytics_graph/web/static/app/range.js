@@ -36,9 +36,9 @@ export function rangePicker(current, onPick, { lifetime = false } = {}) {
       class: JSON.stringify(range) === JSON.stringify(current) ? "on" : "",
       onclick: () => onPick(range),
     }, label);
-  const start = h("input", { type: "date", testid: "range-custom-start",
+  const start = h("input", { type: "date", testid: "range-custom-start", "aria-label": "first day",
     value: current?.custom?.start ?? "" });
-  const end = h("input", { type: "date", testid: "range-custom-end",
+  const end = h("input", { type: "date", testid: "range-custom-end", "aria-label": "last day",
     value: current?.custom?.end ?? "" });
   const custom = h("form", {
     class: "custom",
