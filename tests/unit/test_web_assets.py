@@ -75,5 +75,10 @@ async def test_the_routes_serve_the_page_and_its_files() -> None:
         module = await client.get("/static/app/main.js")
         assert module.status_code == 200
         assert "javascript" in module.headers["content-type"]
+        assert module.headers["cache-control"] == "no-cache"
+        again = await client.get(
+            "/static/app/main.js", headers={"if-none-match": module.headers["etag"]}
+        )
+        assert again.status_code == 304
         assert (await client.get("/static/../routes.py")).status_code == 404
         assert (await client.get("/static/app/missing.js")).status_code == 404

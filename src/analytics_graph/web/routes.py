@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
@@ -33,9 +34,19 @@ async def _page(request: Request) -> Response:
     )
 
 
+class RevalidatedFiles(StaticFiles):
+    """Static files that a browser revalidates (``ETag``, a 304 when unchanged) before
+    each use, so the page's modules never outlive an upgrade of the package."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers.setdefault("Cache-Control", "no-cache")
+        return response
+
+
 def web_routes() -> list[BaseRoute]:
     """``GET /`` (the dashboard's single page) and the package's static files."""
     return [
         Route("/", _page, methods=["GET", "HEAD"]),
-        Mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="static"),
+        Mount(STATIC_PATH, RevalidatedFiles(directory=STATIC_DIR), name="static"),
     ]

@@ -76,7 +76,11 @@ async function start() {
     if (!me) return signOut("This token names no account: sign in with a creator's token.");
     showAccount(me);
   } catch (error) {
-    return signOut(error.message);
+    if (error.unauthenticated) return signOut(error.message);
+    main.replaceChildren(h("p", { class: "error", testid: "error" }, error.message || String(error)),
+      h("button", { type: "button", testid: "retry", onclick: start }, "Retry"));
+    main.dataset.state = "error";
+    return;
   }
   byTestId(header, "nav").hidden = false;
   byTestId(header, "sign-out").hidden = false;
