@@ -129,6 +129,14 @@ async def test_the_overview_equals_graphql_and_the_events_and_follows_the_range(
             page, answer, _expected(world).overview(account, *_dates(start, finish))
         )
         assert await points(page, "overview-videoViews-chart") == 18
+
+        await page.click(by_testid("nav-followers"))  # the range goes along
+        await page.wait_for_function(
+            "() => location.hash.startsWith('#/followers') &&"
+            " document.querySelector('[data-testid=view]').dataset.state === 'ready'"
+        )
+        assert await shown_range(page) == (start, finish)
+        assert await points(page, "followers-growth-chart") == 18
         assert network.left_the_machine() == []
 
 

@@ -24,10 +24,9 @@ function drawnHook(box) {
   };
 }
 
-function make(box, plot, options, data) {
-  const width = options.width ?? WIDTH;
+function make(box, plot, { legend = false, width = WIDTH, ...options }, data) {
   const chart = new uPlot(
-    { height: HEIGHT, legend: { show: false }, ...options, width,
+    { height: HEIGHT, ...options, legend: { show: legend }, width,
       hooks: { draw: [drawnHook(box)] } },
     data,
     plot,
@@ -43,6 +42,7 @@ export function dailyChart(testid, title, points, { pick = (p) => p.value, width
   const data = (ps) => [ps.map((p) => utcSeconds(p.date)), ps.map(pick)];
   const chart = make(box, plot, {
     width,
+    legend: true, // the hovered day and its value
     scales: { x: { time: true } },
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
     series: [{}, { label: title, stroke: COLOURS[0], width: 2, fill: "rgba(37,99,235,0.08)",
@@ -56,6 +56,7 @@ export function numericChart(testid, title, xs, ys, { yRange, width } = {}) {
   const { box, plot } = container(testid, title);
   const chart = make(box, plot, {
     width,
+    legend: true,
     scales: { x: { time: false }, y: yRange ? { range: yRange } : {} },
     series: [{}, { label: title, stroke: COLOURS[1], width: 2 }],
   }, [xs, ys]);

@@ -106,8 +106,13 @@ function route() {
   const views = { overview, content, followers };
   const view = name === "video" && id ? (ctx) => video.show(ctx, decodeURIComponent(id))
     : (views[name] ?? overview).show;
+  const range = new URLSearchParams(query);
+  const kept = ["preset", "start", "end"].filter((key) => range.has(key))
+    .map((key) => `${key}=${encodeURIComponent(range.get(key))}`).join("&");
   for (const link of header.querySelectorAll("nav a")) {
-    link.classList.toggle("on", link.getAttribute("href") === `#/${name || "overview"}`);
+    const section = link.dataset.section;
+    link.classList.toggle("on", section === (name || "overview"));
+    link.setAttribute("href", `#/${section}${kept ? `?${kept}` : ""}`); // the range goes along
   }
   main.dataset.state = "loading";
   main.dataset.view = name === "video" ? "video" : views[name] ? name : "overview";

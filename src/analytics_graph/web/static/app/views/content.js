@@ -23,7 +23,9 @@ function statsTable(testid, caption, range) {
     h("thead", {}, h("tr", {}, h("th", {}, "Video"), h("th", {}, "Published"),
       ...COLUMNS.map(([, label]) => h("th", {}, label)))),
     body);
-  const fill = (rows) => body.replaceChildren(...rows.map((stats) =>
+  const empty = () => h("tr", { class: "empty" },
+    h("td", { colspan: String(COLUMNS.length + 2) }, "No videos in this range."));
+  const fill = (rows) => body.replaceChildren(...(rows.length ? [] : [empty()]), ...rows.map((stats) =>
     h("tr", { testid: `${testid.replace(/-table$/, "")}-row`, dataset: { videoId: stats.video.id } },
       h("td", {}, h("a", { href: `#/video/${stats.video.id}?${paramsOf(range)}` },
         stats.video.caption || "(no caption)")),
