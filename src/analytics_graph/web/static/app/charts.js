@@ -45,7 +45,8 @@ export function dailyChart(testid, title, points, { pick = (p) => p.value, width
     legend: true, // the hovered day and its value
     scales: { x: { time: true } },
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
-    series: [{}, { label: title, stroke: COLOURS[0], width: 2, fill: "rgba(37,99,235,0.08)",
+    series: [{ label: "Day (UTC)", value: (u, ts) => (ts == null ? "–" : new Date(ts * 1000).toISOString().slice(0, 10)) },
+      { label: title, stroke: COLOURS[0], width: 2, fill: "rgba(37,99,235,0.08)",
       points: { show: points.length <= 31 } }],
   }, data(points));
   return { element: box, update: (ps) => chart.setData(data(ps)) };
@@ -58,7 +59,7 @@ export function numericChart(testid, title, xs, ys, { yRange, width } = {}) {
     width,
     legend: true,
     scales: { x: { time: false }, y: yRange ? { range: yRange } : {} },
-    series: [{}, { label: title, stroke: COLOURS[1], width: 2 }],
+    series: [{ label: "Second" }, { label: "Share", stroke: COLOURS[1], width: 2 }],
   }, [xs, ys]);
   return { element: box, update: (x, y) => chart.setData([x, y]) };
 }

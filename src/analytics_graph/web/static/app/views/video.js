@@ -8,6 +8,10 @@ import { count, moment, percent, seconds } from "../format.js";
 import { rangeOf, rangePicker } from "../range.js";
 import { exportButtons, headline, sharesTable } from "../widgets.js";
 
+const SOURCES = {
+  FOR_YOU: "For You", FOLLOWING: "Following", PERSONAL_PROFILE: "Profile", SOUND: "Sound",
+  SEARCH: "Search", HASHTAG: "Hashtag", OTHER: "Other",
+};
 const TOTALS = [
   ["views", "Views", count],
   ["likes", "Likes", count],
@@ -54,7 +58,7 @@ export async function show(ctx, id) {
     TOTALS.forEach(([name, , format], i) => totals[i].set(format(a[name]), a[name]));
     daily.update(a.daily);
     retention.update(a.retention.map((p) => p.second), a.retention.map((p) => p.ratio));
-    sources.update(a.trafficSources.map((s) => ({ label: s.key.toLowerCase().replace(/_/g, " "), value: s.count })));
+    sources.update(a.trafficSources.map((s) => ({ label: SOURCES[s.key] ?? s.key, value: s.count })));
     sourcesTable.update(a.trafficSources);
     searches.update(a.searchQueries);
     const days = a.daily;
