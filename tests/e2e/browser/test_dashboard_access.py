@@ -6,10 +6,13 @@ from __future__ import annotations
 from playwright.async_api import Browser
 
 from analytics_graph.auth import Role
+from analytics_graph.demo import dashboard_url
 from tests.e2e.browser.chromium import local_page
 from tests.e2e.browser.dashboard import READY, WITHIN_MS, by_testid, number, open_signed_in
 from tests.e2e.graphql_support import Served, token
 
+REGISTER = """mutation Register($handle: String!) {
+  registerAccount(input: {handle: $handle, displayName: "Not Pro"}) { ... on Account { id } } }"""
 TOTAL = """query T { me { id analytics(range: {preset: LAST_28_DAYS}) {
   overview { videoViews { total } } } } }"""
 
@@ -77,3 +80,17 @@ async def test_another_creators_token_sees_nothing_of_this_one(
         )
         nowhere = await page.locator(by_testid("not-found")).inner_text()
         assert nowhere.replace("00000000-0000-4000-8000-000000000000", "ID") == text
+
+
+async def test_a_personal_account_is_told_why_it_sees_no_analytics(
+    world: Served, browser: Browser
+) -> None:
+    registered = await world.data(REGISTER, {"handle": "browser_personal"}, token=token(Role.ADMIN))
+    personal = registered["registerAccount"]["id"]
+    async with local_page(browser) as (page, _, _context):
+        await page.goto(dashboard_url(world.base_url, token(Role.CREATOR, personal)))
+        await page.wait_for_selector('[data-testid="view"][data-state="error"]')
+        message = await page.locator(by_testid("error")).inner_text()
+        assert "Pro accounts only" in message
+        assert await page.locator(by_testid("account-handle")).inner_text() == "@browser_personal"
+        assert await page.locator("figure.chart").count() == 0  # no numbers shown

@@ -119,6 +119,7 @@ function route() {
   view(context(seq, new URLSearchParams(query))).catch((error) => {
     if (seq !== current.seq) return;
     if (error.unauthenticated) return signOut(error.message);
+    if (main.dataset.state === "loading") main.replaceChildren(); // not the last view's numbers
     fail(error);
     main.dataset.state = "error";
   });
