@@ -10,7 +10,14 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from playwright.async_api import Browser, BrowserContext, Page, Route, async_playwright
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Route,
+    ViewportSize,
+    async_playwright,
+)
 
 ARGS = [
     "--headless",
@@ -21,7 +28,7 @@ ARGS = [
     "--no-first-run",
 ]
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
-VIEWPORT = {"width": 1280, "height": 900}
+VIEWPORT: ViewportSize = {"width": 1280, "height": 900}
 
 
 def executable() -> str:
@@ -66,10 +73,10 @@ class Network:
 
 @contextlib.asynccontextmanager
 async def local_page(
-    browser: Browser, **options: object
+    browser: Browser,
 ) -> AsyncIterator[tuple[Page, Network, BrowserContext]]:
     """A fresh context (its own storage) whose requests off this machine are refused."""
-    context = await browser.new_context(viewport=VIEWPORT, accept_downloads=True, **options)  # type: ignore[arg-type]
+    context = await browser.new_context(viewport=VIEWPORT, accept_downloads=True)
     network = Network()
     await context.route("**/*", network.route)
     page = await context.new_page()
