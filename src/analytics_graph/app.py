@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -18,6 +19,9 @@ from analytics_graph.api.engine import Completion
 from analytics_graph.bootstrap import System, open_system
 from analytics_graph.collector import quiet_collector
 from analytics_graph.config import Settings
+from analytics_graph.export.routes import export_routes
+from analytics_graph.export.service import RequestScope
+from analytics_graph.web import web_routes
 
 log = logging.getLogger(__name__)
 YOUNG_GENERATION_THRESHOLD = 10_000
@@ -59,7 +63,9 @@ def create_app(
                 async with _background(on_ready(system) if on_ready else None):
                     yield
 
-    return Starlette(routes=[Route("/healthz", healthz), *graphql_routes()], lifespan=lifespan)
+    routes = [Route("/healthz", healthz), *graphql_routes(), *web_routes()]
+    routes += export_routes()
+    return Starlette(routes=routes, middleware=[Middleware(RequestScope)], lifespan=lifespan)
 
 
 @contextlib.asynccontextmanager

@@ -2,7 +2,7 @@
 
 ``analytics-graph serve --demo`` (and a first ``serve`` on an empty embedded
 database) loads it through the regular ingest, waits for the read models to
-catch up, and prints a creator token and the GraphiQL address, so a newcomer
+catch up, and prints a creator token, the dashboard link and the GraphiQL address, so a newcomer
 sees real numbers in a minute.
 """
 
@@ -98,12 +98,20 @@ def graphiql_url(base_url: str, token: str) -> str:
     return f"{base_url}/graphql?headers={quote(headers)}&q={quote(DASHBOARD)}"
 
 
+def dashboard_url(base_url: str, token: str) -> str:
+    """The dashboard page, signed in by the token in the link's fragment (which the
+    browser never sends to the server; the page moves it to the tab's session storage)."""
+    return f"{base_url}/#token={quote(token)}"
+
+
 def welcome(creator: DemoAccount, base_url: str, *, development: bool) -> str:
     """What ``serve --demo`` prints once the demo data is in."""
     lines = [
         f"Demo data loaded. Creator @{creator.handle} (account {creator.account_id}).",
         "Bearer token:",
         creator.token,
+        "Dashboard (signed in as this creator):",
+        dashboard_url(base_url, creator.token),
     ]
     if development:
         lines += [

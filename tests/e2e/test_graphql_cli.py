@@ -86,6 +86,7 @@ async def test_serve_demo_loads_real_numbers_and_prints_a_token(
             assert any(
                 line.startswith(f"http://127.0.0.1:{port}/graphql?headers=") for line in printed
             )
+            assert f"http://127.0.0.1:{port}/#token={token}" in printed  # the dashboard
             me = await _dashboard(port, token)
         finally:
             proc.terminate()

@@ -16,10 +16,12 @@ from analytics_graph.auth import Role, issue_token, signing_secret
 from analytics_graph.bootstrap import open_system
 from analytics_graph.cli.projections import app as projections_app
 from analytics_graph.cli.settings import settings
+from analytics_graph.export.cli import app as export_app
 
 cli = typer.Typer(no_args_is_help=True, help="Event-sourced creator analytics.")
 cli.add_typer(projections_app, name="projections")
 cli.add_typer(audit_app, name="audit")
+cli.add_typer(export_app, name="export")
 
 
 @cli.command()

@@ -19,7 +19,6 @@ import orjson
 from graphql import DocumentNode, GraphQLError, OperationType
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from strawberry.http.ides import get_graphql_ide_html
 
 from analytics_graph.api.context import Context, utc_today
 from analytics_graph.api.engine import AnalyticsSchema
@@ -37,6 +36,7 @@ from analytics_graph.api.reads.snapshots import ConnectionSession, ConsistentRea
 from analytics_graph.api.services import Services
 from analytics_graph.auth import Caller, InvalidTokenError, TokenVerifier
 from analytics_graph.projection.checkpoints import live_tag
+from analytics_graph.web import graphiql_html
 
 STATEMENTS_HEADER = "Analytics-Graph-Statements"
 CACHE_HEADER = "Analytics-Graph-Cache"
@@ -84,7 +84,7 @@ class GraphQLEndpoint:
         self.schema = schema
         self.services = services
         self.tokens = TokenVerifier(secret)
-        self.ide_html = get_graphql_ide_html("graphiql") if ide else None
+        self.ide_html = graphiql_html() if ide else None
         self.answers = AnswerCache()
         self.reads = ConsistentReads()
 

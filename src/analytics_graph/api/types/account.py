@@ -11,7 +11,9 @@ from analytics_graph.api.context import Info
 from analytics_graph.api.engine.fields import field
 from analytics_graph.api.errors import BadUserInput, ProAccountRequired, page_size
 from analytics_graph.api.types.enums import AccountType
+from analytics_graph.api.types.export import ExportFormat, ExportSection, export_link
 from analytics_graph.api.types.ranges import DateRangeInput, resolve
+from analytics_graph.export.request import Kind
 from projections.entities.queries import AccountEntity, account_videos, encode_cursor
 
 if TYPE_CHECKING:
@@ -96,3 +98,18 @@ class Account:
         if not self.entity.is_pro:
             raise ProAccountRequired(self.uuid)
         return await account_analytics(info, self.uuid, resolve(range, info.context.today))
+
+    @field
+    def export_link(
+        self,
+        info: Info,
+        format: ExportFormat,
+        range: DateRangeInput | None = strawberry.UNSET,
+        section: ExportSection | None = strawberry.UNSET,
+    ) -> str:
+        """An absolute URL that downloads the account's analytics without a bearer header
+        (a plain link, a browser download): its token allows this one file only and
+        expires in 5 minutes. The range defaults to the last 28 days. A CSV file holds
+        one section (`section`, default OVERVIEW); an XLSX workbook holds all three (no
+        `section`). An error unless the account is Pro."""
+        return export_link(info, Kind.ACCOUNT, self.uuid, self.entity, format, range, section)

@@ -13,7 +13,9 @@ from analytics_graph.api.engine.fields import field
 from analytics_graph.api.engine.selection import selected
 from analytics_graph.api.errors import ProAccountRequired, page_size
 from analytics_graph.api.types.common import SHARE, Share
+from analytics_graph.api.types.export import ExportFormat, ExportSection, export_link
 from analytics_graph.api.types.ranges import DateRangeInput, Days, resolve
+from analytics_graph.export.request import Kind
 from projections import readmodel
 from projections.engagement import videos
 from projections.entities.queries import VideoEntity
@@ -71,6 +73,24 @@ class Video:
         found = await loaders.video_analytics.load((video_id, days))
         hours = await loaders.video_hourly.load(video_id) if "hourly" in selected(info) else None
         return VideoAnalytics.of(found or _nothing_yet(self.entity, days), hours or [])
+
+    @field
+    async def export_link(
+        self,
+        info: Info,
+        format: ExportFormat,
+        range: DateRangeInput | None = strawberry.UNSET,
+        section: ExportSection | None = strawberry.UNSET,
+    ) -> str:
+        """An absolute URL that downloads the video's analytics (totals, daily and
+        first-48-hours series, traffic sources, search terms, retention) without a bearer
+        header: its token allows this one file only and expires in 5 minutes. Without a
+        range: the video's whole life. `section` does not apply to videos (an error when
+        given). An error unless the account is Pro."""
+        owner = await info.context.loaders.account.load(self.entity.account_id)
+        if owner is None:  # the entities projection holds every video's account
+            raise LookupError(f"the account of video {self.id} is missing")
+        return export_link(info, Kind.VIDEO, self.entity.id, owner, format, range, section)
 
 
 @strawberry.type
