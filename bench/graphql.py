@@ -11,7 +11,10 @@ queries, the same JSON, no GraphQL. Two requests:
 * dashboard: a creator's 28-day overview (six metrics with daily series),
   content (posted and trending videos with their stats) and followers;
 * video: one video's lifetime analytics (totals, sources, search terms,
-  retention, daily and first-48-hours series).
+  retention, daily and first-48-hours series);
+* viewers: the dashboard with the Viewers section and ``asOf``;
+* video28: one video's analytics over a 28-day range (reach and retention ranged);
+* comparison: 10 videos of an account compared over 90 days (with ``hourly``).
 
 Each at concurrency 1, 8 and 32, twice: ``repeat`` (the same variables every
 time: what a dashboard that refreshes asks, answered from the answer cache)
@@ -100,7 +103,33 @@ VIDEO = """query Video($id: ID!) {
 }"""
 
 
-QUERIES = {"dashboard": DASHBOARD, "video": VIDEO}
+# Issue 14: the dashboard with viewers and freshness; one video over 28 days (reach and
+# retention ranged); 10 videos of an account compared over 90 days.
+DASHBOARD_VIEWERS = DASHBOARD.replace(
+    "      range { start end }",
+    "      range { start end }\n"
+    "      viewers { total new returning daily { date total new } }\n"
+    "      asOf { position recordedAt }",
+)
+VIDEO_28 = VIDEO.replace("query Video($id: ID!)", "query Video($id: ID!, $range: DateRangeInput)")
+VIDEO_28 = VIDEO_28.replace("analytics {", "analytics(range: $range) {")
+VIDEO_28 = VIDEO_28.replace("reachedAudience", "reachedAudience engagementRate")
+COMPARISON = """query Comparison($id: ID!, $videos: [ID!]!, $days: Int) {
+  account(id: $id) {
+    videoComparison(videoIds: $videos, days: $days) {
+      videos { video { id } cumulativeViews percentile hourly }
+      median
+    }
+  }
+}"""
+
+QUERIES = {
+    "dashboard": DASHBOARD,
+    "video": VIDEO,
+    "viewers": DASHBOARD_VIEWERS,
+    "video28": VIDEO_28,
+    "comparison": COMPARISON,
+}
 ROUNDS = 3
 """Each case: the GraphQL server and the baseline taking turns this many times."""
 
@@ -176,8 +205,8 @@ async def load(url: str, events: int) -> None:
     print(f"  projected in {time.monotonic() - started:.0f}s total", flush=True)
 
 
-async def find_targets(url: str) -> tuple[list[str], list[str]]:
-    """Pro account ids (with videos) and live video ids, to ask about."""
+async def find_targets(url: str) -> tuple[list[str], list[str], dict[str, list[str]]]:
+    """Pro account ids (with videos), live video ids, and each Pro account's live videos."""
     from projections.entities import queries as entities
 
     conn = await asyncpg.connect(url)
@@ -188,12 +217,16 @@ async def find_targets(url: str) -> tuple[list[str], list[str]]:
             " ORDER BY a.account_id"
         )
         videos = await conn.fetch(
-            f"SELECT v.video_id FROM {entities.SCHEMA}.videos v JOIN {entities.SCHEMA}.accounts a"
-            " USING (account_id) WHERE a.is_pro AND NOT v.deleted ORDER BY v.video_id"
+            f"SELECT v.video_id, v.account_id FROM {entities.SCHEMA}.videos v"
+            f" JOIN {entities.SCHEMA}.accounts a USING (account_id)"
+            " WHERE a.is_pro AND NOT v.deleted ORDER BY v.video_id"
         )
     finally:
         await conn.close()
-    return [str(r[0]) for r in rows], [str(r[0]) for r in videos]
+    by_account: dict[str, list[str]] = {}
+    for video_id, account_id in videos:
+        by_account.setdefault(str(account_id), []).append(str(video_id))
+    return [str(r[0]) for r in rows], [str(r[0]) for r in videos], by_account
 
 
 # ---------------------------------------------------------------- the servers
@@ -244,21 +277,24 @@ def serve_baseline(port: int) -> None:
 # ---------------------------------------------------------------- the load
 
 
-async def bench_size(url: str, events: int, seconds: float) -> dict[str, float]:
+async def bench_size(
+    url: str, events: int, seconds: float, only: list[str] | None = None
+) -> dict[str, float]:
     from analytics_graph.auth import Role, issue_token
 
-    accounts, videos = await find_targets(url)
+    accounts, videos, by_account = await find_targets(url)
     tokens = [issue_token(SECRET, Role.AUDITOR, uuid.uuid4()) for _ in range(200)]
-    targets = Targets(accounts, videos, tokens)
+    targets = Targets(accounts, videos, tokens, by_account)
     medians: dict[str, float] = {}
     with (
         server("graphql", url, 18731) as graphql_base,
         server("baseline", url, 18732) as baseline_base,
     ):
-        await same_answers(graphql_base, baseline_base, QUERIES, targets)
+        chosen = {k: q for k, q in QUERIES.items() if not only or k in only}
+        await same_answers(graphql_base, baseline_base, chosen, targets)
         print(f"\n{events:,} events: {len(accounts)} Pro accounts, {len(videos)} videos")
         print(HEADER)
-        for kind, query in QUERIES.items():
+        for kind, query in chosen.items():
             makers = requests_for(kind, query, targets)
             for mode, index in (("repeat", 0), ("vary", 1)):
                 for concurrency in (1, 8, 32):
@@ -276,12 +312,14 @@ async def bench_size(url: str, events: int, seconds: float) -> dict[str, float]:
     return medians
 
 
-async def run(server_url: str, sizes: list[int], seconds: float) -> None:
+async def run(
+    server_url: str, sizes: list[int], seconds: float, only: list[str] | None = None
+) -> None:
     urls = {}
     for events in sizes:
         print(f"preparing {events:,} events ...", flush=True)
         urls[events] = await prepare(server_url, events)
-        await bench_size(urls[events], events, seconds)
+        await bench_size(urls[events], events, seconds, only)
     if len(sizes) > 1:
         await compare_sizes(urls, seconds)
 
@@ -297,9 +335,9 @@ async def compare_sizes(urls: dict[int, str], seconds: float, rounds: int = 3) -
         bases, makers = {}, {}
         for port, (events, url) in enumerate(urls.items(), start=18751):
             bases[events] = stack.enter_context(server("graphql", url, port))
-            accounts, videos = await find_targets(url)
+            accounts, videos, by_account = await find_targets(url)
             tokens = [issue_token(SECRET, Role.AUDITOR, uuid.uuid4()) for _ in range(200)]
-            targets = Targets(accounts, videos, tokens)
+            targets = Targets(accounts, videos, tokens, by_account)
             makers[events] = requests_for("dashboard", DASHBOARD, targets)["graphql"][1]
         for concurrency in (1, 8):
             p50s: dict[int, list[float]] = {e: [] for e in urls}
@@ -328,6 +366,7 @@ def main() -> None:
     runner.add_argument("--server-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     runner.add_argument("--events", type=int, action="append", help="repeatable; default 1000000")
     runner.add_argument("--seconds", type=float, default=3.0, help="per case and round")
+    runner.add_argument("--only", action="append", choices=list(QUERIES), help="repeatable")
     preparer = sub.add_parser("prepare", help="only load the databases (reused by run)")
     preparer.add_argument("--server-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     preparer.add_argument("--events", type=int, action="append")
@@ -336,7 +375,7 @@ def main() -> None:
         serving.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     if args.command == "run":
-        asyncio.run(run(args.server_url, args.events or [1_000_000], args.seconds))
+        asyncio.run(run(args.server_url, args.events or [1_000_000], args.seconds, args.only))
     elif args.command == "prepare":
         for events in args.events or [1_000_000]:
             asyncio.run(prepare(args.server_url, events))

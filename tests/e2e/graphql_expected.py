@@ -268,7 +268,7 @@ class Expected:
         )
         return [str(v.id) for v in ranked[:9]]
 
-    def video_stats(self, video_id: str, start: date, end: date) -> dict[str, int]:
+    def video_stats(self, video_id: str, start: date, end: date) -> dict[str, float]:
         f = self.videos[video_id]
         span = days(start, end)
         views = self.views_between(video_id, start, end)

@@ -32,7 +32,8 @@ DASHBOARD = """query D($id: ID!, $range: DateRangeInput!) { account(id: $id) { f
       allTerritories: topTerritories(first: 250) { key count ratio }
       activeHours { hour value } activeDays { weekday value } } } } }
 fragment M on Metric { total previousTotal changeRatio daily { date value } }
-fragment S on VideoStats { video { id } views likes comments shares viewsGained7d engagementRate }"""
+fragment S on VideoStats {
+  video { id } views likes comments shares viewsGained7d engagementRate }"""
 VIDEO = """query V($id: ID!, $range: DateRangeInput) {
   video(id: $id) { id analytics(range: $range) {
   views likes comments shares favorites totalPlayTimeSeconds averageWatchTimeSeconds
