@@ -14,7 +14,7 @@ queries, the same JSON, no GraphQL. Two requests:
   retention, daily and first-48-hours series);
 * viewers: the dashboard with the Viewers section and ``asOf``;
 * video28: one video's analytics over a 28-day range (reach and retention ranged);
-* comparison: 10 videos of an account compared over 90 days (with ``hourly``).
+* compare: 10 videos of an account compared over 90 days (with ``hourly``).
 
 Each at concurrency 1, 8 and 32, twice: ``repeat`` (the same variables every
 time: what a dashboard that refreshes asks, answered from the answer cache)
@@ -128,7 +128,7 @@ QUERIES = {
     "video": VIDEO,
     "viewers": DASHBOARD_VIEWERS,
     "video28": VIDEO_28,
-    "comparison": COMPARISON,
+    "compare": COMPARISON,
 }
 ROUNDS = 3
 """Each case: the GraphQL server and the baseline taking turns this many times."""
@@ -321,16 +321,23 @@ async def run(
         urls[events] = await prepare(server_url, events)
         await bench_size(urls[events], events, seconds, only)
     if len(sizes) > 1:
-        await compare_sizes(urls, seconds)
+        await compare_sizes(urls, seconds, only)
 
 
-async def compare_sizes(urls: dict[int, str], seconds: float, rounds: int = 3) -> None:
-    """The dashboard (uncached: vary) on every size, servers side by side, the sizes
-    taking turns for ``rounds`` rounds, so that the machine's other load hits them
-    alike; prints the median of the rounds' p50 and p99."""
+async def compare_sizes(
+    urls: dict[int, str], seconds: float, kinds: list[str] | None = None, rounds: int = 3
+) -> None:
+    """Each request kind (the dashboard by default; uncached: vary) on every size,
+    servers side by side, the sizes taking turns for ``rounds`` rounds, so that the
+    machine's other load hits them alike; prints the median of the rounds' p50 and p99."""
+    for kind in kinds or ["dashboard"]:
+        await compare_kind(urls, seconds, kind, rounds)
+
+
+async def compare_kind(urls: dict[int, str], seconds: float, kind: str, rounds: int) -> None:
     from analytics_graph.auth import Role, issue_token
 
-    print("\ndashboard, vary, sizes taking turns (median of rounds' p50 / p99, ms):")
+    print(f"\n{kind}, vary, sizes taking turns (median of rounds' p50 / p99, ms):")
     with contextlib.ExitStack() as stack:
         bases, makers = {}, {}
         for port, (events, url) in enumerate(urls.items(), start=18751):
@@ -338,7 +345,7 @@ async def compare_sizes(urls: dict[int, str], seconds: float, rounds: int = 3) -
             accounts, videos, by_account = await find_targets(url)
             tokens = [issue_token(SECRET, Role.AUDITOR, uuid.uuid4()) for _ in range(200)]
             targets = Targets(accounts, videos, tokens, by_account)
-            makers[events] = requests_for("dashboard", DASHBOARD, targets)["graphql"][1]
+            makers[events] = requests_for(kind, QUERIES[kind], targets)["graphql"][1]
         for concurrency in (1, 8):
             p50s: dict[int, list[float]] = {e: [] for e in urls}
             p99s: dict[int, list[float]] = {e: [] for e in urls}

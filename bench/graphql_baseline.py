@@ -245,7 +245,7 @@ def create_baseline_app(url: str) -> Starlette:
             Route("/video", endpoint(video), methods=["POST"]),
             Route("/viewers", endpoint(dashboard_viewers), methods=["POST"]),
             Route("/video28", endpoint(video), methods=["POST"]),
-            Route("/comparison", endpoint(video_comparison), methods=["POST"]),
+            Route("/compare", endpoint(video_comparison), methods=["POST"]),
             Route("/healthz", healthz),
         ],
         lifespan=lifespan,

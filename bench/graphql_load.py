@@ -161,7 +161,7 @@ def requests_for(kind: str, query: str, targets: Targets) -> dict[str, tuple[Req
         variables, space = targets.dashboard, len(targets.accounts) * 60
     elif kind == "video28":
         variables, space = targets.video_range, len(targets.videos) * 60
-    elif kind == "comparison":
+    elif kind == "compare":
         assert targets.by_account
         variables = targets.comparison
         space = sum(len(v) for v in targets.by_account.values())

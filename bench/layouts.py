@@ -40,6 +40,23 @@ WITH e AS MATERIALIZED (
     FROM events WHERE position > $1 AND position <= $2 AND type = 'view'
 )"""
 
+V1_DDL = """
+CREATE TABLE {schema}.video_viewers (
+    video_id uuid NOT NULL, viewer_id text COLLATE "C" NOT NULL,
+    PRIMARY KEY (video_id, viewer_id)
+);"""
+# video_reach version 1 (lifetime pairs, no count table): the fold before issue 14.
+V1 = """
+WITH pairs AS (
+    SELECT DISTINCT stream_id::uuid AS vid, (data->>'viewerId') COLLATE "C" AS viewer
+    FROM events WHERE position > $1 AND position <= $2 AND type = 'view'
+)
+INSERT INTO {schema}.video_viewers (video_id, viewer_id)
+SELECT vid, viewer FROM pairs p WHERE NOT EXISTS (
+    SELECT 1 FROM {schema}.video_viewers w WHERE w.video_id = p.vid AND w.viewer_id = p.viewer
+)
+"""
+
 EXACT_DDL = audience.ddl("video_viewer", "video_id")
 EXACT = f"""{VIEWS}{audience.fold_ctes("video_viewer", "video_id", "e")}
 SELECT count(*) FROM video_viewer_moves"""
@@ -175,6 +192,7 @@ async def compare(store: EventStore) -> None:
     async with store.pool.acquire() as conn:
         print("(d) layouts, each folded alone from position 0 in 100k batches:")
         folds = {
+            "v1": (V1_DDL, V1, "reach, lifetime pairs (version 1, before)"),
             "exact": (EXACT_DDL, EXACT, "reach, exact (viewer days + gap histograms)"),
             "hll": (HLL_DDL, HLL, "reach, HyperLogLog 2^14 sparse registers"),
             "rows": (ROWS_DDL, ROWS, "retention, (video, day, second) rows"),
@@ -241,3 +259,21 @@ async def read_cases(conn: asyncpg.Connection) -> None:
     print(f"      exact {exact_us:7.0f} us/query;  HyperLogLog {hll_us:7.0f} us/query,"
           f" error mean {statistics.mean(errors):.2%}, max {max(errors):.2%}")  # fmt: skip
     print(f"    28-day retention: rows {rows_us:7.0f} us/query;  arrays {arrays_us:7.0f} us/query")
+
+
+async def main(url: str) -> None:
+    """Part (d) alone, on a database whose read models have caught up."""
+    from analytics_graph.database import create_pool
+
+    pool = await create_pool(url, min_size=1, max_size=2)
+    try:
+        await compare(EventStore(pool))
+    finally:
+        await pool.close()
+
+
+if __name__ == "__main__":
+    import asyncio
+    import sys
+
+    asyncio.run(main(sys.argv[1]))

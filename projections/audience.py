@@ -57,33 +57,38 @@ def fold_ctes(name: str, key: str, source: str) -> str:
     ``{name}_firsts (k, n)`` counts the members seen for the first time per key."""
     days, gaps = f"{{schema}}.{name}_days", f"{{schema}}.{name}_gaps"
     return f""",
+{name}_batch AS MATERIALIZED (
+    SELECT DISTINCT k, member, day FROM {source}
+),
+{name}_stored AS MATERIALIZED (
+    -- the days stored before this batch of the members it saw: one index probe per
+    -- member, in the index's order
+    SELECT p.k, p.member, d.day
+    FROM (SELECT DISTINCT k, member FROM {name}_batch ORDER BY 1, 2) p
+    CROSS JOIN LATERAL (
+        SELECT day FROM {days} s WHERE s.{key} = p.k AND s.member = p.member
+    ) d
+),
 {name}_fresh AS MATERIALIZED (
-    SELECT b.k, b.member, b.day FROM (SELECT DISTINCT k, member, day FROM {source}) b
-    WHERE NOT EXISTS (
-        SELECT 1 FROM {days} d WHERE d.{key} = b.k AND d.member = b.member AND d.day = b.day
-    )
+    SELECT k, member, day FROM {name}_batch
+    EXCEPT
+    SELECT k, member, day FROM {name}_stored
     ORDER BY 1, 2, 3
 ),
 {name}_added AS (
     INSERT INTO {days} ({key}, member, day) SELECT k, member, day FROM {name}_fresh
 ),
-{name}_stored AS (
-    -- the days stored before this batch of the members it adds days to
-    SELECT p.k, p.member, d.day, lag(d.day) OVER (PARTITION BY p.k, p.member ORDER BY d.day)
-           AS before
-    FROM (SELECT DISTINCT k, member FROM {name}_fresh) p
-    CROSS JOIN LATERAL (
-        SELECT day FROM {days} s WHERE s.{key} = p.k AND s.member = p.member
-    ) d
-),
 {name}_merged AS (
-    SELECT k, day, is_fresh, before,
-           lag(day) OVER (PARTITION BY k, member ORDER BY day) AS now_before
+    -- per member and day: the previous day now, and (stored days) before the batch
+    SELECT k, day, is_fresh, lag(day) OVER w AS now_before,
+           max(day) FILTER (WHERE NOT is_fresh)
+               OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before
     FROM (
-        SELECT k, member, day, false AS is_fresh, before FROM {name}_stored
+        SELECT k, member, day, false AS is_fresh FROM {name}_stored
         UNION ALL
-        SELECT k, member, day, true, NULL FROM {name}_fresh
+        SELECT k, member, day, true FROM {name}_fresh
     ) u
+    WINDOW w AS (PARTITION BY k, member ORDER BY day)
 ),
 {name}_changes AS (
     SELECT k, day, {_gap("day", "now_before")} AS gap, 1 AS n
