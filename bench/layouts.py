@@ -18,15 +18,21 @@ from __future__ import annotations
 import math
 import random
 import statistics
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
-import asyncpg
+# Run as a script, this file's folder would come first on sys.path, where
+# bench/projections.py would pass for the `projections` package: the root instead.
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
-from analytics_graph.eventstore import EventStore
-from projections import audience
+from analytics_graph.eventstore import EventStore  # noqa: E402
+from analytics_graph.types import Connection  # noqa: E402
+from projections import audience  # noqa: E402
 
 BATCH = 100_000
 REGISTERS_LOG2 = 14
@@ -158,7 +164,7 @@ def estimate(filled: int, z: float) -> float:
     return raw
 
 
-async def fold(conn: asyncpg.Connection, name: str, ddl: str, sql: str, head: int) -> float:
+async def fold(conn: Connection, name: str, ddl: str, sql: str, head: int) -> float:
     """Folds the log into layout ``name`` from scratch; seconds taken."""
     schema = f"layout_{name}"
     await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
@@ -167,7 +173,7 @@ async def fold(conn: asyncpg.Connection, name: str, ddl: str, sql: str, head: in
     started = time.perf_counter()
     for after in range(0, head, BATCH):
         async with conn.transaction():
-            await conn.execute("SET LOCAL enable_sort = off")
+            await conn.execute(audience.BATCH_SETTINGS)
             await conn.execute(statement, after, min(head, after + BATCH))
     seconds = time.perf_counter() - started
     for table in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = $1", schema):
@@ -210,7 +216,7 @@ async def compare(store: EventStore) -> None:
         await read_cases(conn)
 
 
-async def read_cases(conn: asyncpg.Connection) -> None:
+async def read_cases(conn: Connection) -> None:
     rows = await conn.fetch(
         "SELECT video_id, max(day) AS last FROM layout_rows.retention GROUP BY 1 ORDER BY 1"
     )
@@ -230,7 +236,8 @@ async def read_cases(conn: asyncpg.Connection) -> None:
         return estimate(r["filled"], r["z"])
 
     async def rows_(v: Any, s: date, e: date) -> object:
-        return dict(await conn.fetch(READ_ROWS.replace("{schema}", "layout_rows"), v, s, e))
+        found = await conn.fetch(READ_ROWS.replace("{schema}", "layout_rows"), v, s, e)
+        return {r[0]: r[1] for r in found}
 
     async def arrays(v: Any, s: date, e: date) -> object:
         found = await conn.fetch(READ_ARRAYS.replace("{schema}", "layout_arrays"), v, s, e)
@@ -274,6 +281,5 @@ async def main(url: str) -> None:
 
 if __name__ == "__main__":
     import asyncio
-    import sys
 
     asyncio.run(main(sys.argv[1]))

@@ -46,6 +46,12 @@ CREATE TABLE {{schema}}.{name}_gaps (
 """
 
 
+BATCH_SETTINGS = "SET LOCAL work_mem = '64MB'"
+"""For the batch's transaction: a batch's hash tables and sorts (about 10 MB each for
+100,000 views) stay in memory instead of spilling (measured: 11.0 s -> 8.7 s to
+fold 500,000 events)."""
+
+
 def _gap(day: str, before: str) -> str:
     return f"CASE WHEN {before} IS NULL THEN 0 ELSE least({day} - {before}, {GAP_CAP + 1}) END"
 

@@ -61,6 +61,7 @@ async def apply(conn: Connection, batch: Batch) -> Changes:
             qualify(PUBLISHED, batch.schema),
             [(e.originator_id, e.account_id) for _, e in published],
         )
+    await conn.execute(audience.BATCH_SETTINGS)
     rows = await conn.fetch(qualify(APPLY, batch.schema), batch.after, batch.upto)
     return Changes().add(accounts=(r[0] for r in rows))
 

@@ -96,6 +96,7 @@ async def apply(conn: Connection, batch: Batch) -> Changes:
             qualify(PUBLISHED, batch.schema),
             [(e.originator_id, e.duration_seconds) for _, e in published],
         )
+    await conn.execute(audience.BATCH_SETTINGS)
     rows = await conn.fetch(qualify(APPLY, batch.schema), batch.after, batch.upto)
     return Changes().add(videos=(r[0] for r in rows))
 
