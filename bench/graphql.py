@@ -13,7 +13,10 @@ queries, the same JSON, no GraphQL. Two requests:
 * dashboard: a creator's 28-day overview (six metrics with daily series),
   content (posted and trending videos with their stats) and followers;
 * video: one video's lifetime analytics (totals, sources, search terms,
-  retention, daily and first-48-hours series).
+  retention, daily and first-48-hours series);
+* viewers: the dashboard with the Viewers section and ``asOf``;
+* video28: one video's analytics over a 28-day range (reach and retention ranged);
+* compare: 10 videos of an account compared over 90 days (with ``hourly``).
 
 Each at concurrency 1, 8 and 32, twice: ``repeat`` (the same variables every
 time: what a dashboard that refreshes asks, answered from the answer cache)
@@ -113,7 +116,33 @@ VIDEO = """query Video($id: ID!) {
 }"""
 
 
-QUERIES = {"dashboard": DASHBOARD, "video": VIDEO}
+# Issue 14: the dashboard with viewers and freshness; one video over 28 days (reach and
+# retention ranged); 10 videos of an account compared over 90 days.
+DASHBOARD_VIEWERS = DASHBOARD.replace(
+    "      range { start end }",
+    "      range { start end }\n"
+    "      viewers { total new returning daily { date total new } }\n"
+    "      asOf { position recordedAt }",
+)
+VIDEO_28 = VIDEO.replace("query Video($id: ID!)", "query Video($id: ID!, $range: DateRangeInput)")
+VIDEO_28 = VIDEO_28.replace("analytics {", "analytics(range: $range) {")
+VIDEO_28 = VIDEO_28.replace("reachedAudience", "reachedAudience engagementRate")
+COMPARISON = """query Comparison($id: ID!, $videos: [ID!]!, $days: Int) {
+  account(id: $id) {
+    videoComparison(videoIds: $videos, days: $days) {
+      videos { video { id } cumulativeViews percentile hourly }
+      median
+    }
+  }
+}"""
+
+QUERIES = {
+    "dashboard": DASHBOARD,
+    "video": VIDEO,
+    "viewers": DASHBOARD_VIEWERS,
+    "video28": VIDEO_28,
+    "compare": COMPARISON,
+}
 ROUNDS = 3
 """Each case: the GraphQL server and the baseline taking turns this many times."""
 
@@ -189,8 +218,8 @@ async def load(url: str, events: int) -> None:
     print(f"  projected in {time.monotonic() - started:.0f}s total", flush=True)
 
 
-async def find_targets(url: str) -> tuple[list[str], list[str]]:
-    """Pro account ids (with videos) and live video ids, to ask about."""
+async def find_targets(url: str) -> tuple[list[str], list[str], dict[str, list[str]]]:
+    """Pro account ids (with videos), live video ids, and each Pro account's live videos."""
     from projections.entities import queries as entities
 
     conn = await asyncpg.connect(url)
@@ -201,12 +230,16 @@ async def find_targets(url: str) -> tuple[list[str], list[str]]:
             " ORDER BY a.account_id"
         )
         videos = await conn.fetch(
-            f"SELECT v.video_id FROM {entities.SCHEMA}.videos v JOIN {entities.SCHEMA}.accounts a"
-            " USING (account_id) WHERE a.is_pro AND NOT v.deleted ORDER BY v.video_id"
+            f"SELECT v.video_id, v.account_id FROM {entities.SCHEMA}.videos v"
+            f" JOIN {entities.SCHEMA}.accounts a USING (account_id)"
+            " WHERE a.is_pro AND NOT v.deleted ORDER BY v.video_id"
         )
     finally:
         await conn.close()
-    return [str(r[0]) for r in rows], [str(r[0]) for r in videos]
+    by_account: dict[str, list[str]] = {}
+    for video_id, account_id in videos:
+        by_account.setdefault(str(account_id), []).append(str(video_id))
+    return [str(r[0]) for r in rows], [str(r[0]) for r in videos], by_account
 
 
 # ---------------------------------------------------------------- the servers
@@ -259,21 +292,24 @@ def serve_baseline(port: int) -> None:
 # ---------------------------------------------------------------- the load
 
 
-async def bench_size(url: str, events: int, seconds: float) -> dict[str, float]:
+async def bench_size(
+    url: str, events: int, seconds: float, only: list[str] | None = None
+) -> dict[str, float]:
     from analytics_graph.auth import Role, issue_token
 
-    accounts, videos = await find_targets(url)
+    accounts, videos, by_account = await find_targets(url)
     tokens = [issue_token(SECRET, Role.AUDITOR, uuid.uuid4()) for _ in range(200)]
-    targets = Targets(accounts, videos, tokens)
+    targets = Targets(accounts, videos, tokens, by_account)
     medians: dict[str, float] = {}
     with (
         server("graphql", url, 18731) as graphql_base,
         server("baseline", url, 18732) as baseline_base,
     ):
-        await same_answers(graphql_base, baseline_base, QUERIES, targets)
+        chosen = {k: q for k, q in QUERIES.items() if not only or k in only}
+        await same_answers(graphql_base, baseline_base, chosen, targets)
         print(f"\n{events:,} events: {len(accounts)} Pro accounts, {len(videos)} videos")
         print(HEADER)
-        for kind, query in QUERIES.items():
+        for kind, query in chosen.items():
             makers = requests_for(kind, query, targets)
             for mode, index in (("repeat", 0), ("vary", 1)):
                 for concurrency in (1, 8, 32):
@@ -291,31 +327,40 @@ async def bench_size(url: str, events: int, seconds: float) -> dict[str, float]:
     return medians
 
 
-async def run(server_url: str, sizes: list[int], seconds: float) -> None:
+async def run(
+    server_url: str, sizes: list[int], seconds: float, only: list[str] | None = None
+) -> None:
     urls = {}
     for events in sizes:
         print(f"preparing {events:,} events ...", flush=True)
         urls[events] = await prepare(server_url, events)
-        await bench_size(urls[events], events, seconds)
+        await bench_size(urls[events], events, seconds, only)
     if len(sizes) > 1:
-        await compare_sizes(urls, seconds)
+        await compare_sizes(urls, seconds, only)
 
 
-async def compare_sizes(urls: dict[int, str], seconds: float, rounds: int = 3) -> None:
-    """The dashboard (uncached: vary) on every size, servers side by side, the sizes
-    taking turns for ``rounds`` rounds, so that the machine's other load hits them
-    alike; prints the median of the rounds' p50 and p99."""
+async def compare_sizes(
+    urls: dict[int, str], seconds: float, kinds: list[str] | None = None, rounds: int = 3
+) -> None:
+    """Each request kind (the dashboard by default; uncached: vary) on every size,
+    servers side by side, the sizes taking turns for ``rounds`` rounds, so that the
+    machine's other load hits them alike; prints the median of the rounds' p50 and p99."""
+    for kind in kinds or ["dashboard"]:
+        await compare_kind(urls, seconds, kind, rounds)
+
+
+async def compare_kind(urls: dict[int, str], seconds: float, kind: str, rounds: int) -> None:
     from analytics_graph.auth import Role, issue_token
 
-    print("\ndashboard, vary, sizes taking turns (median of rounds' p50 / p99, ms):")
+    print(f"\n{kind}, vary, sizes taking turns (median of rounds' p50 / p99, ms):")
     with contextlib.ExitStack() as stack:
         bases, makers = {}, {}
         for port, (events, url) in enumerate(urls.items(), start=18751):
             bases[events] = stack.enter_context(server("graphql", url, port))
-            accounts, videos = await find_targets(url)
+            accounts, videos, by_account = await find_targets(url)
             tokens = [issue_token(SECRET, Role.AUDITOR, uuid.uuid4()) for _ in range(200)]
-            targets = Targets(accounts, videos, tokens)
-            makers[events] = requests_for("dashboard", DASHBOARD, targets)["graphql"][1]
+            targets = Targets(accounts, videos, tokens, by_account)
+            makers[events] = requests_for(kind, QUERIES[kind], targets)["graphql"][1]
         for concurrency in (1, 8):
             p50s: dict[int, list[float]] = {e: [] for e in urls}
             p99s: dict[int, list[float]] = {e: [] for e in urls}
@@ -366,12 +411,13 @@ async def in_turns(url: str, events: int, seconds: float, bases: dict[str, str])
     figures relative to the first."""
     from analytics_graph.auth import Role, issue_token
 
-    accounts, videos = await find_targets(url)
+    accounts, videos, by_account = await find_targets(url)
     tokens = [issue_token(SECRET, Role.AUDITOR, uuid.uuid4()) for _ in range(200)]
-    targets = Targets(accounts, videos, tokens)
+    targets = Targets(accounts, videos, tokens, by_account)
     print(f"\n{events:,} events, uncached (vary), concurrency 8, {ROUNDS} rounds in turns:")
     first = next(iter(bases))
-    for kind, query in QUERIES.items():
+    for kind in ("dashboard", "video"):  # the cases every checkout since session 9 answers
+        query = QUERIES[kind]
         maker = requests_for(kind, query, targets)["graphql"][1]
         runs: dict[str, list[Result]] = {name: [] for name in bases}
         for _ in range(ROUNDS):
@@ -405,6 +451,7 @@ def main() -> None:
     versus.add_argument("--server-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     versus.add_argument("--events", type=int, default=1_000_000)
     versus.add_argument("--seconds", type=float, default=3.0, help="per case and round")
+    runner.add_argument("--only", action="append", choices=list(QUERIES), help="repeatable")
     preparer = sub.add_parser("prepare", help="only load the databases (reused by run)")
     preparer.add_argument("--server-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     preparer.add_argument("--events", type=int, action="append")
@@ -414,7 +461,7 @@ def main() -> None:
         serving.add_argument("--completion", choices=COMPLETIONS, default="compiled")
     args = parser.parse_args()
     if args.command == "run":
-        asyncio.run(run(args.server_url, args.events or [1_000_000], args.seconds))
+        asyncio.run(run(args.server_url, args.events or [1_000_000], args.seconds, args.only))
     elif args.command == "prepare":
         for events in args.events or [1_000_000]:
             asyncio.run(prepare(args.server_url, events))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -23,9 +23,10 @@ from starlette.routing import Route
 
 from analytics_graph.database import create_pool
 from analytics_graph.types import Connection
-from projections import readmodel
+from projections import freshness, readmodel
+from projections.account_viewers import queries as account_viewers
 from projections.engagement import accounts as engagement
-from projections.engagement import content, hourly, videos
+from projections.engagement import comparison, content, hourly, videos
 from projections.entities import queries as entities
 from projections.followers import queries as followers
 
@@ -125,12 +126,66 @@ def _day(day: videos.VideoDay) -> dict[str, Any]:
     }
 
 
+READ_MODELS = ("entities", "engagement", "video_reach", "followers", "account_viewers")
+
+
+async def dashboard_viewers(conn: Connection, variables: dict[str, Any]) -> dict[str, Any]:
+    """The dashboard with the Viewers section and ``asOf`` (keys in the query's order)."""
+    answer = await dashboard(conn, variables)
+    custom = variables["range"]["custom"]
+    start, end = date.fromisoformat(custom["start"]), date.fromisoformat(custom["end"])
+    found = await account_viewers.viewers(conn, UUID(variables["id"]), start, end)
+    fresh = await freshness.freshness(conn, READ_MODELS)
+    analytics = answer["account"]["analytics"]
+    answer["account"]["analytics"] = {
+        "range": analytics.pop("range"),
+        "viewers": {
+            "total": found.total, "new": found.new, "returning": found.returning,
+            "daily": [{"date": d.date.isoformat(), "total": d.total, "new": d.new}
+                      for d in found.daily],
+        },
+        "asOf": {"position": fresh.position, "recordedAt":
+                 fresh.recorded_at.isoformat() if fresh.recorded_at else None},
+        **analytics,
+    }  # fmt: skip
+    return answer
+
+
+async def video_comparison(conn: Connection, variables: dict[str, Any]) -> dict[str, Any]:
+    account_id = UUID(variables["id"])
+    owner = (await entities.accounts(conn, [account_id]))[account_id]
+    assert owner.is_pro
+    ids = [UUID(v) for v in variables["videos"]]
+    found = await comparison.video_comparison(
+        conn, account_id, ids, variables["days"], datetime.now(UTC).date()
+    )
+    hours = await hourly.video_hourly(conn, ids)
+
+    def cumulative(video_id: UUID) -> list[int]:
+        out, running = [], 0
+        for h in hours[video_id]:
+            running += h.counts.views
+            out.append(running)
+        return out
+
+    return {"account": {"videoComparison": {
+        "videos": [{"video": {"id": str(c.video.id)}, "cumulativeViews": c.cumulative_views,
+                    "percentile": c.percentile, "hourly": cumulative(c.video.id)}
+                   for c in found.videos],
+        "median": found.median,
+    }}}  # fmt: skip
+
+
 async def video(conn: Connection, variables: dict[str, Any]) -> dict[str, Any]:
     video_id = UUID(variables["id"])
     entity = (await entities.videos(conn, [video_id]))[video_id]
     owner = (await entities.accounts(conn, [entity.account_id]))[entity.account_id]
     assert owner.is_pro
-    a = (await videos.video_analytics(conn, [video_id]))[video_id]
+    span: tuple[date, date] | tuple[()] = ()
+    if variables.get("range"):
+        custom = variables["range"]["custom"]
+        span = (date.fromisoformat(custom["start"]), date.fromisoformat(custom["end"]))
+    a = (await videos.video_analytics(conn, [video_id], *span))[video_id]
     hours = (await hourly.video_hourly(conn, [video_id]))[video_id]
     t = a.totals
     return {
@@ -150,6 +205,7 @@ async def video(conn: Connection, variables: dict[str, Any]) -> dict[str, Any]:
                 "watchedFullVideoRatio": a.watched_full_video_ratio,
                 "newFollowers": t.new_followers,
                 "reachedAudience": a.reached_audience,
+                **({"engagementRate": a.engagement_rate} if span else {}),
                 "trafficSources": _shares(a.traffic_sources),
                 "searchQueries": _shares(a.search_queries[:10]),
                 "retention": [{"second": p.second, "ratio": p.ratio} for p in a.retention],
@@ -187,6 +243,9 @@ def create_baseline_app(url: str) -> Starlette:
         routes=[
             Route("/dashboard", endpoint(dashboard), methods=["POST"]),
             Route("/video", endpoint(video), methods=["POST"]),
+            Route("/viewers", endpoint(dashboard_viewers), methods=["POST"]),
+            Route("/video28", endpoint(video), methods=["POST"]),
+            Route("/compare", endpoint(video_comparison), methods=["POST"]),
             Route("/healthz", healthz),
         ],
         lifespan=lifespan,

@@ -118,6 +118,8 @@ class Targets:
     videos: list[str]
     tokens: list[str]
     """Auditor tokens naming distinct (made-up) accounts: distinct callers."""
+    by_account: dict[str, list[str]] | None = None
+    """Live videos per Pro account (for comparisons)."""
 
     def dashboard(self, n: int) -> dict[str, Any]:
         """Variables: every account, then every end of the last 60 days, then again."""
@@ -129,6 +131,23 @@ class Targets:
     def video(self, n: int) -> dict[str, Any]:
         return {"id": self.videos[n % len(self.videos)]}
 
+    def video_range(self, n: int) -> dict[str, Any]:
+        """Variables: every video, then every 28-day range ending in the last 60 days."""
+        end = END.date() - timedelta(days=(n // len(self.videos)) % 60)
+        start = end - timedelta(days=27)
+        video = self.videos[n % len(self.videos)]
+        return {"id": video, "range": {"custom": {"start": str(start), "end": str(end)}}}
+
+    def comparison(self, n: int) -> dict[str, Any]:
+        """Variables: an account and 10 of its videos (rotating), over 90 days."""
+        assert self.by_account
+        accounts = sorted(self.by_account)
+        account = accounts[n % len(accounts)]
+        videos = self.by_account[account]
+        shift = (n // len(accounts)) % len(videos)
+        chosen = (videos[shift:] + videos[:shift])[:10]
+        return {"id": account, "videos": chosen, "days": 90}
+
     def caller(self, n: int, space: int) -> dict[str, str]:
         """A new caller for each round over the ``space`` distinct variables: no answer
         is ever asked for twice."""
@@ -138,8 +157,14 @@ class Targets:
 def requests_for(kind: str, query: str, targets: Targets) -> dict[str, tuple[Request, Request]]:
     """For each target ("graphql", "baseline"): the (repeat, vary) request makers."""
     path = f"/{kind}"
-    if kind == "dashboard":
+    if kind in ("dashboard", "viewers"):
         variables, space = targets.dashboard, len(targets.accounts) * 60
+    elif kind == "video28":
+        variables, space = targets.video_range, len(targets.videos) * 60
+    elif kind == "compare":
+        assert targets.by_account
+        variables = targets.comparison
+        space = sum(len(v) for v in targets.by_account.values())
     else:
         variables, space = targets.video, len(targets.videos)
     first = targets.caller(0, space)

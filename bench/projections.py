@@ -15,7 +15,10 @@ of ``--events`` engagement events (``analytics_graph.simulation``, through inges
       fresh events at ``--rate`` events/s for ``--seconds``; for each ingested batch,
       the time from its commit to the moment every projection has published a
       change notice at or past its last position (the numbers are visible then):
-      p50 and p99.
+      p50 and p99;
+  (d) with ``--layouts``: the read-model layouts measured for ranged reach and
+      retention (``bench/layouts.py``): exact viewer-day gap histograms against
+      HyperLogLog sketches, retention rows against arrays; fold and query times.
 """
 
 from __future__ import annotations
@@ -55,6 +58,14 @@ def read_models() -> tuple[Projection, ...]:
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != here]
     found: tuple[Projection, ...] = importlib.import_module("projections").ALL
     return found
+
+
+def layouts() -> Any:
+    """``bench/layouts.py`` (the project root put on the path for ``bench``)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if root not in sys.path:
+        sys.path.append(root)
+    return importlib.import_module("bench.layouts")
 
 
 def dsn_for(url: str, name: str) -> str:
@@ -246,7 +257,10 @@ async def main(args: argparse.Namespace) -> None:
             print("load average (1, 5, 15 min): " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
             await raw_reads(store)
             await replay(url, store, args.batch)
-            await live(url, store, world, args)
+            if args.layouts:
+                await layouts().compare(store)
+            if args.seconds > 0:
+                await live(url, store, world, args)
         await pool.close()
 
 
@@ -257,6 +271,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=RunnerOptions().batch_size)
     parser.add_argument("--rate", type=int, default=20_000, help="live ingest, events/s")
     parser.add_argument("--seconds", type=float, default=20.0, help="live ingest duration")
+    parser.add_argument("--layouts", action="store_true", help="(d): reach/retention layouts")
     parser.add_argument("--follow", metavar="URL", help=argparse.SUPPRESS)
     return parser.parse_args()
 

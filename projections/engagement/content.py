@@ -29,6 +29,11 @@ class VideoStats:
     shares: int = 0
     views_gained_7d: int = 0
 
+    @property
+    def engagement_rate(self) -> float:
+        """(likes + comments + shares) / views in the range; 0 without views."""
+        return (self.likes + self.comments + self.shares) / self.views if self.views else 0.0
+
 
 # The placeholders name the statement's parameters (``$n``), or for `ids` a list.
 STATS = f"""

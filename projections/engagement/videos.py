@@ -1,10 +1,10 @@
 """Reading video analytics, batched: one statement per part for any number of videos.
 
-Reads the ``engagement`` tables, ``video_reach`` (reached audience) and the
-per-video part of ``followers`` (new followers). Counts, daily series, traffic
-sources and search queries cover the requested range; ``reached_audience`` and
-``retention`` always cover the video's whole life (they are kept per video, not
-per day).
+Reads the ``engagement`` tables, ``video_reach`` (reached audience and retention)
+and the per-video part of ``followers`` (new followers). Every number covers the
+requested range (the whole life without one). While ``video_reach`` is rebuilt from
+its version 1 (lifetime tables only), the old tables serve: reach and retention
+then cover the whole life, as version 1 did.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from analytics_graph.types import Connection
 from projections.readmodel import Share, check_range, days, shares
 
 ENGAGEMENT = live_schema("engagement")
-REACH = live_schema("video_reach")
+REACH_SCHEMA = live_schema("video_reach")
 FOLLOWERS = live_schema("followers")
 COUNTS = ("views", "play_time", "completed", "likes", "comments", "shares", "favorites")
 
@@ -107,13 +107,13 @@ class VideoAnalytics:
     end: date
     totals: VideoCounts
     reached_audience: int
-    """Distinct viewers over the video's whole life (exact)."""
+    """Distinct viewers with a view in the range (exact)."""
     traffic_sources: list[Share]
     """Views by traffic source in the range; ratio = count / views."""
     search_queries: list[Share]
     """Views by search term in the range; ratio = count / views with a search term."""
     retention: list[RetentionPoint]
-    """Seconds 0 .. ceil(length), over the video's whole life."""
+    """Seconds 0 .. ceil(length), over the range's views."""
     daily: list[VideoDay]
 
     @property
@@ -121,6 +121,12 @@ class VideoAnalytics:
         """Play time / views; 0 without views."""
         views = self.totals.views
         return self.totals.play_time_seconds / views if views else 0.0
+
+    @property
+    def engagement_rate(self) -> float:
+        """(likes + comments + shares) / views; 0 without views."""
+        views, t = self.totals.views, self.totals
+        return (t.likes + t.comments + t.shares) / views if views else 0.0
 
     @property
     def watched_full_video_ratio(self) -> float:
@@ -143,11 +149,15 @@ def _counts(row: Any, new_followers: int = 0) -> VideoCounts:
     )
 
 
+# ``reach_version``: the live version of ``video_reach`` (which tables it has).
 META_SQL = f"""
-SELECT v.video_id, v.duration_seconds, v.published_at, coalesce(r.viewers, 0) AS reach
-FROM {ENGAGEMENT}.videos v LEFT JOIN {REACH}.video_reach r USING (video_id)
+SELECT v.video_id, v.duration_seconds, v.published_at, coalesce(r.viewers, 0) AS reach,
+       (SELECT version FROM projection_checkpoints WHERE name = 'video_reach' AND slot = 'live')
+       AS reach_version
+FROM {ENGAGEMENT}.videos v LEFT JOIN {REACH_SCHEMA}.video_reach r USING (video_id)
 WHERE v.video_id = ANY($1::uuid[])
 """
+RANGED_REACH_VERSION = 2
 DAYS_SQL = f"""
 SELECT video_id, day, {", ".join(COUNTS)} FROM {ENGAGEMENT}.video_days
 WHERE video_id = ANY($1::uuid[]) AND ($2::date IS NULL OR day BETWEEN $2 AND $3)
@@ -174,10 +184,28 @@ SELECT {TERMS}, video_id, NULL, term, NULL, sum(views)::bigint
 FROM {ENGAGEMENT}.video_search_terms
 WHERE video_id = ANY($1::uuid[]) AND ($2::date IS NULL OR day BETWEEN $2 AND $3)
 GROUP BY 2, 4
+"""
+# Lifetime reach comes with META_SQL; retention from the lifetime histogram.
+LIFETIME_PARTS_SQL = f"""{PARTS_SQL}
 UNION ALL
 SELECT {RETENTION}, video_id, NULL, NULL, second, views::bigint
 FROM {ENGAGEMENT}.video_retention
 WHERE video_id = ANY($1::uuid[])
+"""
+# Over a range: retention from the range's daily histograms, reach from the audience
+# histograms (``projections.audience``: viewers whose first day in the range it is).
+REACH = 5
+RANGED_PARTS_SQL = f"""{PARTS_SQL}
+UNION ALL
+SELECT {RETENTION}, video_id, NULL, NULL, second, sum(views)::bigint
+FROM {REACH_SCHEMA}.video_retention_days
+WHERE video_id = ANY($1::uuid[]) AND day BETWEEN $2 AND $3
+GROUP BY 2, 5
+UNION ALL
+SELECT {REACH}, video_id, NULL, NULL, NULL, sum(members)::bigint
+FROM {REACH_SCHEMA}.video_viewer_gaps
+WHERE video_id = ANY($1::uuid[]) AND day BETWEEN $2 AND $3 AND (gap = 0 OR gap > day - $2)
+GROUP BY 2
 """
 
 
@@ -196,13 +224,15 @@ def _total(rows: list[Any], followed: dict[date, int], first: date, last: date) 
 
 
 async def _parts(
-    conn: Connection, ids: list[UUID], start: date | None, end: date | None
+    conn: Connection, ids: list[UUID], start: date | None, end: date | None, ranged: bool
 ) -> dict[int, dict[UUID, dict[Any, int]]]:
-    """``PARTS_SQL``'s rows: part -> video -> (day, source, term or second) -> count."""
+    """The parts' rows: part -> video -> (day, source, term, second or None) -> count;
+    ``ranged``: retention and reach over the range (else over the whole life)."""
     out: dict[int, dict[UUID, dict[Any, int]]] = {
-        part: defaultdict(dict) for part in (FOLLOWS, SOURCES, TERMS, RETENTION)
+        part: defaultdict(dict) for part in (FOLLOWS, SOURCES, TERMS, RETENTION, REACH)
     }
-    for part, video_id, day, key, second, n in await conn.fetch(PARTS_SQL, ids, start, end):
+    sql = RANGED_PARTS_SQL if ranged else LIFETIME_PARTS_SQL
+    for part, video_id, day, key, second, n in await conn.fetch(sql, ids, start, end):
         out[part][video_id][day if part == FOLLOWS else second if part == RETENTION else key] = n
     return out
 
@@ -235,9 +265,11 @@ async def video_analytics(
     day_rows: dict[UUID, dict[date, Any]] = defaultdict(dict)
     for row in await conn.fetch(DAYS_SQL, ids, *span):
         day_rows[row["video_id"]][row["day"]] = row
-    parts = await _parts(conn, ids, *span)
+    versions = {r["reach_version"] or 0 for r in meta.values()}
+    ranged = start is not None and min(versions, default=0) >= RANGED_REACH_VERSION
+    parts = await _parts(conn, ids, *span, ranged)
     follows, sources, terms = parts[FOLLOWS], parts[SOURCES], parts[TERMS]
-    retention = parts[RETENTION]
+    retention, reach = parts[RETENTION], parts[REACH]
     result = {}
     for video_id, info in meta.items():
         rows, followed = day_rows.get(video_id, {}), follows.get(video_id, {})
@@ -254,7 +286,7 @@ async def video_analytics(
             start=first,
             end=last,
             totals=totals,
-            reached_audience=info["reach"],
+            reached_audience=reach.get(video_id, {}).get(None, 0) if ranged else info["reach"],
             traffic_sources=shares(sources.get(video_id, {}).items(), totals.views),
             search_queries=shares(terms.get(video_id, {}).items(), searched),
             retention=retention_points(retention.get(video_id, {}), info["duration_seconds"]),

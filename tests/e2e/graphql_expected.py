@@ -65,6 +65,8 @@ class AccountFacts:
     lost: Counter[date] = field(default_factory=Counter)
     followers: dict[str, dict[str, str]] = field(default_factory=dict)
     follower_views: Counter[datetime] = field(default_factory=Counter)  # by UTC hour
+    viewer_days: dict[str, set[date]] = field(default_factory=dict)
+    """Each viewer's days with a view of any of the account's videos."""
 
 
 class Expected:
@@ -119,6 +121,7 @@ class Expected:
             )
         )
         account.views[at.date()] += 1
+        account.viewer_days.setdefault(event["viewerId"], set()).add(at.date())
         if event["viewerId"] in account.followers:
             account.follower_views[at.replace(minute=0, second=0, microsecond=0)] += 1
 
@@ -202,6 +205,29 @@ class Expected:
             )
         }  # fmt: skip
 
+    def viewers(self, account_id: str, start: date, end: date) -> dict[str, Any]:
+        """Distinct viewers in the range; new: no view of the account in the 365 days
+        before their first view in the range (per day: before that day)."""
+
+        def new_on(seen: set[date], day: date) -> bool:
+            return not any(day - timedelta(days=365) <= d < day for d in seen)
+
+        people = self.accounts[account_id].viewer_days.values()
+        firsts = [min(d for d in seen if start <= d <= end) for seen in people
+                  if any(start <= d <= end for d in seen)]  # fmt: skip
+        total = len(firsts)
+        new = sum(
+            new_on(seen, min(d for d in seen if start <= d <= end))
+            for seen in people
+            if any(start <= d <= end for d in seen)
+        )
+        daily = []
+        for day in days(start, end):
+            present = [seen for seen in people if day in seen]
+            daily.append({"date": day.isoformat(), "total": len(present),
+                          "new": sum(new_on(seen, day) for seen in present)})  # fmt: skip
+        return {"total": total, "new": new, "returning": total - new, "daily": daily}
+
     def follower_count(self, account_id: str) -> int:
         return len(self.accounts[account_id].followers)
 
@@ -242,15 +268,18 @@ class Expected:
         )
         return [str(v.id) for v in ranked[:9]]
 
-    def video_stats(self, video_id: str, start: date, end: date) -> dict[str, int]:
+    def video_stats(self, video_id: str, start: date, end: date) -> dict[str, float]:
         f = self.videos[video_id]
         span = days(start, end)
+        views = self.views_between(video_id, start, end)
+        engaged = sum(f.likes[d] + f.comments[d] + f.shares[d] for d in span)
         return {
-            "views": self.views_between(video_id, start, end),
+            "views": views,
             "likes": sum(f.likes[d] for d in span),
             "comments": sum(f.comments[d] for d in span),
             "shares": sum(f.shares[d] for d in span),
             "viewsGained7d": self.views_7d(video_id, end),
+            "engagementRate": engaged / views if views else 0.0,
         }
 
     # ------------------------------------------------------------ one video
@@ -271,8 +300,10 @@ class Expected:
         count = len(views)
         play = sum(v.watched for v in views)
         searched = [v.term for v in views if v.term is not None]
+        engaged = sum(f.likes[d] + f.comments[d] + f.shares[d] for d in span)
         return {
             "views": count,
+            "engagementRate": engaged / count if count else 0.0,
             "likes": sum(f.likes[d] for d in span),
             "comments": sum(f.comments[d] for d in span),
             "shares": sum(f.shares[d] for d in span),
@@ -316,3 +347,50 @@ class Expected:
         per_hour = Counter(v.at.replace(minute=0, second=0, microsecond=0) for v in f.views)
         hours = [first + timedelta(hours=i) for i in range(48)]
         return [{"hour": h.isoformat(), "views": per_hour[h]} for h in hours]
+
+    # ------------------------------------------------------------ comparison
+
+    def cumulative(self, video: SimVideo, days_: int, today: date) -> list[int]:
+        """Views from publication to the end of day k after it, k = 0 .. days-1, up to today."""
+        first = video.published_at.astimezone(UTC).date()
+        views = [v.at.date() for v in self.videos[str(video.id)].views]
+        return [
+            sum(1 for d in views if d <= first + timedelta(days=k))
+            for k in range(days_)
+            if first + timedelta(days=k) <= today
+        ]
+
+    def comparison(
+        self, account_id: str, video_ids: list[str], days_: int, today: date
+    ) -> dict[str, Any]:
+        peers = self.live_videos(account_id)
+
+        def ended(video: SimVideo, k: int) -> bool:
+            return video.published_at.astimezone(UTC).date() + timedelta(days=k) < today
+
+        curves = {str(v.id): self.cumulative(v, days_, today) for v in peers}
+        median: list[float | None] = []
+        for k in range(days_):
+            values = sorted(curves[str(v.id)][k] for v in peers if ended(v, k))
+            if not values:
+                median.append(None)
+                continue
+            mid = len(values) // 2
+            median.append(float(values[mid]) if len(values) % 2
+                          else (values[mid - 1] + values[mid]) / 2)  # fmt: skip
+        compared = []
+        for video_id in video_ids:
+            video = self.videos[video_id].video
+            curve = self.cumulative(video, days_, today)
+            percentile: list[float | None] = []
+            for k, value in enumerate(curve):
+                others = [curves[str(v.id)][k] for v in peers
+                          if ended(v, k) and str(v.id) != video_id]  # fmt: skip
+                below = sum(1 for n in others if n < value)
+                percentile.append(below / len(others) if len(others) >= 3 else None)
+            hours = [h["views"] for h in self.hourly(video_id)]
+            compared.append({
+                "video": {"id": video_id}, "cumulativeViews": curve, "percentile": percentile,
+                "hourly": [sum(hours[: i + 1]) for i in range(48)],
+            })  # fmt: skip
+        return {"videos": compared, "median": median}

@@ -223,6 +223,28 @@ async def test_statements_stay_few_whatever_the_size(world: Served) -> None:
     assert statements[1] == 6, statements
 
 
+async def test_viewers_and_as_of_cost_one_statement_each(world: Served) -> None:
+    """Selected beside the whole dashboard, the Viewers section and ``asOf`` add one
+    statement each, whatever the account's size; a video's ``asOf`` adds one too."""
+    assert world.world is not None
+    with_both = DASHBOARD.replace(
+        "range { start end }",
+        "range { start end } viewers { total daily { new } } asOf { position }",
+    )
+    for account in world.world.accounts[:3]:
+        response = await world.post(with_both, {"id": str(account.id)}, token=ADMIN)
+        assert "errors" not in response.json(), response.json()
+        assert int(response.headers["analytics-graph-statements"]) == 6 + 2
+    video = """query V($id: ID!) { video(id: $id) { analytics { views asOf { position } } } }"""
+    plain = video.replace(" asOf { position }", "")
+    counts = []
+    for query in (plain, video):
+        response = await world.post(query, {"id": str(world.world.videos[0].id)}, token=ADMIN)
+        assert "errors" not in response.json(), response.json()
+        counts.append(int(response.headers["analytics-graph-statements"]))
+    assert counts[1] == counts[0] + 1
+
+
 DASHBOARD = """query D($id: ID!) { account(id: $id) { handle followerCount
   videos(first: 50) { edges { node { id caption } } }
   analytics(range: {custom: {start: "2025-05-04", end: "2025-05-31"}}) {

@@ -32,11 +32,12 @@ DASHBOARD = """query D($id: ID!, $range: DateRangeInput!) { account(id: $id) { f
       allTerritories: topTerritories(first: 250) { key count ratio }
       activeHours { hour value } activeDays { weekday value } } } } }
 fragment M on Metric { total previousTotal changeRatio daily { date value } }
-fragment S on VideoStats { video { id } views likes comments shares viewsGained7d }"""
+fragment S on VideoStats {
+  video { id } views likes comments shares viewsGained7d engagementRate }"""
 VIDEO = """query V($id: ID!, $range: DateRangeInput) {
   video(id: $id) { id analytics(range: $range) {
   views likes comments shares favorites totalPlayTimeSeconds averageWatchTimeSeconds
-  watchedFullVideoRatio newFollowers reachedAudience
+  watchedFullVideoRatio newFollowers reachedAudience engagementRate
   trafficSources { key count ratio } searchQueries(first: 100) { key count ratio }
   retention { second ratio }
   daily { date views playTimeSeconds likes comments shares newFollowers }
@@ -97,7 +98,8 @@ async def test_the_content_section_matches_the_events(
         assert trending == expected.trending(account_id, end)
         for stats in content["postedVideos"] + content["trendingVideos"]:
             video_id = stats.pop("video")["id"]
-            assert stats == expected.video_stats(video_id, start, end)
+            wanted = expected.video_stats(video_id, start, end)
+            assert stats == wanted | {"engagementRate": pytest.approx(wanted["engagementRate"])}
 
 
 @pytest.mark.parametrize(("start", "end"), RANGES)
@@ -145,17 +147,105 @@ async def test_lifetime_video_analytics_match_the_events(world: Served) -> None:
         _check_video(data["video"]["analytics"], wanted)
 
 
+def _video_ranges(expected: Expected, video_id: str) -> list[tuple[date, date]]:
+    """Inside the video's life, across its publication, across its last day, before
+    it was published, and long after."""
+    first, last = expected.lifetime(video_id)
+    week = timedelta(days=6)
+    return [
+        RANGES[1],
+        (first + timedelta(days=1), first + timedelta(days=1) + week),
+        (first - timedelta(days=3), first + timedelta(days=3)),
+        (last - timedelta(days=3), last + timedelta(days=3)),
+        (first - timedelta(days=40), first - timedelta(days=1)),
+        (last + timedelta(days=100), last + timedelta(days=127)),
+    ]
+
+
 async def test_video_analytics_over_a_range_match_the_events(world: Served) -> None:
+    """Every number, reach and retention included, covers the range asked."""
     expected = _expected(world)
-    start, end = RANGES[1]
     for video_id in _videos(world, 3):
-        variables = {"id": video_id, "range": _custom(start, end)}
-        data = await world.data(VIDEO, variables, token=AUDITOR)
-        wanted = expected.video_analytics(video_id, start, end)
-        # reach and retention cover the video's whole life (documented in the schema)
-        lifetime = expected.video_analytics(video_id, *expected.lifetime(video_id))
-        wanted |= {k: lifetime[k] for k in ("reachedAudience", "retention")}
-        _check_video(data["video"]["analytics"], wanted)
+        for start, end in _video_ranges(expected, video_id):
+            variables = {"id": video_id, "range": _custom(start, end)}
+            data = await world.data(VIDEO, variables, token=AUDITOR)
+            wanted = expected.video_analytics(video_id, start, end)
+            _check_video(data["video"]["analytics"], wanted)
+
+
+VIEWERS = """query W($id: ID!, $range: DateRangeInput!) { account(id: $id) {
+  analytics(range: $range) { viewers { total new returning daily { date total new } } } } }"""
+
+
+@pytest.mark.parametrize(("start", "end"), [*RANGES, (date(2025, 1, 1), date(2025, 5, 31))])
+async def test_viewers_match_the_events(world: Served, start: date, end: date) -> None:
+    expected = _expected(world)
+    for account_id in _pro_accounts(world):
+        variables = {"id": account_id, "range": _custom(start, end)}
+        data = await world.data(VIEWERS, variables, token=AUDITOR)
+        viewers = data["account"]["analytics"]["viewers"]
+        assert viewers == expected.viewers(account_id, start, end)
+        assert viewers["total"] > 0
+
+
+COMPARISON = """query C($id: ID!, $videos: [ID!]!, $days: Int) { account(id: $id) {
+  videoComparison(videoIds: $videos, days: $days) {
+    videos { video { id } cumulativeViews percentile hourly } median } } }"""
+
+
+async def test_video_comparison_matches_the_events(world: Served) -> None:
+    expected, today = _expected(world), datetime.now(UTC).date()
+    for account_id in _pro_accounts(world):
+        videos = [str(v.id) for v in expected.live_videos(account_id)][:10]
+        deleted = [str(f.video.id) for f in expected.videos.values()
+                   if str(f.video.account_id) == account_id and f.video.deleted_at]  # fmt: skip
+        chosen = (videos[:9] + deleted[:1])[:10]
+        for days_ in (90, 7):
+            variables = {"id": account_id, "videos": chosen, "days": days_}
+            data = await world.data(COMPARISON, variables, token=AUDITOR)
+            shown = data["account"]["videoComparison"]
+            wanted = expected.comparison(account_id, chosen, days_, today)
+            assert shown["median"] == pytest.approx(wanted["median"])
+            for got, want in zip(shown["videos"], wanted["videos"], strict=True):
+                assert got == want | {"percentile": pytest.approx(want["percentile"])}
+
+
+async def test_comparison_refuses_what_is_not_the_accounts(world: Served) -> None:
+    """Another account's video and an unknown id answer alike, naming the argument."""
+    expected = _expected(world)
+    mine, other = _pro_accounts(world)[:2]
+    theirs = str(expected.live_videos(other)[0].id)
+    answers = []
+    for unknown in (theirs, "00000000-0000-4000-8000-000000000000"):
+        variables = {"id": mine, "videos": [unknown], "days": 7}
+        body = (await world.post(COMPARISON, variables, token=AUDITOR)).json()
+        error = body["errors"][0]
+        assert error["extensions"]["argument"] == "videoIds"
+        answers.append((body["data"], error["message"].replace(unknown, "ID")))
+    assert answers[0] == answers[1]
+    too_many = {"id": mine, "videos": [theirs] * 11, "days": 7}
+    body = (await world.post(COMPARISON, too_many, token=AUDITOR)).json()
+    assert "videoIds" in body["errors"][0]["message"]
+    too_long = {"id": mine, "videos": [theirs], "days": 366}
+    body = (await world.post(COMPARISON, too_long, token=AUDITOR)).json()
+    assert body["errors"][0]["extensions"]["argument"] == "days"
+
+
+async def test_as_of_names_the_last_position_included(world: Served) -> None:
+    query = """query F($id: ID!, $video: ID!) {
+      account(id: $id) { analytics(range: {preset: LAST_7_DAYS}) { asOf { position recordedAt } } }
+      video(id: $video) { analytics { asOf { position recordedAt } } } }"""
+    account_id = _pro_accounts(world)[0]
+    video_id = _videos(world, 1)[0]
+    await world.caught_up()
+    data = await world.data(query, {"id": account_id, "video": video_id}, token=AUDITOR)
+    head = await world.store.last_position()
+    for as_of in (data["account"]["analytics"]["asOf"], data["video"]["analytics"]["asOf"]):
+        assert as_of["position"] == head
+        recorded = await world.store.pool.fetchval(
+            "SELECT recorded_at FROM events WHERE position = $1", head
+        )
+        assert datetime.fromisoformat(as_of["recordedAt"]) == recorded
 
 
 def _check_video(shown: dict[str, Any], wanted: dict[str, Any]) -> None:
@@ -169,7 +259,12 @@ def _check_video(shown: dict[str, Any], wanted: dict[str, Any]) -> None:
         "reachedAudience",
     ):
         assert shown[name] == wanted[name], name
-    for name in ("totalPlayTimeSeconds", "averageWatchTimeSeconds", "watchedFullVideoRatio"):
+    for name in (
+        "totalPlayTimeSeconds",
+        "averageWatchTimeSeconds",
+        "watchedFullVideoRatio",
+        "engagementRate",
+    ):
         assert shown[name] == pytest.approx(wanted[name]), name
     views, searched = wanted["views"], wanted["searchedViews"]
     assert {s["key"]: s["count"] for s in shown["trafficSources"]} == wanted["trafficSources"]

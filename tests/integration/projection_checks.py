@@ -15,6 +15,7 @@ import asyncpg
 
 from analytics_graph.simulation import World
 from analytics_graph.types import Connection
+from projections.account_viewers import queries as viewer_queries
 from projections.engagement import accounts as account_queries
 from projections.engagement import content, hourly, videos
 from projections.entities import queries as entity_queries
@@ -162,9 +163,9 @@ def check_dimensions(
         terms.update(exp.terms.get((video, d), Counter()))
     assert share_counts(list(analytics.traffic_sources)) == dict(sources)
     assert share_counts(list(analytics.search_queries)) == dict(terms)
-    assert analytics.reached_audience == len(exp.viewers[video])
+    assert analytics.reached_audience == exp.reach(video, start, end)
     duration = exp.videos[video].duration_seconds
-    histogram = exp.retention[video]
+    histogram = exp.retention_in(video, start, end)
     total = sum(histogram.values())
     want = [
         sum(n for s, n in histogram.items() if s >= second) / total if total else 0.0
@@ -172,6 +173,17 @@ def check_dimensions(
     ]
     assert [p.ratio for p in analytics.retention] == want
     assert [p.second for p in analytics.retention] == list(range(math.ceil(duration) + 1))
+
+
+async def check_account_viewers(conn: Connection, world: World, exp: Expected) -> None:
+    for account in world.accounts:
+        for start, end in spans(world):
+            got = await viewer_queries.viewers(conn, account.id, start, end)
+            assert (got.total, got.new) == exp.viewers_of(account.id, start, end)
+            assert got.returning == got.total - got.new
+            assert [(d.date, d.total, d.new) for d in got.daily] == [
+                (d, *exp.viewers_of(account.id, d, d)) for d in days(start, end)
+            ]
 
 
 async def check_hourly(conn: Connection, world: World, exp: Expected) -> None:
@@ -263,6 +275,7 @@ async def check_all(pool: asyncpg.Pool, world: World, exp: Expected) -> None:
         await check_followers(conn, world, exp)
         await check_activity(conn, world, exp)
         await check_video_analytics(conn, world, exp)
+        await check_account_viewers(conn, world, exp)
         await check_hourly(conn, world, exp)
         await check_content(conn, world, exp)
         await check_paging(conn, world)

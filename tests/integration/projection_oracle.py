@@ -61,8 +61,16 @@ class Expected:
     terms: dict[tuple[UUID, date], Counter[str]] = field(
         default_factory=lambda: defaultdict(Counter)
     )
-    retention: dict[UUID, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
-    viewers: dict[UUID, set[str]] = field(default_factory=lambda: defaultdict(set))
+    retention: dict[tuple[UUID, date], Counter[int]] = field(
+        default_factory=lambda: defaultdict(Counter)
+    )
+    """Views per whole second watched (capped at the length), per video and day."""
+    viewers: dict[tuple[UUID, date], set[str]] = field(default_factory=lambda: defaultdict(set))
+    """Viewers per video and day."""
+    account_viewers: dict[UUID, dict[str, set[date]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(set))
+    )
+    """Per account: each viewer's days with a view of any of its videos."""
     followers: dict[UUID, dict[str, dict[str, str]]] = field(
         default_factory=lambda: defaultdict(dict)
     )
@@ -124,8 +132,9 @@ class Expected:
         if "searchTerm" in event:
             self.terms[key][event["searchTerm"]] += 1
         capped = min(float(event["watchedSeconds"]), video.duration_seconds)
-        self.retention[video.id][math.floor(capped)] += 1
-        self.viewers[video.id].add(event["viewerId"])
+        self.retention[key][math.floor(capped)] += 1
+        self.viewers[key].add(event["viewerId"])
+        self.account_viewers[video.account_id][event["viewerId"]].add(at.date())
         if event["viewerId"] in self.followers[video.account_id]:
             self.activity[video.account_id, at.date(), at.hour] += 1
 
@@ -160,6 +169,33 @@ class Expected:
             for (a, d), c in self.follower_days.items()
             if a == account and d <= day
         )
+
+    def reach(self, video: UUID, start: date, end: date) -> int:
+        """Distinct viewers of the video with a view in ``start .. end``."""
+        seen: set[str] = set()
+        for (v, d), viewers in self.viewers.items():
+            if v == video and start <= d <= end:
+                seen |= viewers
+        return len(seen)
+
+    def retention_in(self, video: UUID, start: date, end: date) -> Counter[int]:
+        total: Counter[int] = Counter()
+        for (v, d), histogram in self.retention.items():
+            if v == video and start <= d <= end:
+                total.update(histogram)
+        return total
+
+    def viewers_of(self, account: UUID, start: date, end: date) -> tuple[int, int]:
+        """(total, new) over ``start .. end``: distinct viewers of the account's videos,
+        and those without a view of it in the 365 days before their first in the range."""
+        total = new = 0
+        for seen in self.account_viewers[account].values():
+            inside = sorted(d for d in seen if start <= d <= end)
+            if inside:
+                total += 1
+                first = inside[0]
+                new += not any(first - timedelta(days=365) <= d < first for d in seen)
+        return total, new
 
     def video_range(self, video: UUID, start: date, end: date) -> Counts:
         total = Counts()

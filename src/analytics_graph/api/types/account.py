@@ -18,6 +18,7 @@ from projections.entities.queries import AccountEntity, account_videos, encode_c
 
 if TYPE_CHECKING:
     from analytics_graph.api.types.analytics import AccountAnalytics
+    from analytics_graph.api.types.comparison import VideoComparison
     from analytics_graph.api.types.video import Video
 
 
@@ -113,3 +114,16 @@ class Account:
         one section (`section`, default OVERVIEW); an XLSX workbook holds all three (no
         `section`). An error unless the account is Pro."""
         return export_link(info, Kind.ACCOUNT, self.uuid, self.entity, format, range, section)
+
+    @field
+    async def video_comparison(
+        self, info: Info, video_ids: list[strawberry.ID], days: int | None = 28
+    ) -> Annotated[VideoComparison, strawberry.lazy("analytics_graph.api.types.comparison")]:
+        """The account's videos (at most 10) compared by age: cumulative views on each of
+        their first `days` days (at most 365), against the account's other videos. An
+        error unless the account is Pro, or when an id is not one of its videos."""
+        from analytics_graph.api.types.comparison import video_comparison
+
+        if not self.entity.is_pro:
+            raise ProAccountRequired(self.uuid)
+        return await video_comparison(info, self.uuid, video_ids, 28 if days is None else days)

@@ -9,6 +9,14 @@ import strawberry
 from analytics_graph.api.context import Info
 from analytics_graph.api.engine.selection import selected
 from analytics_graph.api.errors import page_size
+from analytics_graph.api.reads.days import Days
+from analytics_graph.api.types.audience import (
+    UNSELECTED_FRESHNESS,
+    Freshness,
+    Viewers,
+    load_freshness,
+    load_viewers,
+)
 from analytics_graph.api.types.common import (
     DAILY,
     DAY,
@@ -22,7 +30,6 @@ from analytics_graph.api.types.common import (
     Metric,
     Share,
 )
-from analytics_graph.api.types.ranges import Days
 from analytics_graph.api.types.video import Video
 from projections import readmodel
 from projections.engagement import content
@@ -55,6 +62,9 @@ class VideoStats:
     views_gained_7d: int = strawberry.field(
         description="Views in the 7 days ending at the range's end."
     )
+    engagement_rate: float = strawberry.field(
+        description="(likes + comments + shares) / views in the range; 0 without views."
+    )
 
     @classmethod
     def of(cls, entity: VideoEntity, stats: content.VideoStats) -> VideoStats:
@@ -65,6 +75,7 @@ class VideoStats:
             comments=stats.comments,
             shares=stats.shares,
             views_gained_7d=stats.views_gained_7d,
+            engagement_rate=stats.engagement_rate,
         )
 
 
@@ -149,6 +160,12 @@ class AccountAnalytics:
     overview: Overview = strawberry.field(
         description="Each metric with its total, previous period, change and daily series."
     )
+    viewers: Viewers = strawberry.field(
+        description="Distinct viewers of the account's videos in the range: new and returning."
+    )
+    as_of: Freshness = strawberry.field(
+        description="The last log position these numbers include, and when it was recorded."
+    )
 
 
 _NO_METRIC = METRIC.one(readmodel.Metric(0, 0, []))
@@ -161,12 +178,14 @@ UNSELECTED_FOLLOWERS = FollowerAnalytics(
     total=0, gained=0, lost=0, net_change=0, growth=[], gender=[], age_ranges=[],
     territories=[], active_hours=[], active_days=[],
 )  # fmt: skip
+UNSELECTED_VIEWERS = Viewers(total=0, new=0, returning=0, daily=[])
 """Stand-ins for sections a query does not select (never read, so never shown)."""
 
 
 async def account_analytics(info: Info, account_id: UUID, days: Days) -> AccountAnalytics:
     """The account's analytics over ``days``: the sections the selection names, each
-    one statement (the Followers one also gives the Overview its net followers)."""
+    one statement (the Followers one also gives the Overview its net followers;
+    ``viewers`` and ``asOf`` one each)."""
     wanted, loaders, key = selected(info), info.context.loaders, (account_id, days)
     overview, content, followers = UNSELECTED_OVERVIEW, UNSELECTED_CONTENT, UNSELECTED_FOLLOWERS
     if "overview" in wanted:
@@ -184,6 +203,9 @@ async def account_analytics(info: Info, account_id: UUID, days: Days) -> Account
         content = await _content(info, account_id, days)
     if "followers" in wanted:
         followers = await _followers(info, account_id, days)
+    viewers = await load_viewers(info, account_id, days) if "viewers" in wanted else None
+    as_of = await load_freshness(info) if "asOf" in wanted else None
     return AccountAnalytics(
-        range=DateRange.of(days), content=content, followers=followers, overview=overview
-    )
+        range=DateRange.of(days), content=content, followers=followers, overview=overview,
+        viewers=viewers or UNSELECTED_VIEWERS, as_of=as_of or UNSELECTED_FRESHNESS,
+    )  # fmt: skip

@@ -12,6 +12,7 @@ from analytics_graph.api.engine import Served
 from analytics_graph.api.engine.fields import field
 from analytics_graph.api.engine.selection import selected
 from analytics_graph.api.errors import ProAccountRequired, page_size
+from analytics_graph.api.types.audience import UNSELECTED_FRESHNESS, Freshness, load_freshness
 from analytics_graph.api.types.common import SHARE, Share
 from analytics_graph.api.types.export import ExportFormat, ExportSection, export_link
 from analytics_graph.api.types.ranges import DateRangeInput, Days, resolve
@@ -71,8 +72,10 @@ class Video:
         days = resolve(range, info.context.today) if range else None
         loaders, video_id = info.context.loaders, self.entity.id
         found = await loaders.video_analytics.load((video_id, days))
-        hours = await loaders.video_hourly.load(video_id) if "hourly" in selected(info) else None
-        return VideoAnalytics.of(found or _nothing_yet(self.entity, days), hours or [])
+        wanted = selected(info)
+        hours = await loaders.video_hourly.load(video_id) if "hourly" in wanted else None
+        as_of = await load_freshness(info) if "asOf" in wanted else UNSELECTED_FRESHNESS
+        return VideoAnalytics.of(found or _nothing_yet(self.entity, days), hours or [], as_of)
 
     @field
     async def export_link(
@@ -151,7 +154,11 @@ class VideoAnalytics:
         "\nfollower."
     )
     reached_audience: int = strawberry.field(
-        description="Unique viewers, over the video's whole life (also when a range is given)."
+        description="Distinct viewers with at least one view in the range (the whole life without"
+        "\none), counted exactly (not a sketch)."
+    )
+    engagement_rate: float = strawberry.field(
+        description="(likes + comments + shares) / views in the range; 0 without views."
     )
     traffic_sources: list[Share] = strawberry.field(
         description="Views in the range by traffic source, largest first; ratio = count / views."
@@ -163,8 +170,7 @@ class VideoAnalytics:
         "\nratio = count / views that carry a search term.",
     )
     retention: list[RetentionPoint] = strawberry.field(
-        description="Share of views still watching at each second, 0 .. ceil(length), over the"
-        "\nvideo's whole life (also when a range is given)."
+        description="Share of the range's views still watching at each second, 0 .. ceil(length)."
     )
     daily: list[VideoDay] = strawberry.field(
         description="One entry per day of the range (of the whole life: publication day to the"
@@ -173,9 +179,14 @@ class VideoAnalytics:
     hourly: list[VideoHour] = strawberry.field(
         description="Views in the first 48 UTC clock hours, starting at the hour of publication."
     )
+    as_of: Freshness = strawberry.field(
+        description="The last log position these numbers include, and when it was recorded."
+    )
 
     @classmethod
-    def of(cls, found: videos.VideoAnalytics, hours: list[videos.VideoHour]) -> VideoAnalytics:
+    def of(
+        cls, found: videos.VideoAnalytics, hours: list[videos.VideoHour], as_of: Freshness
+    ) -> VideoAnalytics:
         totals = found.totals
         return cls(
             views=totals.views,
@@ -188,11 +199,13 @@ class VideoAnalytics:
             watched_full_video_ratio=found.watched_full_video_ratio,
             new_followers=totals.new_followers,
             reached_audience=found.reached_audience,
+            engagement_rate=found.engagement_rate,
             traffic_sources=SHARE.many(found.traffic_sources),
             all_search_queries=SHARE.many(found.search_queries),
             retention=RETENTION.many(found.retention),
             daily=VIDEO_DAY.many(found.daily),
             hourly=VIDEO_HOUR.many(hours),
+            as_of=as_of,
         )
 
 

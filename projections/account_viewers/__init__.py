@@ -1,0 +1,76 @@
+"""Viewers of each account: who viewed any of its videos on which day, for the
+Viewers section (total, new and returning over any range, per day).
+
+Tables (in ``rm_account_viewers``): ``videos`` (each video's account, from
+``Video.Published``), ``account_viewer_days`` and ``account_viewer_gaps`` (the
+account's audience, ``projections.audience``: exact, read from one histogram row
+per (day, gap since the viewer's previous day)). Views of videos deleted since keep
+counting, as in the account's other totals.
+
+A projection of its own, so that its fold runs beside ``video_reach``'s during a
+replay.
+"""
+
+from __future__ import annotations
+
+from analytics_graph.domain.aggregates import Video
+from analytics_graph.projection import Batch, Changes, Projection
+from analytics_graph.projection.aggregates import aggregate_events, topic
+from analytics_graph.projection.tables import qualify
+from analytics_graph.types import Connection
+from projections import audience
+
+NAME = "account_viewers"
+PUBLISHED_TOPIC = topic(Video, "Published")
+HANDLES = frozenset(("view", PUBLISHED_TOPIC))
+
+DDL = f"""
+CREATE TABLE {{schema}}.videos (
+    video_id   uuid PRIMARY KEY,
+    account_id uuid NOT NULL
+);
+{audience.ddl("account_viewer", "account_id")}
+"""
+
+PUBLISHED = """
+INSERT INTO {schema}.videos (video_id, account_id) VALUES ($1, $2)
+ON CONFLICT (video_id) DO NOTHING
+"""
+
+# The batch's distinct (video, viewer, day) first, then their accounts (the join
+# after the DISTINCT: fewer rows to join).
+APPLY = f"""
+WITH e AS MATERIALIZED (
+    SELECT v.account_id AS k, b.member, b.day
+    FROM (
+        SELECT DISTINCT stream_id COLLATE "C" AS vid, (data->>'viewerId') COLLATE "C" AS member,
+               (occurred_at AT TIME ZONE 'UTC')::date AS day
+        FROM events WHERE position > $1 AND position <= $2 AND type = 'view'
+    ) b
+    JOIN {{schema}}.videos v ON v.video_id = b.vid::uuid
+){audience.fold_ctes("account_viewer", "account_id", "e")}
+SELECT DISTINCT k FROM account_viewer_moves
+"""
+
+
+async def apply(conn: Connection, batch: Batch) -> Changes:
+    """Records the batch's new videos, then folds its views into each account's audience."""
+    published = await aggregate_events(conn, batch, [PUBLISHED_TOPIC])
+    if published:
+        await conn.executemany(
+            qualify(PUBLISHED, batch.schema),
+            [(e.originator_id, e.account_id) for _, e in published],
+        )
+    await conn.execute(audience.BATCH_SETTINGS)
+    rows = await conn.fetch(qualify(APPLY, batch.schema), batch.after, batch.upto)
+    return Changes().add(accounts=(r[0] for r in rows))
+
+
+PROJECTION = Projection(
+    name=NAME,
+    version=1,
+    handles=HANDLES,
+    ddl=DDL,
+    apply=apply,
+    description="per account and day: distinct viewers, new and returning (exact)",
+)
