@@ -10,27 +10,17 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.middleware import Middleware
 
 from analytics_graph.api import graphql_routes, graphql_service
 from analytics_graph.bootstrap import System, open_system
 from analytics_graph.config import Settings
+from analytics_graph.ingest.http import ingest_routes, ingest_service
+from analytics_graph.observability.middleware import ObservabilityMiddleware
+from analytics_graph.observability.probes import probe_routes
 
 log = logging.getLogger(__name__)
 YOUNG_GENERATION_THRESHOLD = 10_000
-
-
-async def healthz(request: Request) -> JSONResponse:
-    """200 with the log's position when the database answers, 503 otherwise."""
-    system: System = request.app.state.system
-    try:
-        async with system.pool.acquire(timeout=2) as conn:
-            position = await conn.fetchval("SELECT coalesce(max(position), 0) FROM events")
-    except Exception as exc:  # any failure here means "not healthy", reported as such
-        return JSONResponse({"status": "unavailable", "database": str(exc)}, status_code=503)
-    return JSONResponse({"status": "ok", "database": "ok", "position": position})
 
 
 def create_app(
@@ -42,9 +32,14 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_system(settings) as system, graphql_service(system) as graphql:
+        async with (
+            open_system(settings) as system,
+            graphql_service(system) as graphql,
+            ingest_service(system) as ingest,
+        ):
             app.state.system = system
             app.state.graphql = graphql
+            app.state.ingest = ingest
             # What startup built (schema, pools, caches) lives as long as the process:
             # out of the collector's sight, full collections stop scanning it (a full
             # collection in the middle of a request was most of the API's p99).
@@ -59,7 +54,11 @@ def create_app(
             async with _background(on_ready(system) if on_ready else None):
                 yield
 
-    return Starlette(routes=[Route("/healthz", healthz), *graphql_routes()], lifespan=lifespan)
+    return Starlette(
+        routes=[*probe_routes(), *graphql_routes(), *ingest_routes()],
+        middleware=[Middleware(ObservabilityMiddleware)],
+        lifespan=lifespan,
+    )
 
 
 @contextlib.asynccontextmanager

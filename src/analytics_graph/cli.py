@@ -7,7 +7,6 @@ from typing import Annotated
 from uuid import UUID
 
 import typer
-import uvicorn
 
 from analytics_graph.auth import Role, issue_token, signing_secret
 from analytics_graph.bootstrap import open_system
@@ -39,10 +38,11 @@ def serve(
     """
     from analytics_graph.app import create_app
     from analytics_graph.demo import on_ready
+    from analytics_graph.server import run_server
 
     settings = _settings()
     ready = on_ready(f"http://{host}:{port}", forced=demo)
-    uvicorn.run(create_app(settings, ready), host=host, port=port, log_level="info")
+    run_server(settings, create_app(settings, ready), host, port)
 
 
 @cli.command("token")

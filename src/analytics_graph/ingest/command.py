@@ -37,6 +37,7 @@ from analytics_graph.errors import AnalyticsGraphError, StoreError
 from analytics_graph.ingest.ndjson import LineBatch, read_batches
 from analytics_graph.ingest.rejections import Rejection
 from analytics_graph.ingest.service import Ingestor, IngestOutcome
+from analytics_graph.observability import metrics
 
 SHOWN_REJECTIONS = 20
 EXIT_REJECTED, EXIT_UNREADABLE, EXIT_STORE = 1, 2, 3
@@ -55,6 +56,7 @@ class Summary:
     failure: str | None = None
 
     def add(self, batch: LineBatch, outcome: IngestOutcome) -> None:
+        metrics.count_ingest("cli", outcome)
         self.lines += len(batch.lines)
         self.accepted += outcome.accepted
         self.duplicates += outcome.duplicates

@@ -61,9 +61,9 @@ def _aware(moment: datetime) -> datetime:
 
 
 async def _fetch_without_jit(
-    pool: asyncpg.Pool, ids: list[str], known: list[int]
+    pool: asyncpg.Pool, ids: list[str], known: list[int], acquire_timeout: float | None
 ) -> list[asyncpg.Record]:
-    async with pool.acquire() as conn, conn.transaction():
+    async with pool.acquire(timeout=acquire_timeout) as conn, conn.transaction():
         await conn.execute("SET LOCAL jit = off")
         return list(await conn.fetch(NEWER_EVENTS_SQL, ids, known))
 
@@ -98,10 +98,13 @@ class FactsCache:
     def video(self, video_id: str) -> VideoFacts | None:
         return self._videos.get(video_id)
 
-    async def refresh(self, pool: asyncpg.Pool, stream_ids: Iterable[str]) -> None:
+    async def refresh(
+        self, pool: asyncpg.Pool, stream_ids: Iterable[str], *, acquire_timeout: float | None = None
+    ) -> None:
         """Brings the facts of ``stream_ids`` (accounts and videos) up to date, in one query.
 
-        Raises :class:`~analytics_graph.errors.StoreError` when the database fails.
+        Raises :class:`~analytics_graph.errors.StoreError` when the database fails
+        (or no connection is free within ``acquire_timeout`` seconds).
         """
         ids: list[str] = []
         known: list[int] = []
@@ -116,7 +119,7 @@ class FactsCache:
         if not ids:
             return
         async with translated_errors():
-            rows = await _fetch_without_jit(pool, ids, known)
+            rows = await _fetch_without_jit(pool, ids, known, acquire_timeout)
         if len(self._videos) + len(self._accounts) + len(rows) > MAX_CACHED:
             self._videos.clear()
             self._accounts.clear()

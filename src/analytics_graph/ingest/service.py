@@ -11,6 +11,7 @@ Usage::
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
@@ -23,7 +24,8 @@ from analytics_graph.eventstore.store import EventStore
 from analytics_graph.ingest.facts import FactsCache
 from analytics_graph.ingest.rejections import Rejection
 from analytics_graph.ingest.validation import Validation, Validator, utc_now
-from analytics_graph.ingest.vocabulary import DEFAULT_MAX_BATCH
+from analytics_graph.ingest.vocabulary import DEFAULT_MAX_BATCH, MAX_LINE_BYTES
+from analytics_graph.observability import metrics
 
 DEFAULT_REMEMBERED: Final = 1_000_000  # ids; about 100 MB at most
 
@@ -36,7 +38,8 @@ class IngestOutcome:
     ``duplicates`` had an ``eventId`` already stored (before, or earlier in the
     batch). ``rejections`` name the invalid events. ``rejected_whole``: nothing
     of the batch was written because of them; ``not_written`` then counts its
-    valid events.
+    valid events. ``position``: the log position of the last event written
+    (``None`` when nothing was).
     """
 
     size: int
@@ -45,6 +48,7 @@ class IngestOutcome:
     rejections: tuple[Rejection, ...] = ()
     rejected_whole: bool = False
     not_written: int = 0
+    position: int | None = None
 
 
 class StoredIds:
@@ -92,9 +96,17 @@ class Ingestor:
         clock: Callable[[], datetime] = utc_now,
         facts: FactsCache | None = None,
         remember: int = DEFAULT_REMEMBERED,
+        max_line_bytes: int = MAX_LINE_BYTES,
     ) -> None:
         self.store = store
-        self.validator = Validator(store.pool, max_batch=max_batch, clock=clock, facts=facts)
+        self.validator = Validator(
+            store.pool,
+            max_batch=max_batch,
+            clock=clock,
+            facts=facts,
+            max_line_bytes=max_line_bytes,
+            acquire_timeout=store.acquire_timeout,
+        )
         self.stored = StoredIds(remember) if remember else None
 
     async def ingest_events(
@@ -109,6 +121,13 @@ class Ingestor:
         """Validates and appends NDJSON lines (rejections indexed by line number)."""
         validation = await self.validator.lines(lines, first_line=first_line)
         return await self.write(validation, skip_invalid=skip_invalid)
+
+    async def write_all(
+        self, validations: Sequence[Validation], *, skip_invalid: bool = False
+    ) -> IngestOutcome:
+        """Appends several validated batches as one unit: all of them in one
+        transaction, or (a rejection without ``skip_invalid``) nothing at all."""
+        return await self.write(merged(validations), skip_invalid=skip_invalid)
 
     async def write(self, validation: Validation, *, skip_invalid: bool = False) -> IngestOutcome:
         """Appends a validated batch: all of it, or (``skip_invalid``) its valid events.
@@ -128,9 +147,27 @@ class Ingestor:
             known = len(validation.events) - len(events)
         if not events:
             return IngestOutcome(validation.size, 0, known, rejections)
+        started = time.perf_counter()
         result = await self.store.append_bulk(events, optimistic=self.stored is not None)
+        metrics.APPEND_SECONDS.observe(time.perf_counter() - started)
         if self.stored is not None:
             self.stored.add(events)
         return IngestOutcome(
-            validation.size, result.accepted, result.duplicates + known, rejections
+            validation.size,
+            result.accepted,
+            result.duplicates + known,
+            rejections,
+            position=result.last_position,
         )
+
+
+def merged(validations: Sequence[Validation]) -> Validation:
+    """One validation holding the events and rejections of ``validations``, in order."""
+    if len(validations) == 1:
+        return validations[0]
+    events: list[NewEvent] = []
+    rejections: list[Rejection] = []
+    for validation in validations:
+        events.extend(validation.events)
+        rejections.extend(validation.rejections)
+    return Validation(sum(v.size for v in validations), events, rejections)

@@ -82,8 +82,10 @@ class Validator:
         clock: Callable[[], datetime] = utc_now,
         facts: FactsCache | None = None,
         max_line_bytes: int = MAX_LINE_BYTES,
+        acquire_timeout: float | None = None,
     ) -> None:
         self.pool = pool
+        self.acquire_timeout = acquire_timeout
         self.max_batch = max_batch
         self.max_line_bytes = max_line_bytes
         self.clock = clock
@@ -147,7 +149,8 @@ class Validator:
                 subjects.add(video)
 
     async def _finish(self, size: int, decoded: _Decoded) -> Validation:
-        await self.facts.refresh(self.pool, self.canonical.all_valid(decoded.subjects))
+        subjects = self.canonical.all_valid(decoded.subjects)
+        await self.facts.refresh(self.pool, subjects, acquire_timeout=self.acquire_timeout)
         ctx = BatchContext(self.facts, self.canonical, self.clock())
         valid: list[NewEvent] = []
         rejections = decoded.rejections

@@ -23,6 +23,8 @@ from analytics_graph.projection.projector import Projection
 from analytics_graph.projection.tables import ensure_live
 from analytics_graph.projection.worker import ProjectionWorker, RunnerOptions
 
+STOP_GRACE_SECONDS = 10.0
+
 
 class ProjectionRunner:
     """Runs a :class:`ProjectionWorker` for each projection in ``projections``."""
@@ -55,8 +57,16 @@ class ProjectionRunner:
             for name, worker in self.workers.items()
         ]
 
-    async def stop(self) -> None:
-        """Cancels the workers; a batch in flight is rolled back, never half-applied."""
+    async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Stops the workers at a batch boundary: no new batch starts, a batch being
+        applied may finish for up to ``grace`` seconds, then the workers are cancelled
+        (a batch still in flight then is rolled back, never half-applied)."""
+        for worker in self.workers.values():
+            worker.draining = True
+        if self._tasks:
+            waits = [w.between_batches.wait() for w in self.workers.values()]
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*waits), grace)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
