@@ -103,14 +103,16 @@ async def store_on(
 class LockingStore(EventStore):
     """``append_bulk`` with a table lock around each append (bench only)."""
 
-    async def _copy_new(self, events: list[NewEvent], *, check: bool = True) -> int:
+    async def _copy_new(
+        self, events: list[NewEvent], *, check: bool = True
+    ) -> tuple[int, int | None]:
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("LOCK TABLE events IN EXCLUSIVE MODE")
             stored = await self._stored_ids(conn, events) if check else set()
             fresh = [_row(e) for e in events if e.event_id not in stored]
             if fresh:
                 await conn.copy_records_to_table("events", records=fresh, columns=COPY_COLUMNS)
-        return len(fresh)
+        return len(fresh), None
 
 
 @dataclass

@@ -91,6 +91,9 @@ def ingest_command(
     skip_invalid: bool = typer.Option(
         False, help="Write the valid lines of a batch that has invalid ones."
     ),
+    writers: int = typer.Option(1, min=1, max=8, help="Appends (or requests) run at once."),
+    url: str | None = typer.Option(None, help="Post to this server's /ingest instead."),
+    token: str | None = typer.Option(None, help="With --url: an ingest or admin token."),
 ) -> None:
     """Bulk-ingest NDJSON engagement events, with progress and a summary.
 
@@ -102,7 +105,17 @@ def ingest_command(
     settings = _settings()
     if batch_size > settings.max_ingest_batch:
         raise typer.BadParameter(f"at most {settings.max_ingest_batch}", param_hint="--batch-size")
-    raise typer.Exit(run(settings, source, batch_size=batch_size, skip_invalid=skip_invalid))
+    raise typer.Exit(
+        run(
+            settings,
+            source,
+            batch_size=batch_size,
+            skip_invalid=skip_invalid,
+            writers=writers,
+            url=url,
+            token=token,
+        )
+    )
 
 
 def main() -> None:

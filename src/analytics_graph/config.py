@@ -80,6 +80,7 @@ class Settings:
         except ValueError:
             allowed = ", ".join(m.value for m in Mode)
             raise ValueError(f"{ENV_PREFIX}MODE: {mode_name!r} is not one of {allowed}") from None
+
         def number(name: str, cast: type[int] | type[float]) -> dict[str, int | float]:
             key = name.upper()
             if ENV_PREFIX + key not in config.environ:

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import asyncpg
 import orjson
+from typer.testing import CliRunner, Result
 
 from analytics_graph.auth import Role
+from analytics_graph.cli import cli
 from tests.e2e.ingest_support import NDJSON, bearer, body, world_served
 
 
@@ -177,3 +179,72 @@ async def test_an_unreachable_database_answers_503(server_url: str, tmp_path: Pa
             await admin.close()
         again = await w.ingest(body(w.events[:50]))
         assert again.status_code == 200 and again.json()["accepted"] == 50
+
+
+async def _cli(*args: str, database_url: str = "") -> Result:
+    env = {"ANALYTICS_GRAPH_DATABASE_URL": database_url} if database_url else {}
+
+    def run() -> Result:
+        return CliRunner().invoke(cli, ["ingest", *args], env=env)
+
+    return await asyncio.to_thread(run)
+
+
+async def test_the_collector_client_posts_chunks_and_resends_after_503(
+    server_url: str, tmp_path: Path
+) -> None:
+    changes = {"pool_min_size": 1, "pool_max_size": 1, "pool_acquire_timeout": 0.3}
+    async with world_served(server_url, tmp_path, **changes) as w:
+        lines = body(w.events[:1_000]).split(b"\n")
+        lines[449] = b'{"type": "view"}'  # line 450 of the file: the second chunk of 400
+        path = tmp_path / "events.ndjson"
+        path.write_bytes(b"\n".join(lines))
+        before = await w.http.get("/metrics")
+        blocker = await asyncpg.connect(w.database_url)
+        try:
+            locked = blocker.transaction()
+            await locked.start()
+            await blocker.execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
+            args = [str(path), "--url", w.base_url, "--token", bearer()["Authorization"][7:]]
+            run = asyncio.create_task(_cli(*args, "--batch-size", "400", "--writers", "3"))
+            await asyncio.sleep(3)  # the chunks not waiting on the lock were answered 503
+            await locked.rollback()
+            result = await run
+        finally:
+            await blocker.close()
+        after = await w.http.get("/metrics")
+        assert result.exit_code == 1, result.output
+        assert "accepted: 600\n" in result.output  # chunks 1 and 3; chunk 2 refused whole
+        assert "line 450: eventId: is required" in result.output
+        assert "batch of lines 401-800 was rejected whole" in result.output
+        assert await w.stored() == 600
+        unavailable = "analytics_graph_ingest_unavailable_total "
+        assert sample_of(after.text, unavailable) > sample_of(before.text, unavailable)
+        again = await _cli(*args, "--skip-invalid")
+        assert again.exit_code == 1 and "accepted: 399\n" in again.output
+        assert "duplicates: 600\n" in again.output
+        assert await w.stored() == 999
+        refused = await _cli(str(path), "--url", w.base_url, "--token", "not-a-token")
+        assert refused.exit_code == 3 and "401" in refused.output
+
+
+def sample_of(text: str, prefix: str) -> float:
+    line = next(line for line in text.splitlines() if line.startswith(prefix))
+    return float(line.split()[-1])
+
+
+async def test_ingest_with_two_writers_stores_every_event_once(
+    server_url: str, tmp_path: Path
+) -> None:
+    async with world_served(server_url, tmp_path) as w:
+        events = list(w.world.events())  # with its re-deliveries
+        path = tmp_path / "events.ndjson"
+        path.write_bytes(body(events))
+        result = await _cli(
+            str(path), "--writers", "2", "--batch-size", "100", database_url=w.database_url
+        )
+        assert result.exit_code == 0, result.output
+        unique = len({e["eventId"] for e in events})
+        assert f"accepted: {unique}\n" in result.output
+        assert f"duplicates: {len(events) - unique}\n" in result.output
+        assert sorted(await w.stored_ids()) == sorted({e["eventId"] for e in events})

@@ -99,7 +99,6 @@ def test_schema_contains_the_whole_contract() -> None:
 def test_a_read_model_class_is_served_only_with_every_field_of_the_api_type() -> None:
     from dataclasses import dataclass
 
-    import pytest
     import strawberry
 
     from analytics_graph.api.types.common import Served

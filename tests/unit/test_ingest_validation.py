@@ -35,7 +35,7 @@ class NoRows:
     up by hand."""
 
     @contextlib.asynccontextmanager
-    async def acquire(self, timeout: float | None = None) -> AsyncIterator[NoRows]:
+    async def acquire(self, timeout: float | None = None) -> AsyncIterator[NoRows]:  # noqa: ASYNC109
         yield self
 
     @contextlib.asynccontextmanager

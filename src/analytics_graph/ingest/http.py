@@ -143,13 +143,12 @@ class IngestEndpoint:
 
     async def _validate(self, request: Request, gzip: bool) -> list[Validation]:
         validations = []
+        validator = self.ingestor.validator
         batches = body_batches(
             request.stream(), self.limits, batch_size=self.settings.max_ingest_batch, gzip=gzip
         )
-        async with contextlib.aclosing(batches):
-            async for batch in batches:
-                validator = self.ingestor.validator
-                validations.append(await validator.lines(batch.lines, first_line=batch.first_line))
+        async for batch in batches:
+            validations.append(await validator.lines(batch.lines, first_line=batch.first_line))
         return validations
 
     def _answer(self, outcome: IngestOutcome, lines: int) -> Response:

@@ -35,7 +35,8 @@ def read_batches(stream: IO[bytes], batch_size: int) -> Iterator[LineBatch]:
     ``MAX_LINE_BYTES + 1`` bytes stand for it (validation rejects it for its
     length) and the rest is skipped, so memory stays bounded.
     """
-    first, lines, nbytes = 1, [], 0
+    first, nbytes = 1, 0
+    lines: list[bytes] = []
     readline = stream.readline
     while line := readline(MAX_LINE_BYTES + 1):
         nbytes += len(line)

@@ -66,8 +66,8 @@ async def readyz(request: Request) -> JSONResponse:
         pending = await store.pending_migrations()
         found = {lag.name: lag for lag in await _lags(system)}
     except FAILURES as exc:
-        body = {"status": "unavailable", "reasons": [f"database: {exc}"]}
-        return JSONResponse(body, status_code=503)
+        failed = {"status": "unavailable", "reasons": [f"database: {exc}"]}
+        return JSONResponse(failed, status_code=503)
     reasons = [f"migrations not applied: {pending}"] if pending else []
     for projection in projections.ALL:
         lag = found.get(projection.name)
