@@ -33,7 +33,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with (
-            open_system(settings) as system,
+            open_system(settings, run_projections=settings.run_projections) as system,
             graphql_service(system) as graphql,
             ingest_service(system) as ingest,
         ):

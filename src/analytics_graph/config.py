@@ -67,6 +67,8 @@ class Settings:
     """``/readyz`` answers 503 while a projection's oldest unapplied event is older."""
     shutdown_grace_seconds: float = 20.0
     """On SIGTERM: how long in-flight requests and ingest batches may take to finish."""
+    run_projections: bool = True
+    """Whether ``serve`` runs the projections (off: an ingest-only node beside others)."""
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -103,6 +105,7 @@ class Settings:
             secret=secret,
             mode=mode,
             metrics_token=config(ENV_PREFIX + "METRICS_TOKEN", cast=Secret, default=None),
+            run_projections=config(ENV_PREFIX + "RUN_PROJECTIONS", cast=bool, default=True),
             **numbers,  # type: ignore[arg-type]
         )
 

@@ -4,7 +4,8 @@
   log's position), 503 otherwise. For restarts: a process that fails it is stuck.
 - ``/readyz``: 200 only when the database answers, every migration is applied
   and every projection's live tables are within ``ready_max_lag_seconds`` of the
-  log; 503 with the reasons otherwise. For load balancers: send traffic or not.
+  log (not checked on a node that runs no projections); 503 with the reasons
+  otherwise. For load balancers: send traffic or not.
 - ``/metrics``: the Prometheus text format. Served to loopback clients, and to
   others only with ``Authorization: Bearer <ANALYTICS_GRAPH_METRICS_TOKEN>``.
 """
@@ -69,7 +70,9 @@ async def readyz(request: Request) -> JSONResponse:
         failed = {"status": "unavailable", "reasons": [f"database: {exc}"]}
         return JSONResponse(failed, status_code=503)
     reasons = [f"migrations not applied: {pending}"] if pending else []
-    for projection in projections.ALL:
+    # An ingest-only node (projections run elsewhere) is ready whatever their lag.
+    followed = projections.ALL if system.settings.run_projections else ()
+    for projection in followed:
         lag = found.get(projection.name)
         if lag is None:
             reasons.append(f"projection {projection.name}: no live tables yet")
