@@ -317,12 +317,44 @@ async def http_collectors(
         commands = [_command("ingest", str(p), "--url", base, "--token", token) for p in paths]
         started = time.perf_counter()
         runs = [asyncio.to_thread(subprocess.run, c, capture_output=True) for c in commands]
+        probing = asyncio.create_task(_probe(base))
         done = await asyncio.gather(*runs)
         seconds = time.perf_counter() - started
+        probing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await probing
+        delays = sorted(PROBES)
+        PROBES.clear()
+        if delays:
+            p50, p99 = delays[len(delays) // 2], delays[int(len(delays) * 0.99)]
+            worst = delays[-1]
+            print(f"    meanwhile, a request needing no database: p50 {p50:.1f} ms,"
+                  f" p99 {p99:.1f} ms, max {worst:.1f} ms ({len(delays)} requests)")  # fmt: skip
     for result in done:
         if result.returncode != 0:
             raise SystemExit(f"collector failed ({result.returncode}): {result.stdout[-2000:]!r}")
     return seconds
+
+
+PROBES: list[float] = []
+
+
+async def _probe(base: str) -> None:
+    """Times a request that needs no database (a 404) every 20 ms: how long the
+    server's event loop makes other requests wait while it ingests."""
+    import http.client
+
+    def once() -> float:
+        connection = http.client.HTTPConnection(base.removeprefix("http://"), timeout=30)
+        started = time.perf_counter()
+        connection.request("GET", "/probe")
+        connection.getresponse().read()
+        connection.close()
+        return (time.perf_counter() - started) * 1000
+
+    while True:
+        PROBES.append(await asyncio.to_thread(once))
+        await asyncio.sleep(0.02)
 
 
 def halves(path: Path) -> list[Path]:
@@ -387,14 +419,14 @@ async def run(
     gc.collect()
     gc.freeze()  # the prepared rows stay out of the collector's scans
     figures = Figures(unique, repeat, {}, {})
+    if http_only:
+        await http_phases(server, figures, path, config, folder, distinct)
+        return
     parts = halves(path)
     await phase(server, figures, A, lambda u: raw_copy(u, distinct))
     await phase(server, figures, B, bulk_of(rows, 1, EventStore))
     await phase(server, figures, "(b') append_bulk optimistic, distinct ids",
                 bulk_of(distinct, 1, EventStore, optimistic=True))  # fmt: skip
-    if http_only:
-        await http_phases(server, figures, path, config, folder, distinct)
-        return
     await phase(server, figures, C, lambda u: cli_ingest(u, path, config))
     await phase(server, figures, F, lambda u: http_collectors(u, [path], config, folder))
     for writers in (1, 2, 4):

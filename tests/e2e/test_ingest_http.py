@@ -248,3 +248,27 @@ async def test_ingest_with_two_writers_stores_every_event_once(
         assert f"accepted: {unique}\n" in result.output
         assert f"duplicates: {len(events) - unique}\n" in result.output
         assert sorted(await w.stored_ids()) == sorted({e["eventId"] for e in events})
+
+
+async def test_record_engagement_refuses_a_nul_by_index_and_field(
+    server_url: str, tmp_path: Path
+) -> None:
+    async with world_served(server_url, tmp_path) as w:
+        view = next(e for e in w.events if e["type"] == "view")
+        fields = {k: v for k, v in view.items() if k != "type"}
+        mutation = """mutation ($events: [EngagementEventInput!]!) {
+          recordEngagement(events: $events) {
+            ... on IngestRejected { rejected { index field reason } } } }"""
+        events = [{"view": fields}, {"view": {**fields, "eventId": EVENT, "viewerId": "a\0b"}}]
+        answer = await w.http.post(
+            "/graphql",
+            json={"query": mutation, "variables": {"events": events}},
+            headers=bearer(Role.ADMIN),
+        )
+        (rejected,) = answer.json()["data"]["recordEngagement"]["rejected"]
+        assert (rejected["index"], rejected["field"]) == (1, "viewerId")
+        assert "NUL" in rejected["reason"]
+        assert await w.stored() == 0
+
+
+EVENT = "5d0a3f8e-7c1b-4e2a-9f6d-3b8c1e0a7d42"
