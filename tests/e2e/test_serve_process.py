@@ -155,7 +155,6 @@ async def test_kill_9_during_http_ingest_loses_no_acknowledged_event(
             headers = {"Content-Type": "application/x-ndjson", **bearer()}
             base = f"http://127.0.0.1:{port}"
             async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as http:
-
                 a_third = asyncio.Event()
 
                 async def collector() -> None:
