@@ -53,6 +53,8 @@ def create_app(
             gc.set_threshold(YOUNG_GENERATION_THRESHOLD, middle, old)
             async with _background(on_ready(system) if on_ready else None):
                 yield
+            if system.projections is not None:  # at a batch boundary (a SIGTERM)
+                await system.projections.stop(grace=settings.shutdown_grace_seconds)
 
     return Starlette(
         routes=[*probe_routes(), *graphql_routes(), *ingest_routes()],

@@ -23,8 +23,6 @@ from analytics_graph.projection.projector import Projection
 from analytics_graph.projection.tables import ensure_live
 from analytics_graph.projection.worker import ProjectionWorker, RunnerOptions
 
-STOP_GRACE_SECONDS = 10.0
-
 
 class ProjectionRunner:
     """Runs a :class:`ProjectionWorker` for each projection in ``projections``."""
@@ -52,18 +50,21 @@ class ProjectionRunner:
         """Creates missing live tables (so queries work at once), then starts the workers."""
         async with dedicated_connection(self._url) as conn:
             await ensure_live(conn, self.projections)
+        for worker in self.workers.values():
+            worker.draining = False
         self._tasks = [
             asyncio.create_task(worker.run(), name=f"projection-{name}")
             for name, worker in self.workers.items()
         ]
 
-    async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
-        """Stops the workers at a batch boundary: no new batch starts, a batch being
-        applied may finish for up to ``grace`` seconds, then the workers are cancelled
-        (a batch still in flight then is rolled back, never half-applied)."""
+    async def stop(self, grace: float = 0.0) -> None:
+        """Stops the workers. With ``grace`` (a graceful shutdown), at a batch boundary:
+        no new batch starts and a batch being applied may finish for up to ``grace``
+        seconds. Then the workers are cancelled: a batch still in flight is rolled
+        back, never half-applied. Stopping twice is harmless."""
         for worker in self.workers.values():
             worker.draining = True
-        if self._tasks:
+        if self._tasks and grace > 0:
             waits = [w.between_batches.wait() for w in self.workers.values()]
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.gather(*waits), grace)
