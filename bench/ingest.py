@@ -328,7 +328,7 @@ async def http_collectors(
         if delays:
             p50, p99 = delays[len(delays) // 2], delays[int(len(delays) * 0.99)]
             worst = delays[-1]
-            print(f"    meanwhile, a request needing no database: p50 {p50:.1f} ms,"
+            print(f"    (next line) a request needing no database meanwhile: p50 {p50:.1f} ms,"
                   f" p99 {p99:.1f} ms, max {worst:.1f} ms ({len(delays)} requests)")  # fmt: skip
     for result in done:
         if result.returncode != 0:
