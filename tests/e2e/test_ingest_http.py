@@ -101,6 +101,9 @@ async def test_limits_types_and_roles_are_refused_before_any_work(
         assert too_big.status_code == 413
         too_many = await w.ingest(b"\n" * 301)
         assert too_many.status_code == 413 and "300 lines" in too_many.json()["error"]["message"]
+        wrong_method = await w.http.get("/ingest", headers=bearer())
+        assert wrong_method.status_code == 405 and wrong_method.headers["Allow"] == "POST"
+        assert wrong_method.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
         bad_flag = await w.ingest(events, query="?skipInvalid=maybe")
         assert bad_flag.status_code == 400 and "skipInvalid" in bad_flag.json()["error"]["message"]
         assert await w.stored() == 100

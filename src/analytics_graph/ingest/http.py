@@ -83,6 +83,9 @@ class IngestEndpoint:
         )
 
     async def __call__(self, request: Request) -> Response:
+        if request.method != "POST":
+            message = "send events with POST (NDJSON, one event per line)"
+            return _error(405, "METHOD_NOT_ALLOWED", message, {"Allow": "POST"})
         try:
             self._authorize(request.headers.get("authorization"))
             gzip = self._check_headers(request)
@@ -196,4 +199,5 @@ async def _ingest(request: Request) -> Response:
 
 def ingest_routes() -> list[BaseRoute]:
     """``POST /ingest``; the app's state must hold ``ingest`` (see :func:`ingest_service`)."""
-    return [Route(PATH, _ingest, methods=["POST"])]
+    # Every method reaches the endpoint, so that a wrong one is answered in JSON too.
+    return [Route(PATH, _ingest, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])]
