@@ -11,9 +11,11 @@ Usage::
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections import deque
-from collections.abc import Callable, Sequence, Set
+from collections.abc import Callable, Iterator, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -63,11 +65,40 @@ class StoredIds:
         self.limit = limit
         self._ids: set[UUID] = set()
         self._batches: deque[list[UUID]] = deque()
+        self._writing: dict[UUID, asyncio.Future[None]] = {}
 
     @property
     def ids(self) -> Set[UUID]:
         """The remembered ids (read-only view; a set, for fast membership tests)."""
         return self._ids
+
+    async def settled(self, events: Sequence[NewEvent]) -> None:
+        """Waits for the appends in flight (of this ingestor) that carry some of the
+        ids of ``events``. Then those ids are either stored (and known here) or not,
+        and an optimistic append of the rest does not collide with them: a collision
+        makes PostgreSQL wait for the other transaction and the loser redo its batch.
+        (Correctness never depends on this: ``append_bulk`` handles races.)"""
+        if not self._writing:
+            return
+        writing = self._writing
+        found = {writing[e.event_id] for e in events if e.event_id in writing}
+        if found:
+            await asyncio.wait(found)
+
+    @contextlib.contextmanager
+    def writing(self, events: Sequence[NewEvent]) -> Iterator[None]:
+        """Marks the ids of ``events`` as being appended while the block runs."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        ids = [e.event_id for e in events if e.event_id is not None]
+        for event_id in ids:
+            self._writing[event_id] = done
+        try:
+            yield
+        finally:
+            done.set_result(None)
+            for event_id in ids:
+                if self._writing.get(event_id) is done:
+                    del self._writing[event_id]
 
     def add(self, events: Sequence[NewEvent]) -> None:
         batch = [e.event_id for e in events if e.event_id is not None]
@@ -142,13 +173,16 @@ class Ingestor:
             return IngestOutcome(validation.size, 0, 0, rejections, True, valid)
         events, known = validation.events, 0
         if self.stored is not None:
+            await self.stored.settled(events)
             stored = self.stored.ids
             events = [e for e in validation.events if e.event_id not in stored]
             known = len(validation.events) - len(events)
         if not events:
             return IngestOutcome(validation.size, 0, known, rejections)
         started = time.perf_counter()
-        result = await self.store.append_bulk(events, optimistic=self.stored is not None)
+        writing = self.stored.writing(events) if self.stored is not None else None
+        with writing or contextlib.nullcontext():
+            result = await self.store.append_bulk(events, optimistic=self.stored is not None)
         metrics.APPEND_SECONDS.observe(time.perf_counter() - started)
         if self.stored is not None:
             self.stored.add(events)
