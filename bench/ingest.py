@@ -18,10 +18,13 @@ measures, each on a fresh scratch database (created here, dropped at the end):
       races and redo whole batches, which measures the data, not the writers);
   (e) the same with ``LOCK TABLE events IN EXCLUSIVE MODE`` at the start of every
       append transaction (the alternative to our skip-free reader), 2 and 4 writers;
-  (f) one HTTP collector: ``analytics-graph ingest FILE --url`` (10k-line requests)
-      against ``analytics-graph serve`` (a subprocess; projections off, so the
-      figure is the ingest path's: an ingest-only node), end to end;
-  (g) two such collectors at once, each posting half of the file;
+  (f) one HTTP collector: ``analytics-graph ingest FILE --url --writers 2`` (10k-line
+      requests, two under way at once, so the server validates one while it appends
+      the other, as the CLI overlaps them) against ``analytics-graph serve`` (a
+      subprocess; projections off, so the figure is the ingest path's: an
+      ingest-only node), end to end;
+  (g) two collectors at once (one request under way each), each posting half of
+      the file;
   (h) ``analytics-graph ingest FILE --writers 2``.
 
 The comparisons of issue 16 are taken in turns in one run, each pair adjacent:
@@ -71,7 +74,7 @@ A = "(a) raw COPY, 10k per transaction"
 B = "(b) append_bulk, 10k batches"
 C = "(c) analytics-graph ingest FILE (end to end)"
 D2 = "(d) append_bulk, 2 writers, distinct ids"
-F = "(f) one HTTP collector (ingest --url)"
+F = "(f) one HTTP collector, 2 requests in flight"
 G = "(g) two HTTP collectors at once"
 H = "(h) analytics-graph ingest --writers 2"
 SECRET = "bench-ingest-signing-secret-of-32-bytes-at-least"
@@ -308,13 +311,15 @@ async def http_server(url: str, folder: Path) -> AsyncIterator[str]:
 
 
 async def http_collectors(
-    url: str, paths: Sequence[Path], config: SimulationConfig, folder: Path
+    url: str, paths: Sequence[Path], config: SimulationConfig, folder: Path, in_flight: int = 1
 ) -> float:
-    """Seconds for ``len(paths)`` collectors posting one file each at once (server up)."""
+    """Seconds for ``len(paths)`` collectors posting one file each at once (server up),
+    each with up to ``in_flight`` requests under way."""
     await _load_world(url, config)
     token = issue_token(SECRET, Role.INGEST)
     async with http_server(url, folder) as base:
-        commands = [_command("ingest", str(p), "--url", base, "--token", token) for p in paths]
+        options = ["--url", base, "--token", token, "--writers", str(in_flight)]
+        commands = [_command("ingest", str(p), *options) for p in paths]
         started = time.perf_counter()
         runs = [asyncio.to_thread(subprocess.run, c, capture_output=True) for c in commands]
         probing = asyncio.create_task(_probe(base))
@@ -385,7 +390,7 @@ async def http_phases(
     """Only the comparisons of issue 16, in turns: (c) (f) (d2) (g) (h)."""
     parts = halves(path)
     await phase(server, figures, C, lambda u: cli_ingest(u, path, config))
-    await phase(server, figures, F, lambda u: http_collectors(u, [path], config, folder))
+    await phase(server, figures, F, lambda u: http_collectors(u, [path], config, folder, 2))
     await phase(server, figures, D2, bulk_of(distinct, 2, EventStore))
     await phase(server, figures, G, lambda u: http_collectors(u, parts, config, folder))
     await phase(server, figures, H, lambda u: cli_writers(u, path, config, 2))
@@ -428,7 +433,7 @@ async def run(
     await phase(server, figures, "(b') append_bulk optimistic, distinct ids",
                 bulk_of(distinct, 1, EventStore, optimistic=True))  # fmt: skip
     await phase(server, figures, C, lambda u: cli_ingest(u, path, config))
-    await phase(server, figures, F, lambda u: http_collectors(u, [path], config, folder))
+    await phase(server, figures, F, lambda u: http_collectors(u, [path], config, folder, 2))
     for writers in (1, 2, 4):
         await phase(server, figures, f"(d) append_bulk, {writers} writers, distinct ids",
                     bulk_of(distinct, writers, EventStore))  # fmt: skip
