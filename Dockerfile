@@ -18,6 +18,12 @@ RUN pip install .
 USER app
 VOLUME /data
 EXPOSE 8000
+# Liveness: the process serves and its database answers (/readyz is for load
+# balancers: it also fails while projections lag). /metrics answers loopback
+# clients; set ANALYTICS_GRAPH_METRICS_TOKEN to scrape from outside.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"
+# SIGTERM drains in-flight requests within ANALYTICS_GRAPH_SHUTDOWN_GRACE_SECONDS (20)
+# and exits 0; give `docker stop` more than that (docker stop -t 30).
+STOPSIGNAL SIGTERM
 CMD ["analytics-graph", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -17,7 +17,18 @@ measures, each on a fresh scratch database (created here, dropped at the end):
       (re-deliveries spread over nearby batches would make concurrent writers lose
       races and redo whole batches, which measures the data, not the writers);
   (e) the same with ``LOCK TABLE events IN EXCLUSIVE MODE`` at the start of every
-      append transaction (the alternative to our skip-free reader), 2 and 4 writers.
+      append transaction (the alternative to our skip-free reader), 2 and 4 writers;
+  (f) one HTTP collector: ``analytics-graph ingest FILE --url --writers 2`` (10k-line
+      requests, two under way at once, so the server validates one while it appends
+      the other, as the CLI overlaps them) against ``analytics-graph serve`` (a
+      subprocess; projections off, so the figure is the ingest path's: an
+      ingest-only node), end to end;
+  (g) two collectors at once (one request under way each), each posting half of
+      the file;
+  (h) ``analytics-graph ingest FILE --writers 2``.
+
+The comparisons of issue 16 are taken in turns in one run, each pair adjacent:
+(c) then (f); (d, 2 writers) then (g) then (h).
 
 Rates are rows stored per second (re-delivered duplicates are not stored). On a
 shared machine, ``--repeat 2`` keeps each phase's least disturbed run; the client
@@ -44,6 +55,7 @@ from typing import Any
 
 import asyncpg
 
+from analytics_graph.auth import Role, issue_token
 from analytics_graph.database import create_pool
 from analytics_graph.eventstore import EventStore, NewEvent
 from analytics_graph.eventstore.schema import migrate
@@ -61,6 +73,11 @@ BATCH = 10_000
 A = "(a) raw COPY, 10k per transaction"
 B = "(b) append_bulk, 10k batches"
 C = "(c) analytics-graph ingest FILE (end to end)"
+D2 = "(d) append_bulk, 2 writers, distinct ids"
+F = "(f) one HTTP collector, 2 requests in flight"
+G = "(g) two HTTP collectors at once"
+H = "(h) analytics-graph ingest --writers 2"
+SECRET = "bench-ingest-signing-secret-of-32-bytes-at-least"
 
 
 def dsn_for(url: str, name: str) -> str:
@@ -103,14 +120,16 @@ async def store_on(
 class LockingStore(EventStore):
     """``append_bulk`` with a table lock around each append (bench only)."""
 
-    async def _copy_new(self, events: list[NewEvent], *, check: bool = True) -> int:
+    async def _copy_new(
+        self, events: list[NewEvent], *, check: bool = True
+    ) -> tuple[int, int | None]:
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("LOCK TABLE events IN EXCLUSIVE MODE")
             stored = await self._stored_ids(conn, events) if check else set()
             fresh = [_row(e) for e in events if e.event_id not in stored]
             if fresh:
                 await conn.copy_records_to_table("events", records=fresh, columns=COPY_COLUMNS)
-        return len(fresh)
+        return len(fresh), None
 
 
 @dataclass
@@ -235,6 +254,123 @@ async def cli_ingest(url: str, path: Path, config: SimulationConfig) -> float:
     return seconds
 
 
+def _command(*args: str) -> list[str]:
+    return [str(Path(sys.executable).with_name("analytics-graph")), *args]
+
+
+async def _load_world(url: str, config: SimulationConfig) -> None:
+    async with store_on(url, 1) as store:
+        await store.append(aggregate_events(generate_world(config)))
+
+
+async def cli_writers(url: str, path: Path, config: SimulationConfig, writers: int) -> float:
+    await _load_world(url, config)
+    command = _command("ingest", str(path), "--writers", str(writers))
+    env = {**os.environ, "ANALYTICS_GRAPH_DATABASE_URL": url}
+    started = time.perf_counter()
+    done = await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"ingest failed ({done.returncode}):\n{done.stdout.decode()[-2000:]}")
+    return seconds
+
+
+@contextlib.asynccontextmanager
+async def http_server(url: str, folder: Path) -> AsyncIterator[str]:
+    """``analytics-graph serve`` on ``url`` (projections off), until the block exits."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("ANALYTICS_GRAPH_")},
+        "ANALYTICS_GRAPH_DATABASE_URL": url,
+        "ANALYTICS_GRAPH_SECRET": SECRET,
+        "ANALYTICS_GRAPH_MODE": "production",
+        "ANALYTICS_GRAPH_RUN_PROJECTIONS": "false",
+        "ANALYTICS_GRAPH_DATA_DIR": str(folder),
+    }
+    command = _command("serve", "--port", str(port))
+    server = await asyncio.create_subprocess_exec(
+        *command, env=env, stderr=asyncio.subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                await asyncio.to_thread(urllib.request.urlopen, base + "/healthz", timeout=2)
+                break
+            except OSError:
+                await asyncio.sleep(0.1)
+        yield base
+    finally:
+        server.terminate()
+        await server.wait()
+
+
+async def http_collectors(
+    url: str, paths: Sequence[Path], config: SimulationConfig, folder: Path, in_flight: int = 1
+) -> float:
+    """Seconds for ``len(paths)`` collectors posting one file each at once (server up),
+    each with up to ``in_flight`` requests under way."""
+    await _load_world(url, config)
+    token = issue_token(SECRET, Role.INGEST)
+    async with http_server(url, folder) as base:
+        options = ["--url", base, "--token", token, "--writers", str(in_flight)]
+        commands = [_command("ingest", str(p), *options) for p in paths]
+        started = time.perf_counter()
+        runs = [asyncio.to_thread(subprocess.run, c, capture_output=True) for c in commands]
+        probing = asyncio.create_task(_probe(base))
+        done = await asyncio.gather(*runs)
+        seconds = time.perf_counter() - started
+        probing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await probing
+        delays = sorted(PROBES)
+        PROBES.clear()
+        if delays:
+            p50, p99 = delays[len(delays) // 2], delays[int(len(delays) * 0.99)]
+            worst = delays[-1]
+            print(f"    (next line) a request needing no database meanwhile: p50 {p50:.1f} ms,"
+                  f" p99 {p99:.1f} ms, max {worst:.1f} ms ({len(delays)} requests)")  # fmt: skip
+    for result in done:
+        if result.returncode != 0:
+            raise SystemExit(f"collector failed ({result.returncode}): {result.stdout[-2000:]!r}")
+    return seconds
+
+
+PROBES: list[float] = []
+
+
+async def _probe(base: str) -> None:
+    """Times a request that needs no database (a 404) every 20 ms: how long the
+    server's event loop makes other requests wait while it ingests."""
+    import http.client
+
+    def once() -> float:
+        connection = http.client.HTTPConnection(base.removeprefix("http://"), timeout=30)
+        started = time.perf_counter()
+        connection.request("GET", "/probe")
+        connection.getresponse().read()
+        connection.close()
+        return (time.perf_counter() - started) * 1000
+
+    while True:
+        PROBES.append(await asyncio.to_thread(once))
+        await asyncio.sleep(0.02)
+
+
+def halves(path: Path) -> list[Path]:
+    lines = path.read_bytes().splitlines(keepends=True)
+    middle = len(lines) // 2
+    parts = [path.with_suffix(".1.ndjson"), path.with_suffix(".2.ndjson")]
+    parts[0].write_bytes(b"".join(lines[:middle]))
+    parts[1].write_bytes(b"".join(lines[middle:]))
+    return parts
+
+
 async def stored(url: str) -> int:
     conn = await asyncpg.connect(url)
     try:
@@ -243,7 +379,33 @@ async def stored(url: str) -> int:
         await conn.close()
 
 
-async def run(server: str, config: SimulationConfig, folder: Path, repeat: int) -> None:
+async def http_phases(
+    server: str,
+    figures: Figures,
+    path: Path,
+    config: SimulationConfig,
+    folder: Path,
+    distinct: Sequence[NewEvent],
+) -> None:
+    """Only the comparisons of issue 16, in turns: (c) (f) (d2) (g) (h)."""
+    parts = halves(path)
+    await phase(server, figures, C, lambda u: cli_ingest(u, path, config))
+    await phase(server, figures, F, lambda u: http_collectors(u, [path], config, folder, 2))
+    await phase(server, figures, D2, bulk_of(distinct, 2, EventStore))
+    await phase(server, figures, G, lambda u: http_collectors(u, parts, config, folder))
+    await phase(server, figures, H, lambda u: cli_writers(u, path, config, 2))
+    print_goals(figures)
+
+
+def print_goals(figures: Figures) -> None:
+    r = figures.results
+    print(f"\nf/c = {r[F] / r[C]:.2f} (goal >= 0.7)   g/d2 = {r[G] / r[D2]:.2f} (goal >= 0.7)"
+          f"   h/d2 = {r[H] / r[D2]:.2f} (goal >= 0.8)")  # fmt: skip
+
+
+async def run(
+    server: str, config: SimulationConfig, folder: Path, repeat: int, http_only: bool = False
+) -> None:
     conn = await asyncpg.connect(server)
     fsync = await conn.fetchval("SHOW fsync")
     commit = await conn.fetchval("SHOW synchronous_commit")
@@ -262,19 +424,28 @@ async def run(server: str, config: SimulationConfig, folder: Path, repeat: int) 
     gc.collect()
     gc.freeze()  # the prepared rows stay out of the collector's scans
     figures = Figures(unique, repeat, {}, {})
+    if http_only:
+        await http_phases(server, figures, path, config, folder, distinct)
+        return
+    parts = halves(path)
     await phase(server, figures, A, lambda u: raw_copy(u, distinct))
     await phase(server, figures, B, bulk_of(rows, 1, EventStore))
     await phase(server, figures, "(b') append_bulk optimistic, distinct ids",
                 bulk_of(distinct, 1, EventStore, optimistic=True))  # fmt: skip
     await phase(server, figures, C, lambda u: cli_ingest(u, path, config))
+    await phase(server, figures, F, lambda u: http_collectors(u, [path], config, folder, 2))
     for writers in (1, 2, 4):
         await phase(server, figures, f"(d) append_bulk, {writers} writers, distinct ids",
                     bulk_of(distinct, writers, EventStore))  # fmt: skip
+        if writers == 2:
+            await phase(server, figures, G, lambda u: http_collectors(u, parts, config, folder))
+            await phase(server, figures, H, lambda u: cli_writers(u, path, config, 2))
     for writers in (2, 4):
         await phase(server, figures, f"(e) table lock, {writers} writers, distinct ids",
                     bulk_of(distinct, writers, LockingStore))  # fmt: skip
     a, b, c = (figures.results[label] for label in (A, B, C))
     print(f"\nb/a = {b / a:.2f}   c/a = {c / a:.2f}   (load {os.getloadavg()[0]:.2f})")
+    print_goals(figures)
     cpu_a, cpu_c = (figures.cpu[label] for label in (A, C))
     print(f"CPU per row (client + server): a {cpu_a / figures.rows * 1e6:.1f} us, c "
           f"{cpu_c / figures.rows * 1e6:.1f} us; by CPU, c/a = {cpu_a / cpu_c:.2f}")  # fmt: skip
@@ -334,10 +505,13 @@ def main() -> None:
         ),
         help="a server where this may create and drop databases",
     )
+    parser.add_argument(
+        "--http-only", action="store_true", help="only (c), (f), (d, 2 writers), (g), (h)"
+    )
     args = parser.parse_args()
     config = SimulationConfig(seed=args.seed, accounts=args.accounts, events=args.events, weeks=8)
     with tempfile.TemporaryDirectory(prefix="ag-bench-") as folder:
-        asyncio.run(run(args.database_url, config, Path(folder), args.repeat))
+        asyncio.run(run(args.database_url, config, Path(folder), args.repeat, args.http_only))
 
 
 if __name__ == "__main__":

@@ -10,32 +10,22 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from analytics_graph.api import graphql_api, graphql_routes
 from analytics_graph.api.engine import Completion
 from analytics_graph.bootstrap import System, open_system
 from analytics_graph.collector import quiet_collector
 from analytics_graph.config import Settings
+from analytics_graph.eventstore import EventStore
 from analytics_graph.export.routes import export_routes
 from analytics_graph.export.service import RequestScope
+from analytics_graph.ingest.http import IngestEndpoint, ingest_routes
+from analytics_graph.observability.middleware import ObservabilityMiddleware
+from analytics_graph.observability.probes import probe_routes
 from analytics_graph.web import web_routes
 
 log = logging.getLogger(__name__)
 YOUNG_GENERATION_THRESHOLD = 10_000
-
-
-async def healthz(request: Request) -> JSONResponse:
-    """200 with the log's position when the database answers, 503 otherwise."""
-    system: System = request.app.state.system
-    try:
-        async with asyncio.timeout(2):
-            position = await system.store.last_position()
-    except Exception as exc:  # any failure here means "not healthy", reported as such
-        return JSONResponse({"status": "unavailable", "database": str(exc)}, status_code=503)
-    return JSONResponse({"status": "ok", "database": "ok", "position": position})
 
 
 def create_app(
@@ -49,9 +39,13 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_system(settings) as system:
+        async with open_system(settings, run_projections=settings.run_projections) as system:
             app.state.system = system
             app.state.graphql = graphql_api(system.services, system.secret, completion)
+            ingest_store = EventStore(
+                system.pool, system.notifier, acquire_timeout=settings.pool_acquire_timeout
+            )
+            app.state.ingest = IngestEndpoint(settings, ingest_store, system.secret)
             # What startup built (schema, pools, caches) lives as long as the process:
             # out of the collector's sight, full collections stop scanning it (a full
             # collection in the middle of a request was most of the API's p99).
@@ -62,10 +56,15 @@ def create_app(
             with quiet_collector(YOUNG_GENERATION_THRESHOLD):
                 async with _background(on_ready(system) if on_ready else None):
                     yield
+            if system.projections is not None:  # at a batch boundary (a SIGTERM)
+                await system.projections.stop(grace=settings.shutdown_grace_seconds)
 
-    routes = [Route("/healthz", healthz), *graphql_routes(), *web_routes()]
-    routes += export_routes()
-    return Starlette(routes=routes, middleware=[Middleware(RequestScope)], lifespan=lifespan)
+    routes = [*probe_routes(), *graphql_routes(), *ingest_routes(), *export_routes()]
+    return Starlette(
+        routes=[*routes, *web_routes()],
+        middleware=[Middleware(ObservabilityMiddleware), Middleware(RequestScope)],
+        lifespan=lifespan,
+    )
 
 
 @contextlib.asynccontextmanager

@@ -16,6 +16,17 @@ from starlette.config import Config
 from starlette.datastructures import Secret
 
 ENV_PREFIX = "ANALYTICS_GRAPH_"
+# Settings read as ANALYTICS_GRAPH_<NAME IN CAPITALS>, each a positive number.
+NUMERIC_SETTINGS: dict[str, type[int] | type[float]] = {
+    "pool_acquire_timeout": float,
+    "ingest_max_body_bytes": int,
+    "ingest_max_lines": int,
+    "ingest_max_line_bytes": int,
+    "ingest_max_shown_rejections": int,
+    "retry_after_seconds": int,
+    "ready_max_lag_seconds": float,
+    "shutdown_grace_seconds": float,
+}
 
 
 class Mode(StrEnum):
@@ -41,6 +52,26 @@ class Settings:
     signing_key: Secret | None = None
     """The Ed25519 key that signs tree heads (``audit/heads.py``); ``None``: generated
     into ``data_dir``."""
+    pool_acquire_timeout: float = 5.0
+    """Longest wait for a pooled connection on the ingest and probe paths; then 503."""
+    ingest_max_body_bytes: int = 256 * 1024 * 1024
+    """``POST /ingest``: most bytes of a body, compressed and decompressed alike (413)."""
+    ingest_max_lines: int = 200_000
+    """``POST /ingest``: most lines in one request (413)."""
+    ingest_max_line_bytes: int = 64 * 1024
+    """Longest NDJSON line over HTTP; a longer one is rejected by its line number."""
+    ingest_max_shown_rejections: int = 100
+    """How many rejections an ``/ingest`` answer lists (``rejectedCount`` counts all)."""
+    retry_after_seconds: int = 2
+    """The ``Retry-After`` of a 503 when the database is unreachable or saturated."""
+    metrics_token: Secret | None = None
+    """Lets non-loopback clients read ``/metrics`` (``Authorization: Bearer <it>``)."""
+    ready_max_lag_seconds: float = 60.0
+    """``/readyz`` answers 503 while a projection's oldest unapplied event is older."""
+    shutdown_grace_seconds: float = 20.0
+    """On SIGTERM: how long in-flight requests and ingest batches may take to finish."""
+    run_projections: bool = True
+    """Whether ``serve`` runs the projections (off: an ingest-only node beside others)."""
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -55,12 +86,32 @@ class Settings:
         except ValueError:
             allowed = ", ".join(m.value for m in Mode)
             raise ValueError(f"{ENV_PREFIX}MODE: {mode_name!r} is not one of {allowed}") from None
+
+        def number(name: str, cast: type[int] | type[float]) -> dict[str, int | float]:
+            key = name.upper()
+            if ENV_PREFIX + key not in config.environ:
+                return {}
+            text = config(ENV_PREFIX + key)
+            try:
+                value = cast(text)
+            except ValueError:
+                raise ValueError(f"{ENV_PREFIX}{key}: {text!r} is not a number") from None
+            if value <= 0:
+                raise ValueError(f"{ENV_PREFIX}{key}: must be > 0")
+            return {name: value}
+
+        numbers: dict[str, int | float] = {}
+        for name, cast in NUMERIC_SETTINGS.items():
+            numbers.update(number(name, cast))
         return cls(
             database_url=url or None,
             data_dir=Path(config(ENV_PREFIX + "DATA_DIR", default=".analytics-graph")),
             secret=secret,
             signing_key=signing_key,
             mode=mode,
+            metrics_token=config(ENV_PREFIX + "METRICS_TOKEN", cast=Secret, default=None),
+            run_projections=config(ENV_PREFIX + "RUN_PROJECTIONS", cast=bool, default=True),
+            **numbers,  # type: ignore[arg-type]
         )
 
     def with_database(self, url: str) -> Settings:

@@ -180,3 +180,42 @@ async def test_readers_of_one_store_share_what_was_proven_final_and_no_more(
             store.pool = pool
     finally:
         await slow.close()
+
+
+async def test_stop_lets_the_batch_in_flight_commit_and_starts_no_other(
+    database_url: str, pool: asyncpg.Pool, store: EventStore
+) -> None:
+    """A graceful stop (SIGTERM) ends at a batch boundary: the batch being applied
+    commits with its checkpoint; none starts after it."""
+    first, second = await pw.load(store, parts=2)
+    runner = ProjectionRunner(database_url, store, None, projections.ALL, pw.FAST)
+    await runner.start()
+    blocker = await asyncpg.connect(database_url)
+    try:
+        await pw.ingest(store, first)
+        await pw.wait_applied(pool, await store.last_position())
+        sql = "SELECT position FROM projection_checkpoints WHERE name = $1 AND slot = 'live'"
+        before = await pool.fetchval(sql, "engagement")
+        held = blocker.transaction()
+        await held.start()
+        # The next batch waits to write its table. (EXCLUSIVE mode takes no transaction
+        # id, so the log reader does not wait for this transaction, as it would for a
+        # row lock or an ACCESS EXCLUSIVE lock, which is WAL-logged.)
+        await blocker.execute("LOCK TABLE rm_engagement.video_days IN EXCLUSIVE MODE")
+        await pw.ingest(store, second)
+        worker = runner.workers["engagement"]
+        for _ in range(6000):
+            if not worker.between_batches.is_set():
+                break
+            await asyncio.sleep(0.01)
+        assert not worker.between_batches.is_set()  # a batch is in flight
+        stopping = asyncio.create_task(runner.stop(grace=60))
+        await asyncio.sleep(0.3)
+        assert not stopping.done()  # waiting for the batch, not cancelling it
+        await held.rollback()
+        await stopping
+    finally:
+        await blocker.close()
+        await runner.stop()
+    after = await pool.fetchval(sql, "engagement")
+    assert after > before and after == worker.position  # committed, and nothing after it

@@ -8,6 +8,7 @@ from docs/log-format.md.
 from __future__ import annotations
 
 import contextlib
+import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -35,7 +36,7 @@ class NoRows:
     up by hand."""
 
     @contextlib.asynccontextmanager
-    async def acquire(self) -> AsyncIterator[NoRows]:
+    async def acquire(self, timeout: float | None = None) -> AsyncIterator[NoRows]:  # noqa: ASYNC109
         yield self
 
     @contextlib.asynccontextmanager
@@ -275,8 +276,6 @@ async def test_the_limits_themselves_are_accepted() -> None:
 @pytest.mark.parametrize(
     ("line", "reason"),
     [
-        (b"", "blank line"),
-        (b"   \r\n", "blank line"),
         (b"{not json}\n", "malformed JSON"),
         (b'{"eventId": "x",\n', "malformed JSON"),
         (b"[1, 2]\n", "must be a JSON object"),
@@ -290,6 +289,68 @@ async def test_lines_that_are_not_events(line: bytes, reason: str) -> None:
     assert rejection.index == 7  # the line number
     assert rejection.field is None
     assert reason in rejection.reason
+
+
+async def test_blank_lines_are_skipped_and_still_counted() -> None:
+    good = orjson.dumps(view()) + b"\n"
+    result = await validator().lines([b"\n", good, b"   \r\n", b"", b"{}\n"], first_line=1)
+    assert len(result.events) == 1
+    # the blank lines 1, 3 and 4 are neither events nor rejections; line 5 keeps its number
+    assert [(r.index, r.field) for r in result.rejections] == [(5, "type")]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"viewerId": "user\x00-1"}, "viewerId"),
+        ({"searchTerm": "\x00", "source": "SEARCH"}, "searchTerm"),
+        ({"viewer": {"country": "DE", "gender": "FEMALE\x00"}}, "viewer.gender"),
+        ({"nested": {"deeper": ["ok", "bad\x00"]}}, "nested.deeper[1]"),
+    ],
+)
+async def test_a_nul_character_in_any_string_is_refused_naming_the_field(
+    changes: dict[str, Any], field: str
+) -> None:
+    line = orjson.dumps(view(**changes)) + b"\n"
+    assert b"\\u0000" in line
+    from_line = await only_rejection(line)
+    assert (from_line.index, from_line.field) == (7, field)
+    assert "NUL character" in from_line.reason
+    from_event = await only_rejection(view(**changes))
+    assert (from_event.index, from_event.field) == (0, field)
+    assert "NUL character" in from_event.reason
+
+
+async def test_an_escaped_backslash_before_u0000_is_ordinary_text() -> None:
+    assert (await only_data(view(viewerId="user\\u0000")))["viewerId"] == "user\\u0000"
+
+
+async def test_a_lone_surrogate_is_refused_naming_the_field() -> None:
+    line = orjson.dumps(view()).replace(b'"user-1"', b'"user\\ud800-1"')
+    from_line = await only_rejection(line)
+    assert (from_line.index, from_line.field) == (7, "viewerId")
+    assert "lone UTF-16 surrogate" in from_line.reason
+    from_event = await only_rejection(view(viewer={"country": "\udfff"}))
+    assert (from_event.index, from_event.field) == (0, "viewer.country")
+    # a proper surrogate pair is a character like any other
+    pair = orjson.dumps(view()).replace(b'"user-1"', b'"user\\ud83d\\ude00"')
+    result = await validator().lines([pair])
+    assert result.rejections == [] and len(result.events) == 1
+
+
+async def test_a_byte_order_mark_starts_a_file_without_harm() -> None:
+    from analytics_graph.ingest.ndjson import BOM, read_batches
+
+    lines = [orjson.dumps(view(eventId=f"00000000-0000-4000-8000-00000000000{i}")) for i in (1, 2)]
+    stream = io.BytesIO(BOM + b"\n".join(lines) + b"\n\n")
+    (batch,) = read_batches(stream, 10)
+    assert batch.nbytes == len(stream.getvalue())
+    assert batch.lines[0] == lines[0] + b"\n"
+    result = await validator().lines(batch.lines)
+    assert result.rejections == [] and len(result.events) == 2
+    # anywhere else a BOM is not whitespace: the line is malformed
+    late = await only_rejection(BOM + lines[0])
+    assert "malformed JSON" in late.reason
 
 
 async def test_a_batch_reports_every_invalid_event_in_order_and_keeps_the_valid_ones() -> None:

@@ -9,7 +9,6 @@ from typing import Annotated
 from uuid import UUID
 
 import typer
-import uvicorn
 
 from analytics_graph.audit.cli import app as audit_app
 from analytics_graph.auth import Role, issue_token, signing_secret
@@ -38,10 +37,11 @@ def serve(
     """
     from analytics_graph.app import create_app
     from analytics_graph.demo import on_ready
+    from analytics_graph.server import run_server
 
     config = settings()
     ready = on_ready(f"http://{host}:{port}", forced=demo)
-    uvicorn.run(create_app(config, ready), host=host, port=port, log_level="info")
+    run_server(config, create_app(config, ready), host, port)
 
 
 @cli.command("token")
@@ -90,6 +90,9 @@ def ingest_command(
     skip_invalid: bool = typer.Option(
         False, help="Write the valid lines of a batch that has invalid ones."
     ),
+    writers: int = typer.Option(1, min=1, max=8, help="Appends (or requests) run at once."),
+    url: str | None = typer.Option(None, help="Post to this server's /ingest instead."),
+    token: str | None = typer.Option(None, help="With --url: an ingest or admin token."),
 ) -> None:
     """Bulk-ingest NDJSON engagement events, with progress and a summary.
 
@@ -101,7 +104,17 @@ def ingest_command(
     config = settings()
     if batch_size > config.max_ingest_batch:
         raise typer.BadParameter(f"at most {config.max_ingest_batch}", param_hint="--batch-size")
-    raise typer.Exit(run(config, source, batch_size=batch_size, skip_invalid=skip_invalid))
+    raise typer.Exit(
+        run(
+            config,
+            source,
+            batch_size=batch_size,
+            skip_invalid=skip_invalid,
+            writers=writers,
+            url=url,
+            token=token,
+        )
+    )
 
 
 def main() -> None:

@@ -164,3 +164,12 @@ async def migrate(conn: Connection, migrations: tuple[Migration, ...] = MIGRATIO
             )
             applied.append(migration.version)
         return applied
+
+
+async def pending(conn: Connection, migrations: tuple[Migration, ...] = MIGRATIONS) -> list[int]:
+    """The versions of ``migrations`` not applied yet (all of them on an empty database)."""
+    exists = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
+    done = set()
+    if exists:
+        done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+    return sorted(m.version for m in migrations if m.version not in done)

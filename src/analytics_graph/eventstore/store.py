@@ -25,6 +25,7 @@ from analytics_graph.errors import AppendOnlyViolation, ConcurrencyError, StoreE
 from analytics_graph.eventstore.notify import Notifier
 from analytics_graph.eventstore.reader import LogCursor, wait_until_final
 from analytics_graph.eventstore.records import BulkResult, NewEvent, RecordedEvent
+from analytics_graph.eventstore.schema import pending
 from analytics_graph.eventstore.snapshot import HORIZON_SUBQUERY, Horizon
 from analytics_graph.types import Connection
 
@@ -81,6 +82,9 @@ BULK_BEGIN_SQL = "SELECT pg_current_xact_id(); SET LOCAL enable_seqscan = off; S
 # Lost races of concurrent bulk appends of the same ids: a unique violation, or a
 # deadlock when two COPYs each wait for a key the other has written.
 RETRYABLE_BULK_ERRORS = (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError)
+# The last position this session drew: the COPY's last row (positions are drawn in
+# row order, CACHE 1).
+LAST_DRAWN_SQL = "SELECT currval(pg_get_serial_sequence('events', 'position'))"
 
 
 # Every aggregate event after a known version of the given streams, in order: one
@@ -173,9 +177,19 @@ class LogWindow:
 class EventStore:
     """Appends to and reads from the ``events`` table (see ``schema.py``)."""
 
-    def __init__(self, pool: asyncpg.Pool, notifier: Notifier | None = None) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        notifier: Notifier | None = None,
+        *,
+        acquire_timeout: float | None = None,
+    ) -> None:
         self.pool = pool
         self._notifier = notifier
+        self.acquire_timeout = acquire_timeout
+        """Longest wait for a pooled connection in :meth:`append_bulk`,
+        :meth:`last_position` and :meth:`pending_migrations` (``None``: no limit);
+        then they raise :class:`StoreError` having written nothing."""
         self.known_final = 0
         """A position up to which the log is known to be final (no append can still
         commit at or below it), as learnt by the readers of this store: each range a
@@ -251,23 +265,33 @@ class EventStore:
         candidates = list(unique.values())
         for attempt in range(MAX_BULK_RETRIES):
             try:
-                accepted = await self._copy_new(candidates, check=attempt > 0 or not optimistic)
+                accepted, last = await self._copy_new(
+                    candidates, check=attempt > 0 or not optimistic
+                )
             except RETRYABLE_BULK_ERRORS:
                 continue  # some of the ids were stored first (or are being stored) by another
             if accepted:
                 self._committed()
-            return BulkResult(accepted=accepted, duplicates=len(events) - accepted)
+            return BulkResult(accepted, len(events) - accepted, last)
         raise StoreError("bulk append kept colliding with concurrent appends of the same events")
 
-    async def _copy_new(self, events: list[NewEvent], *, check: bool = True) -> int:
-        async with translated_errors_except_unique(), self.pool.acquire() as conn:
+    async def _copy_new(
+        self, events: list[NewEvent], *, check: bool = True
+    ) -> tuple[int, int | None]:
+        """Copies the events not stored yet; returns how many, and the last position."""
+        last = None
+        async with (
+            translated_errors_except_unique(),
+            self.pool.acquire(timeout=self.acquire_timeout) as conn,
+        ):
             async with conn.transaction():
                 await conn.execute(BULK_BEGIN_SQL)
                 stored = await self._stored_ids(conn, events) if check else set()
                 fresh = [_row(e) for e in events if e.event_id not in stored]
                 if fresh:
                     await conn.copy_records_to_table("events", records=fresh, columns=COPY_COLUMNS)
-        return len(fresh)
+                    last = await conn.fetchval(LAST_DRAWN_SQL)
+        return len(fresh), last
 
     async def _stored_ids(self, conn: Connection, events: list[NewEvent]) -> set[UUID]:
         ids = [e.event_id for e in events]
@@ -303,7 +327,8 @@ class EventStore:
     ) -> list[RecordedEvent]:
         """The events of each versioned stream in ``stream_ids`` after the version at
         the same index of ``versions``, by stream and version, in one statement."""
-        async with translated_errors(), self.pool.acquire() as conn, conn.transaction():
+        acquire = self.pool.acquire(timeout=self.acquire_timeout)
+        async with translated_errors(), acquire as conn, conn.transaction():
             await conn.execute("SET LOCAL jit = off")
             rows = await conn.fetch(STREAMS_AFTER_SQL, list(stream_ids), list(versions))
         return [_recorded(r) for r in rows]
@@ -376,9 +401,14 @@ class EventStore:
 
     async def last_position(self) -> int:
         """The largest position committed so far (0 when empty); may sit above a hole."""
-        async with translated_errors():
-            value = await self.pool.fetchval("SELECT coalesce(max(position), 0) FROM events")
+        async with translated_errors(), self.pool.acquire(timeout=self.acquire_timeout) as conn:
+            value = await conn.fetchval("SELECT coalesce(max(position), 0) FROM events")
         return int(value)
+
+    async def pending_migrations(self) -> list[int]:
+        """The schema migrations not applied to this database yet (readiness probes)."""
+        async with translated_errors(), self.pool.acquire(timeout=self.acquire_timeout) as conn:
+            return await pending(conn)
 
     async def final_position(self) -> int:
         """The largest position up to which the log can no longer change."""

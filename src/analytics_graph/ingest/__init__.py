@@ -1,8 +1,9 @@
 """Validation and bulk append of engagement events (DESIGN.md, "Engagement events").
 
-:class:`Ingestor` is the entry point (GraphQL's ``recordEngagement`` and the
-``analytics-graph ingest`` command both use it); docs/log-format.md describes
-the rows it writes.
+:class:`Ingestor` is the entry point (GraphQL's ``recordEngagement``, the
+``analytics-graph ingest`` command and ``POST /ingest`` all use it);
+docs/log-format.md describes the rows it writes. ``http`` serves ``POST /ingest``
+(reading bodies with ``body``); ``client`` is the collector that posts to it.
 """
 
 from analytics_graph.ingest.facts import FactsCache, VideoFacts

@@ -15,6 +15,7 @@ import contextlib
 import gc
 import os
 import sys
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO
@@ -38,6 +39,7 @@ from analytics_graph.errors import AnalyticsGraphError, StoreError
 from analytics_graph.ingest.ndjson import LineBatch, read_batches
 from analytics_graph.ingest.rejections import Rejection
 from analytics_graph.ingest.service import Ingestor, IngestOutcome
+from analytics_graph.observability import metrics
 
 SHOWN_REJECTIONS = 20
 EXIT_REJECTED, EXIT_UNREADABLE, EXIT_STORE = 1, 2, 3
@@ -56,6 +58,7 @@ class Summary:
     failure: str | None = None
 
     def add(self, batch: LineBatch, outcome: IngestOutcome) -> None:
+        metrics.count_ingest("cli", outcome)
         self.lines += len(batch.lines)
         self.accepted += outcome.accepted
         self.duplicates += outcome.duplicates
@@ -97,30 +100,37 @@ async def ingest_stream(
     *,
     batch_size: int,
     skip_invalid: bool = False,
+    writers: int = 1,
     progress: Progress | None = None,
     task: TaskID | None = None,
 ) -> Summary:
-    """Ingests every batch of ``stream``; returns the totals (stops at a store failure)."""
+    """Ingests every batch of ``stream``; returns the totals (stops at a store failure).
+
+    Up to ``writers`` appends run at once while the next batch is validated; with
+    one, batches reach the log in file order, with more, the batches in flight
+    may commit in any order among themselves (each keeps its lines' order).
+    """
     summary = Summary()
-    pending: tuple[LineBatch, asyncio.Task[IngestOutcome]] | None = None
+    pending: deque[tuple[LineBatch, asyncio.Task[IngestOutcome]]] = deque()
     try:
         for batch in read_batches(stream, batch_size):
             validation = await ingestor.validator.lines(batch.lines, first_line=batch.first_line)
-            if pending is not None:
-                summary.add(pending[0], await pending[1])
-                pending = None
-            write = ingestor.write(validation, skip_invalid=skip_invalid)
-            pending = (batch, asyncio.create_task(write))
+            while len(pending) >= writers:
+                done, write = pending.popleft()
+                summary.add(done, await write)
+            write = asyncio.create_task(ingestor.write(validation, skip_invalid=skip_invalid))
+            pending.append((batch, write))
             if progress is not None and task is not None:
                 progress.update(task, advance=batch.nbytes, lines=batch.last_line)
-        if pending is not None:
-            summary.add(pending[0], await pending[1])
-            pending = None
+        while pending:
+            done, write = pending.popleft()
+            summary.add(done, await write)
     except StoreError as exc:
         summary.failure = str(exc)
-        if pending is not None:  # the previous batch's append may still succeed
+        while pending:  # appends already under way may still succeed
+            done, write = pending.popleft()
             with contextlib.suppress(StoreError):
-                summary.add(pending[0], await pending[1])
+                summary.add(done, await write)
     return summary
 
 
@@ -161,38 +171,66 @@ async def _run(settings: Settings, stream: IO[bytes], total: int | None, **optio
                 stream,
                 batch_size=options["batch_size"],
                 skip_invalid=bool(options["skip_invalid"]),
+                writers=options.get("writers", 1),
                 progress=progress,
                 task=task,
             )
 
 
-def run(settings: Settings, source: str, *, batch_size: int, skip_invalid: bool) -> int:
+def run(
+    settings: Settings,
+    source: str,
+    *,
+    batch_size: int,
+    skip_invalid: bool,
+    writers: int = 1,
+    url: str | None = None,
+    token: str | None = None,
+) -> int:
     """Ingests ``source`` (a path, or ``-`` for standard input); prints the summary.
 
-    Returns the exit status (see the module docstring).
+    With ``url``, posts the lines to that server's ``/ingest`` instead of writing
+    to the database (see :mod:`analytics_graph.ingest.client`). Returns the exit
+    status (see the module docstring).
     """
     if source == "-":
-        return _ingest(settings, sys.stdin.buffer, None, batch_size, skip_invalid)
-    try:
-        stream = open(source, "rb")  # noqa: SIM115 (closed below)
-    except OSError as exc:
-        print(f"cannot read {source}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_UNREADABLE
-    with stream:
+        stream, size = sys.stdin.buffer, None
+    else:
+        try:
+            stream = open(source, "rb")  # noqa: SIM115 (closed below)
+        except OSError as exc:
+            print(f"cannot read {source}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_UNREADABLE
         size = os.fstat(stream.fileno()).st_size
-        return _ingest(settings, stream, size, batch_size, skip_invalid)
+    with stream:
+        if url is not None:
+            from analytics_graph.ingest.client import post_all
+
+            posted = post_all(
+                url,
+                token,
+                stream,
+                batch_size=batch_size,
+                skip_invalid=skip_invalid,
+                writers=writers,
+            )
+            return _report(asyncio.run(posted))
+        options = {"batch_size": batch_size, "skip_invalid": skip_invalid, "writers": writers}
+        return _ingest(settings, stream, size, options)
 
 
-def _ingest(
-    settings: Settings, stream: IO[bytes], total: int | None, batch_size: int, skip_invalid: bool
-) -> int:
-    try:
-        summary = asyncio.run(
-            _run(settings, stream, total, batch_size=batch_size, skip_invalid=skip_invalid)
-        )
-    except (OSError, asyncpg.PostgresError, AnalyticsGraphError) as exc:
-        print(f"database unavailable: {exc}", file=sys.stderr)
-        return EXIT_STORE
+def _report(summary: Summary) -> int:
     for line in summary.report():
         print(line)
     return summary.exit_code
+
+
+def _ingest(
+    settings: Settings, stream: IO[bytes], total: int | None, options: dict[str, int]
+) -> int:
+    try:
+        summary = asyncio.run(_run(settings, stream, total, **options))
+    except (OSError, asyncpg.PostgresError, AnalyticsGraphError) as exc:
+        print(f"database unavailable: {exc}", file=sys.stderr)
+        return EXIT_STORE
+    return _report(summary)

@@ -72,7 +72,8 @@ class FactsCache:
     async def refresh(self, store: EventStore, stream_ids: Iterable[str]) -> None:
         """Brings the facts of ``stream_ids`` (accounts and videos) up to date, in one query.
 
-        Raises :class:`~analytics_graph.errors.StoreError` when the database fails.
+        Raises :class:`~analytics_graph.errors.StoreError` when the database fails
+        (or no connection is free within ``acquire_timeout`` seconds).
         """
         ids: list[str] = []
         known: list[int] = []

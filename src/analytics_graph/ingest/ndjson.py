@@ -1,4 +1,8 @@
-"""Reading NDJSON in batches of lines, with the bytes read (for progress)."""
+"""Reading NDJSON in batches of lines, with the bytes read (for progress).
+
+A UTF-8 byte-order mark at the very start of the input is skipped (some editors
+and Windows tools write one); anywhere else it is part of a line (and invalid).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ from dataclasses import dataclass
 from typing import IO
 
 from analytics_graph.ingest.vocabulary import MAX_LINE_BYTES
+
+BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +35,13 @@ def read_batches(stream: IO[bytes], batch_size: int) -> Iterator[LineBatch]:
     ``MAX_LINE_BYTES + 1`` bytes stand for it (validation rejects it for its
     length) and the rest is skipped, so memory stays bounded.
     """
-    first, lines, nbytes = 1, [], 0
+    first, nbytes = 1, 0
+    lines: list[bytes] = []
     readline = stream.readline
     while line := readline(MAX_LINE_BYTES + 1):
         nbytes += len(line)
+        if first == 1 and not lines and line.startswith(BOM):
+            line = line[len(BOM) :]
         if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
             nbytes += _skip_line(stream)
         lines.append(line)

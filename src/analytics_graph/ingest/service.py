@@ -11,8 +11,11 @@ Usage::
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from collections import deque
-from collections.abc import Callable, Sequence, Set
+from collections.abc import Callable, Iterator, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -23,7 +26,8 @@ from analytics_graph.eventstore.store import EventStore
 from analytics_graph.ingest.facts import FactsCache
 from analytics_graph.ingest.rejections import Rejection
 from analytics_graph.ingest.validation import Validation, Validator, utc_now
-from analytics_graph.ingest.vocabulary import DEFAULT_MAX_BATCH
+from analytics_graph.ingest.vocabulary import DEFAULT_MAX_BATCH, MAX_LINE_BYTES
+from analytics_graph.observability import metrics
 
 DEFAULT_REMEMBERED: Final = 1_000_000  # ids; about 100 MB at most
 
@@ -36,7 +40,8 @@ class IngestOutcome:
     ``duplicates`` had an ``eventId`` already stored (before, or earlier in the
     batch). ``rejections`` name the invalid events. ``rejected_whole``: nothing
     of the batch was written because of them; ``not_written`` then counts its
-    valid events.
+    valid events. ``position``: the log position of the last event written
+    (``None`` when nothing was).
     """
 
     size: int
@@ -45,6 +50,7 @@ class IngestOutcome:
     rejections: tuple[Rejection, ...] = ()
     rejected_whole: bool = False
     not_written: int = 0
+    position: int | None = None
 
 
 class StoredIds:
@@ -59,11 +65,40 @@ class StoredIds:
         self.limit = limit
         self._ids: set[UUID] = set()
         self._batches: deque[list[UUID]] = deque()
+        self._writing: dict[UUID, asyncio.Future[None]] = {}
 
     @property
     def ids(self) -> Set[UUID]:
         """The remembered ids (read-only view; a set, for fast membership tests)."""
         return self._ids
+
+    async def settled(self, events: Sequence[NewEvent]) -> None:
+        """Waits for the appends in flight (of this ingestor) that carry some of the
+        ids of ``events``. Then those ids are either stored (and known here) or not,
+        and an optimistic append of the rest does not collide with them: a collision
+        makes PostgreSQL wait for the other transaction and the loser redo its batch.
+        (Correctness never depends on this: ``append_bulk`` handles races.)"""
+        if not self._writing:
+            return
+        writing = self._writing
+        found = {writing[e.event_id] for e in events if e.event_id in writing}
+        if found:
+            await asyncio.wait(found)
+
+    @contextlib.contextmanager
+    def writing(self, events: Sequence[NewEvent]) -> Iterator[None]:
+        """Marks the ids of ``events`` as being appended while the block runs."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        ids = [e.event_id for e in events if e.event_id is not None]
+        for event_id in ids:
+            self._writing[event_id] = done
+        try:
+            yield
+        finally:
+            done.set_result(None)
+            for event_id in ids:
+                if self._writing.get(event_id) is done:
+                    del self._writing[event_id]
 
     def add(self, events: Sequence[NewEvent]) -> None:
         batch = [e.event_id for e in events if e.event_id is not None]
@@ -92,9 +127,12 @@ class Ingestor:
         clock: Callable[[], datetime] = utc_now,
         facts: FactsCache | None = None,
         remember: int = DEFAULT_REMEMBERED,
+        max_line_bytes: int = MAX_LINE_BYTES,
     ) -> None:
         self.store = store
-        self.validator = Validator(store, max_batch=max_batch, clock=clock, facts=facts)
+        self.validator = Validator(
+            store, max_batch=max_batch, clock=clock, facts=facts, max_line_bytes=max_line_bytes
+        )
         self.stored = StoredIds(remember) if remember else None
 
     async def ingest_events(
@@ -110,6 +148,13 @@ class Ingestor:
         validation = await self.validator.lines(lines, first_line=first_line)
         return await self.write(validation, skip_invalid=skip_invalid)
 
+    async def write_all(
+        self, validations: Sequence[Validation], *, skip_invalid: bool = False
+    ) -> IngestOutcome:
+        """Appends several validated batches as one unit: all of them in one
+        transaction, or (a rejection without ``skip_invalid``) nothing at all."""
+        return await self.write(merged(validations), skip_invalid=skip_invalid)
+
     async def write(self, validation: Validation, *, skip_invalid: bool = False) -> IngestOutcome:
         """Appends a validated batch: all of it, or (``skip_invalid``) its valid events.
 
@@ -123,14 +168,35 @@ class Ingestor:
             return IngestOutcome(validation.size, 0, 0, rejections, True, valid)
         events, known = validation.events, 0
         if self.stored is not None:
+            await self.stored.settled(events)
             stored = self.stored.ids
             events = [e for e in validation.events if e.event_id not in stored]
             known = len(validation.events) - len(events)
         if not events:
             return IngestOutcome(validation.size, 0, known, rejections)
-        result = await self.store.append_bulk(events, optimistic=self.stored is not None)
+        started = time.perf_counter()
+        writing = self.stored.writing(events) if self.stored is not None else None
+        with writing or contextlib.nullcontext():
+            result = await self.store.append_bulk(events, optimistic=self.stored is not None)
+        metrics.APPEND_SECONDS.observe(time.perf_counter() - started)
         if self.stored is not None:
             self.stored.add(events)
         return IngestOutcome(
-            validation.size, result.accepted, result.duplicates + known, rejections
+            validation.size,
+            result.accepted,
+            result.duplicates + known,
+            rejections,
+            position=result.last_position,
         )
+
+
+def merged(validations: Sequence[Validation]) -> Validation:
+    """One validation holding the events and rejections of ``validations``, in order."""
+    if len(validations) == 1:
+        return validations[0]
+    events: list[NewEvent] = []
+    rejections: list[Rejection] = []
+    for validation in validations:
+        events.extend(validation.events)
+        rejections.extend(validation.rejections)
+    return Validation(sum(v.size for v in validations), events, rejections)

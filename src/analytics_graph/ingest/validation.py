@@ -22,7 +22,7 @@ import orjson
 
 from analytics_graph.eventstore.records import NewEvent
 from analytics_graph.eventstore.store import EventStore
-from analytics_graph.ingest import wire
+from analytics_graph.ingest import storable, wire
 from analytics_graph.ingest.facts import FactsCache
 from analytics_graph.ingest.normalise import (
     BatchContext,
@@ -81,15 +81,22 @@ class Validator:
         max_batch: int = DEFAULT_MAX_BATCH,
         clock: Callable[[], datetime] = utc_now,
         facts: FactsCache | None = None,
+        max_line_bytes: int = MAX_LINE_BYTES,
     ) -> None:
         self.store = store
         self.max_batch = max_batch
+        self.max_line_bytes = max_line_bytes
         self.clock = clock
         self.facts = facts or FactsCache()
         self.canonical = CanonicalIds()
 
     async def lines(self, lines: Sequence[bytes], *, first_line: int = 1) -> Validation:
-        """Validates NDJSON lines; rejections are indexed by line number from ``first_line``."""
+        """Validates NDJSON lines; rejections are indexed by line number from ``first_line``.
+
+        A blank line (empty, or only whitespace) is skipped, not rejected: files
+        commonly end with one, and editors add them. It still counts as a line,
+        so line numbers stay those of the file.
+        """
         if len(lines) > self.max_batch:
             return self._oversized(len(lines))
         decoded = _Decoded()
@@ -115,17 +122,22 @@ class Validator:
     async def _decode(self, raws: Iterable[tuple[int, bytes]], out: _Decoded) -> None:
         decode = wire.DECODER.decode
         events, subjects = out.events, out.subjects
+        limit = self.max_line_bytes
         for count, (index, raw) in enumerate(raws, 1):
             if count % YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # lets a concurrent append make progress
-            if len(raw) > MAX_LINE_BYTES:
-                reason = f"an event is longer than {MAX_LINE_BYTES} bytes"
+            if len(raw) > limit:
+                reason = f"an event is longer than {limit} bytes"
                 out.rejections.append(Rejection(index, None, reason))
                 continue
             try:
                 event = decode(raw)
             except msgspec.MsgspecError as exc:
-                out.rejections.append(_undecodable(raw, exc).at(index))
+                if raw and not raw.isspace():  # a blank line is skipped
+                    out.rejections.append(_undecodable(raw, exc).at(index))
+                continue
+            if storable.NUL_ESCAPE in raw and (bad := storable.in_line(raw)) is not None:
+                out.rejections.append(bad.at(index))
                 continue
             events.append((index, event))
             video = getattr(event, "video_id", None)
@@ -159,10 +171,13 @@ def _as_json(events: Sequence[object], rejections: list[Rejection]) -> Iterable[
         try:
             yield index, orjson.dumps(event)
         except TypeError as exc:
-            rejections.append(Rejection(index, None, f"not representable as JSON ({exc})"))
+            bad = storable.find(event)
+            if bad is not None:
+                rejections.append(bad.at(index))
+            else:
+                rejections.append(Rejection(index, None, f"not representable as JSON ({exc})"))
 
 
 def _undecodable(raw: bytes, error: msgspec.MsgspecError) -> Invalid:
-    if not raw.strip():
-        return Invalid(None, "blank line (an event is one JSON object per line)")
-    return from_msgspec(error)
+    # msgspec refuses a lone surrogate as malformed JSON; name its field instead.
+    return storable.in_line(raw) or from_msgspec(error)

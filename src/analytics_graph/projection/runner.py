@@ -50,13 +50,24 @@ class ProjectionRunner:
         """Creates missing live tables (so queries work at once), then starts the workers."""
         async with dedicated_connection(self._url) as conn:
             await ensure_live(conn, self.projections)
+        for worker in self.workers.values():
+            worker.draining = False
         self._tasks = [
             asyncio.create_task(worker.run(), name=f"projection-{name}")
             for name, worker in self.workers.items()
         ]
 
-    async def stop(self) -> None:
-        """Cancels the workers; a batch in flight is rolled back, never half-applied."""
+    async def stop(self, grace: float = 0.0) -> None:
+        """Stops the workers. With ``grace`` (a graceful shutdown), at a batch boundary:
+        no new batch starts and a batch being applied may finish for up to ``grace``
+        seconds. Then the workers are cancelled: a batch still in flight is rolled
+        back, never half-applied. Stopping twice is harmless."""
+        for worker in self.workers.values():
+            worker.draining = True
+        if self._tasks and grace > 0:
+            waits = [w.between_batches.wait() for w in self.workers.values()]
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*waits), grace)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -89,6 +89,11 @@ class ProjectionWorker:
         self.position: int | None = None
         self.superseded = False
         """Set once this worker found tables of a newer version than its code."""
+        self.draining = False
+        """Set when the runner stops: no new batch is started."""
+        self.between_batches = asyncio.Event()
+        """Set while no live batch is being applied (a stop may cancel without loss of work)."""
+        self.between_batches.set()
 
     async def run(self) -> None:
         """Works on the projection until cancelled; never raises otherwise."""
@@ -186,6 +191,9 @@ class ProjectionWorker:
                     checked = time.monotonic()
                 await self._wait_for_events(seen, ranges)
                 continue
+            if self.draining:
+                await asyncio.Event().wait()  # parked until the runner cancels us
+            self.between_batches.clear()
             try:
                 await apply_batch(conn, self.projection, Slot.LIVE, *span)
             except CheckpointMoved as moved:
@@ -194,4 +202,6 @@ class ProjectionWorker:
                 self.position = moved.found.position
                 ranges = RangeReader(self._store, self.position)
                 continue
+            finally:
+                self.between_batches.set()
             self.position = span[1]

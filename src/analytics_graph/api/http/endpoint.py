@@ -95,6 +95,7 @@ class GraphQLEndpoint:
                 return HTMLResponse(self.ide_html)
             media = response_media_type(request.headers.get("accept"))
             graphql = await read_request(request, self.services.limits.max_body_bytes)
+            request.state.graphql_operation = graphql.operation_name  # metrics and logs
             caller = caller_of(request.headers.get("authorization"), self.tokens)
             return await self._run(request.method, graphql, caller, media)
         except RequestError as error:

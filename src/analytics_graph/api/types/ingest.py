@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from analytics_graph.api.services import Services
 from analytics_graph.api.types.inputs import EngagementEventInput, as_ingest_event
 from analytics_graph.api.types.problems import IngestRejected, IngestResult, RejectedEvent
+from analytics_graph.observability import metrics
 
 
 def _too_large(size: int, limit: int) -> IngestRejected:
@@ -25,6 +26,7 @@ async def record(
     if len(events) > limit:
         return _too_large(len(events), limit)
     outcome = await services.ingestor.ingest_events([as_ingest_event(e) for e in events])
+    metrics.count_ingest("graphql", outcome)
     if outcome.rejections:
         rejected = [
             RejectedEvent(
