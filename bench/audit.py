@@ -217,7 +217,8 @@ async def live_lag(url: str, rate: int, seconds: float, interval: float) -> None
     print(
         f"  live seal lag at {achieved:,.0f} events/s ({len(committed)} batches of "
         f"{int(rate * interval)}, every {interval * 1000:.0f} ms): "
-        f"p50 {pct(lags, 0.5) * 1000:.1f} ms, p99 {pct(lags, 0.99) * 1000:.1f} ms, max {max(lags) * 1000:.1f} ms"
+        f"p50 {pct(lags, 0.5) * 1000:.1f} ms, p99 {pct(lags, 0.99) * 1000:.1f} ms, "
+        f"max {max(lags) * 1000:.1f} ms"
     )
 
 

@@ -31,6 +31,15 @@ def documented_verifier() -> str:
     return section.split("```python\n")[1].split("```")[0]
 
 
+def run_documented_verifier(folder: Path, export: Path) -> subprocess.CompletedProcess[str]:
+    verifier = folder / "verifier.py"
+    verifier.write_text(documented_verifier())
+    return subprocess.run(
+        [sys.executable, str(verifier), str(export)],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+
+
 def check_offline(head: dict[str, Any], events: list[dict[str, Any]]) -> None:
     root = bytes.fromhex(head["rootHash"])
     for event in events:
@@ -65,12 +74,7 @@ async def test_export_ndjson_and_parquet_check_offline(
     assert [e["position"] for e in events] == positions[100:650]
     assert [e["leaf_index"] for e in events] == list(range(100, 650))
     check_offline(head, events)
-    verifier = tmp_path / "verifier.py"
-    verifier.write_text(documented_verifier())
-    checked = subprocess.run(
-        [sys.executable, str(verifier), str(tmp_path / "log.ndjson")],
-        capture_output=True, text=True, check=False, timeout=60,
-    )  # fmt: skip
+    checked = run_documented_verifier(tmp_path, tmp_path / "log.ndjson")
     assert checked.returncode == 0, checked.stderr
     assert checked.stdout.strip() == "550 events verified against the head of size 700"
 
