@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -30,23 +30,14 @@ from analytics_graph.audit.leaves import leaf_hashes_sql
 from analytics_graph.audit.tree import Tail
 from analytics_graph.eventstore.notify import Listener
 from analytics_graph.eventstore.reader import LogCursor
-from analytics_graph.eventstore.snapshot import HORIZON_SUBQUERY, Horizon
+from analytics_graph.eventstore.snapshot import Horizon
 from analytics_graph.eventstore.store import RANGE_SQL
 from analytics_graph.projection.catchup import HOLE_RETRY
-from analytics_graph.projection.connection import dedicated_connection
+from analytics_graph.projection.connection import SESSION_SETTINGS, dedicated_connection
 from analytics_graph.types import Connection
 
 log = logging.getLogger(__name__)
 LOCK_NAME = "analytics_graph.audit.sealer"
-# One statement: the rows, their leaf hashes (computed by PostgreSQL), the
-# snapshot's horizon and largest position, for the skip-free cursor.
-READ_SQL = f"""
-SELECT h.xmin, h.next_xid, h.max_position, e.position, e.leaf
-FROM {HORIZON_SUBQUERY} h
-LEFT JOIN LATERAL ({leaf_hashes_sql("position > $1", "$2")}) e ON true
-"""
-
-
 # The leaf hashes of a final range (its positions known final: no horizon needed).
 PART_SQL = leaf_hashes_sql("position > $1 AND position <= $2")
 SPLIT_AT = 10_000  # batches from this size on are hashed by all the readers at once
@@ -69,37 +60,55 @@ class SealerOptions:
     retry_interval: float = 1.0
 
 
+class Readers:
+    """The sealer's reading connections, opened as needed: one for batches as they
+    come live, a second only once a batch is large (catching up), so a server that
+    keeps up holds one. Closed on exit (terminated after a failure)."""
+
+    def __init__(self, url: str, most: int = READERS) -> None:
+        self._url = url
+        self._most = most
+        self._open: list[asyncpg.Connection] = []
+
+    async def take(self, count: int) -> list[asyncpg.Connection]:
+        while len(self._open) < min(count, self._most):
+            self._open.append(await asyncpg.connect(self._url, server_settings=SESSION_SETTINGS))
+        return self._open[:count]
+
+    async def __aenter__(self) -> Readers:
+        return self
+
+    async def __aexit__(self, kind: object, *_: object) -> None:
+        for conn in self._open:
+            if kind is None:
+                await conn.close(timeout=5)
+            else:
+                conn.terminate()
+        self._open = []
+
+
 async def read_leaves(
-    readers: Sequence[Connection], cursor: LogCursor, limit: int
+    readers: Readers, cursor: LogCursor, limit: int
 ) -> tuple[list[int], list[bytes]]:
     """The next final events' positions and leaf hashes, advancing ``cursor``
-    (fewer than committed when a hole ahead may still fill in). A large batch is
-    hashed in parts, one per connection of ``readers``, at once (PostgreSQL does the
-    hashing: one core each). Must run outside an explicit transaction (see
-    ``eventstore/snapshot.py``)."""
-    if len(readers) == 1 or limit < SPLIT_AT:
-        rows = await readers[0].fetch(READ_SQL, cursor.position, limit)
-        found = [r for r in rows if r["position"] is not None]
-        horizon = Horizon(rows[0]["xmin"], rows[0]["next_xid"])
-        count = cursor.settle([r["position"] for r in found], horizon, rows[0]["max_position"])
-        return [r["position"] for r in found[:count]], [bytes(r["leaf"]) for r in found[:count]]
+    (fewer than committed when a hole ahead may still fill in). PostgreSQL does the
+    hashing; a large batch is hashed in parts on several connections at once (one
+    core each). Must run outside an explicit transaction (``eventstore/snapshot.py``)."""
+    (first,) = await readers.take(1)
     before = cursor.position
-    rows = await readers[0].fetch(RANGE_SQL, before, limit)
-    found_positions = [r["position"] for r in rows if r["position"] is not None]
+    rows = await first.fetch(RANGE_SQL, before, limit)
+    found = [r["position"] for r in rows if r["position"] is not None]
     horizon = Horizon(rows[0]["xmin"], rows[0]["next_xid"])
-    count = cursor.settle(found_positions, horizon, rows[0]["max_position"])
-    positions = found_positions[:count]
+    positions = found[: cursor.settle(found, horizon, rows[0]["max_position"])]
     if not positions:
         return [], []
-    step = -(-len(positions) // len(readers))
-    bounds = [
-        before,
-        *(positions[min(i + step, len(positions)) - 1] for i in range(0, len(positions), step)),
-    ]
+    conns = await readers.take(READERS if len(positions) >= SPLIT_AT else 1)
+    step = -(-len(positions) // len(conns))
+    ends = [positions[min(i + step, len(positions)) - 1] for i in range(0, len(positions), step)]
     parts = await asyncio.gather(
         *(
             conn.fetch(PART_SQL, low, high)
-            for conn, low, high in zip(readers, bounds, bounds[1:], strict=False)
+            for conn, low, high in zip(conns, [before, *ends], ends, strict=False)
         )
     )
     leaves = [bytes(r["leaf"]) for part in parts for r in part]
@@ -144,7 +153,7 @@ waits for more and returns ``True``, or returns ``False`` to stop."""
 
 
 async def seal_stream(
-    readers: Sequence[Connection],
+    readers: Readers,
     writer: Connection,
     tail: Tail,
     signer: Signer,
@@ -195,20 +204,11 @@ async def catch_up(url: str, signer: Signer, batch_size: int = 100_000) -> int:
             await asyncio.sleep(HOLE_RETRY)
         return blocked
 
-    async with reading_connections(url) as reading, dedicated_connection(url) as writer:
+    async with Readers(url) as reading, dedicated_connection(url) as writer:
         position, size = await tree.read_checkpoint(writer)
         tail = await tree.load_tail(writer, size)
         await seal_stream(reading, writer, tail, signer, position, batch_size=batch_size, idle=idle)
         return tail.size
-
-
-@contextlib.asynccontextmanager
-async def reading_connections(
-    url: str, count: int = READERS
-) -> AsyncIterator[list[asyncpg.Connection]]:
-    """``count`` dedicated connections for reading the log."""
-    async with contextlib.AsyncExitStack() as stack:
-        yield [await stack.enter_async_context(dedicated_connection(url)) for _ in range(count)]
 
 
 class Sealer:
@@ -251,7 +251,7 @@ class Sealer:
             await asyncio.sleep(self.options.takeover_interval)
 
     async def _follow(self, conn: Connection) -> None:
-        async with reading_connections(self._url) as reading:
+        async with Readers(self._url) as reading:
             while True:
                 self.position, self.size = await tree.read_checkpoint(conn)
                 tail = await tree.load_tail(conn, self.size)
