@@ -283,7 +283,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--proofs", type=int, default=500)
     parser.add_argument("--proofs-only", type=int, default=0, metavar="N")
-    parser.add_argument("--interval", type=float, default=0.05)
+    parser.add_argument("--interval", type=float, default=0.1)
     parser.add_argument("--live-only", action="store_true", help="only the live lag phase")
     parser.add_argument("--write", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
