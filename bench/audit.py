@@ -14,7 +14,8 @@ On a fresh scratch database (dropped at the end):
   4. times ``audit verify`` over the whole log;
   5. times inclusion and consistency proofs at random positions (p50, p99);
   6. runs the server's :class:`Sealer` (woken by LISTEN/NOTIFY) while a writer appends
-     ``--rate`` events per second in 50 ms batches for ``--seconds``, and reports the
+     ``--rate`` events per second (a batch every ``--interval`` s, in a process of its
+     own) for ``--seconds``, and reports the
      lag from each batch's commit to the first head that covers it (p50, p99).
 
 ``--proofs-only N`` skips all that and builds the stored tree of ``N`` synthetic
