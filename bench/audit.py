@@ -14,7 +14,8 @@ On a fresh scratch database (dropped at the end):
   4. times ``audit verify`` over the whole log;
   5. times inclusion and consistency proofs at random positions (p50, p99);
   6. runs the server's :class:`Sealer` (woken by LISTEN/NOTIFY) while a writer appends
-     ``--rate`` events per second in 50 ms batches for ``--seconds``, and reports the
+     ``--rate`` events per second (a batch every ``--interval`` s, in a process of its
+     own) for ``--seconds``, and reports the
      lag from each batch's commit to the first head that covers it (p50, p99).
 
 ``--proofs-only N`` skips all that and builds the stored tree of ``N`` synthetic
@@ -27,6 +28,7 @@ import argparse
 import asyncio
 import contextlib
 import random
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -163,50 +165,67 @@ def view_events(count: int, seed: int) -> list[NewEvent]:
     return events
 
 
-async def live_lag(url: str, rate: int, seconds: float) -> None:
-    await catch_up(url, SIGNER)
-    per_batch, batches = rate // 20, int(seconds * 20)
+async def write(url: str, rate: int, seconds: float, interval: float) -> None:
+    """The writer of the live phase (a process of its own, as ingest would be): appends
+    ``rate`` events per second in batches every ``interval`` seconds, printing each
+    batch's last position and commit time."""
+    per_batch, batches = int(rate * interval), int(seconds / interval)
     planned = view_events(per_batch * batches, seed=3)
-    committed: list[tuple[int, float]] = []  # (last position of a batch, commit time)
-    sealed: list[tuple[int, float]] = []  # (sealed position, when seen)
     pool = await create_pool(url, min_size=2, max_size=4)
-    async with Notifier(url) as notifier, Listener(url) as listener:
+    async with Notifier(url) as notifier:
         store = EventStore(pool, notifier)
+        started = time.time()
+        for i in range(batches):
+            await asyncio.sleep(max(0.0, started + i * interval - time.time()))
+            part = planned[i * per_batch : (i + 1) * per_batch]
+            await store.append_bulk(part, optimistic=True)
+            print(await store.last_position(), time.time(), flush=True)
+        print("rate", per_batch * batches / (time.time() - started), flush=True)
+    await pool.close()
+
+
+async def live_lag(url: str, rate: int, seconds: float, interval: float) -> None:
+    await catch_up(url, SIGNER)
+    sealed: list[tuple[int, float]] = []  # (sealed position, when seen)
+    async with Listener(url) as listener:
         sealer = Sealer(url, SIGNER, listener, SealerOptions(poll_interval=0.5))
 
         async def watch() -> None:
             while True:
-                sealed.append((sealer.position, time.perf_counter()))
+                sealed.append((sealer.position, time.time()))
                 await asyncio.sleep(0.002)
 
         async with sealer:
             watcher = asyncio.create_task(watch())
-            started = time.perf_counter()
-            for i in range(batches):
-                await asyncio.sleep(max(0.0, started + i * 0.05 - time.perf_counter()))
-                await store.append_bulk(
-                    planned[i * per_batch : (i + 1) * per_batch], optimistic=True
-                )
-                committed.append((await store.last_position(), time.perf_counter()))
-            achieved = per_batch * batches / (time.perf_counter() - started)
+            writer = await asyncio.create_subprocess_exec(
+                sys.executable, __file__, "--write", url, "--rate", str(rate),
+                "--seconds", str(seconds), "--interval", str(interval),
+                stdout=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            out, _ = await writer.communicate()
+            lines = [line.split() for line in out.decode().splitlines()]
+            committed = [(int(p), float(t)) for p, t in lines[:-1]]
+            achieved = float(lines[-1][1])
             while sealer.position < committed[-1][0]:  # noqa: ASYNC110 - polled like the watcher
                 await asyncio.sleep(0.01)
             await asyncio.sleep(0.01)
             watcher.cancel()
-    await pool.close()
     lags, j = [], 0
     for last, at in committed:
         while sealed[j][0] < last:
             j += 1
         lags.append(max(0.0, sealed[j][1] - at))
     print(
-        f"  live seal lag at {achieved:,.0f} events/s ({len(committed)} batches of {per_batch}): "
+        f"  live seal lag at {achieved:,.0f} events/s ({len(committed)} batches of "
+        f"{int(rate * interval)}, every {interval * 1000:.0f} ms): "
         f"p50 {pct(lags, 0.5) * 1000:.1f} ms, p99 {pct(lags, 0.99) * 1000:.1f} ms, "
         f"max {max(lags) * 1000:.1f} ms"
     )
 
 
-async def full(url: str, events: int, rate: int, seconds: float, rounds: int) -> None:
+async def full(
+    url: str, events: int, rate: int, seconds: float, interval: float, rounds: int
+) -> None:
     conn = await asyncpg.connect(url, server_settings={"jit": "off"})
     started = time.perf_counter()
     await load(conn, events)
@@ -230,19 +249,19 @@ async def full(url: str, events: int, rate: int, seconds: float, rounds: int) ->
     )
     await proof_latency(conn, size, rounds)
     await conn.close()
-    await live_lag(url, rate, seconds)
+    await live_lag(url, rate, seconds, interval)
 
 
 async def synthetic(url: str, size: int, rounds: int) -> None:
     """The stored tree of ``size`` synthetic leaves, written as the sealer would."""
     conn = await asyncpg.connect(url, server_settings={"jit": "off"})
     started = time.perf_counter()
-    tail = Tail(Builder(), [])
+    tail, rng = Tail(Builder(), []), random.Random(10)
     step = 1_000_000
     for low in range(0, size, step):
         count = min(step, size - low)
         old = tail.size
-        leaves = [uuid.uuid4().bytes * 2 for _ in range(count)]
+        leaves = [rng.randbytes(32) for _ in range(count)]
         tail.builder.extend(leaves)
         async with conn.transaction():
             await tree.save(conn, tail, old, list(range(low + 1, low + count + 1)))
@@ -265,14 +284,22 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--proofs", type=int, default=500)
     parser.add_argument("--proofs-only", type=int, default=0, metavar="N")
+    parser.add_argument("--interval", type=float, default=0.1)
+    parser.add_argument("--live-only", action="store_true", help="only the live lag phase")
+    parser.add_argument("--write", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.write:
+        asyncio.run(write(args.write, args.rate, args.seconds, args.interval))
+        return
 
     async def run() -> None:
         async with scratch(args.database_url) as url:
             if args.proofs_only:
                 await synthetic(url, args.proofs_only, args.proofs)
+            elif args.live_only:
+                await live_lag(url, args.rate, args.seconds, args.interval)
             else:
-                await full(url, args.events, args.rate, args.seconds, args.proofs)
+                await full(url, args.events, args.rate, args.seconds, args.interval, args.proofs)
 
     asyncio.run(run())
 

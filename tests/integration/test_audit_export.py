@@ -4,6 +4,8 @@ leaf recomputed from the exported row, each proof leading to the signed head's r
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +20,24 @@ from analytics_graph.eventstore import EventStore
 from tests.integration import audit_rfc6962 as rfc
 from tests.integration.audit_support import SIGNER, append_mixed
 from tests.integration.test_audit_tamper import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def documented_verifier() -> str:
+    """The ~30-line verifier of docs/audit.md, as printed there."""
+    text = (ROOT / "docs" / "audit.md").read_text()
+    section = text.split("## Checking an export offline")[1]
+    return section.split("```python\n")[1].split("```")[0]
+
+
+def run_documented_verifier(folder: Path, export: Path) -> subprocess.CompletedProcess[str]:
+    verifier = folder / "verifier.py"
+    verifier.write_text(documented_verifier())
+    return subprocess.run(
+        [sys.executable, str(verifier), str(export)],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
 
 
 def check_offline(head: dict[str, Any], events: list[dict[str, Any]]) -> None:
@@ -54,6 +74,9 @@ async def test_export_ndjson_and_parquet_check_offline(
     assert [e["position"] for e in events] == positions[100:650]
     assert [e["leaf_index"] for e in events] == list(range(100, 650))
     check_offline(head, events)
+    checked = run_documented_verifier(tmp_path, tmp_path / "log.ndjson")
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.strip() == "550 events verified against the head of size 700"
 
     done = cli(database_url, "export", "--from", str(start), "--to", str(end),
                "--format", "parquet", "-o", str(tmp_path / "log.parquet"))  # fmt: skip

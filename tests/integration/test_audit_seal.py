@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 
 from analytics_graph.audit import proofs, tree
-from analytics_graph.audit.leaves import LEAF_HASH_SQL, ROW_COLUMNS, hash_row
+from analytics_graph.audit.leaves import ROW_COLUMNS, hash_row, leaf_hashes_sql
 from analytics_graph.audit.sealer import catch_up
 from analytics_graph.eventstore import EventStore
 from analytics_graph.types import Connection
@@ -22,7 +22,7 @@ async def test_sql_and_python_leaf_hashes_agree_with_the_documented_encoding(
     await append_mixed(store, 300)
     async with pool.acquire() as conn:
         events = await rows(conn)
-        in_sql = await conn.fetch(f"SELECT {LEAF_HASH_SQL} AS leaf FROM events ORDER BY position")
+        in_sql = await conn.fetch(leaf_hashes_sql("true"))
         in_python = [
             hash_row(r)
             for r in await conn.fetch(f"SELECT {ROW_COLUMNS} FROM events ORDER BY position")

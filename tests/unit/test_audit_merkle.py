@@ -66,3 +66,15 @@ def test_the_recorder_names_the_nodes_a_proof_reads() -> None:
     recorder = merkle.Recorder()
     merkle.inclusion_path(recorder, 5, 1000)
     assert 0 < len(recorder.wanted) <= 2 * 10
+
+
+def test_extending_in_batches_equals_adding_one_by_one() -> None:
+    one_by_one, batched = merkle.Builder(), merkle.Builder()
+    for leaf in leaves(300):
+        one_by_one.add(leaf)
+    for low, high in [(0, 1), (1, 2), (2, 7), (7, 64), (64, 65), (65, 300)]:
+        batched.extend(leaves(300)[low:high])
+        for level in range(len(batched.levels)):
+            batched.drop(level, batched.size >> level)  # what the sealer keeps
+        assert batched.root() == rfc.mth(leaves(high))
+    assert one_by_one.root() == batched.root()

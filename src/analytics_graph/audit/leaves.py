@@ -17,7 +17,7 @@ Every field of the row, in column order, exactly as PostgreSQL stores it
                     0x02 (bytes) then 4-byte length and the ``state`` bytes
 
 The leaf hash is ``SHA-256(0x00 || encoding)``. :func:`encode` computes it in
-Python from a row; :data:`LEAF_HASH_SQL` computes the same bytes inside
+Python from a row; :func:`leaf_hashes_sql` computes the same bytes inside
 PostgreSQL (the sealer's fast path). Tests hold the two to each other.
 """
 
@@ -112,22 +112,36 @@ def hash_row(row: Row, position: int | None = None) -> bytes:
 
 
 def _sql_text(column: str) -> str:
-    return f"int4send(octet_length(convert_to({column}, 'UTF8'))) || convert_to({column}, 'UTF8')"
+    return f"int4send(octet_length({column})) || {column}"
 
 
 def _sql_optional(column: str, send: str) -> str:
     return f"CASE WHEN {column} IS NULL THEN '\\x00'::bytea ELSE '\\x01'::bytea || {send} END"
 
 
-# The same bytes, hashed by PostgreSQL, for a row of `events` (alias-free columns).
-LEAF_HASH_SQL = f"""sha256('\\x00'::bytea
+# Each text converted once (jsonb_out is most of the cost): `s`, `t`, `d` are the UTF-8
+# bytes of stream_id, type and data::text.
+_LEAF_INPUTS = """position, stream_version, event_id, occurred_at, recorded_at, state,
+    convert_to(stream_id, 'UTF8') AS s, convert_to(type, 'UTF8') AS t,
+    convert_to(data::text, 'UTF8') AS d"""
+_LEAF_HASH = f"""sha256('\\x00'::bytea
     || int8send(position)
-    || {_sql_text("stream_id")}
+    || {_sql_text("s")}
     || {_sql_optional("stream_version", "int8send(stream_version)")}
-    || {_sql_text("type")}
+    || {_sql_text("t")}
     || {_sql_optional("event_id", "uuid_send(event_id)")}
     || {_sql_optional("occurred_at", "timestamptz_send(occurred_at)")}
     || timestamptz_send(recorded_at)
-    || CASE WHEN data IS NOT NULL
-        THEN '\\x01'::bytea || {_sql_text("data::text")}
+    || CASE WHEN d IS NOT NULL
+        THEN '\\x01'::bytea || {_sql_text("d")}
         ELSE '\\x02'::bytea || int4send(length(state)) || state END)"""
+
+
+def leaf_hashes_sql(condition: str, limit: str = "ALL") -> str:
+    """A statement yielding ``position, leaf`` (the same bytes, hashed by PostgreSQL)
+    for the events matching ``condition``, in log order, at most ``limit``."""
+    return (
+        f"SELECT position, {_LEAF_HASH} AS leaf FROM ("
+        f"SELECT {_LEAF_INPUTS} FROM events WHERE {condition} "
+        f"ORDER BY position LIMIT {limit}) inputs ORDER BY position"
+    )

@@ -210,8 +210,21 @@ class Builder:
         self.size += 1
 
     def extend(self, leaves: Iterable[bytes]) -> None:
-        for leaf in leaves:
-            self.add(leaf)
+        """Appends leaf hashes: the same as :meth:`add` for each, a level at a time."""
+        new = list(leaves)
+        if not new:
+            return
+        old, self.size = self.size, self.size + len(new)
+        self._level(0).extend(new)
+        level, sha256 = 0, hashlib.sha256
+        while (low := old >> (level + 1)) < (high := self.size >> (level + 1)):
+            nodes, base = self.levels[level], self.offsets[level]
+            parents = [
+                sha256(NODE_PREFIX + nodes[2 * i - base] + nodes[2 * i + 1 - base]).digest()
+                for i in range(low, high)
+            ]
+            self._level(level + 1).extend(parents)
+            level += 1
 
     def node(self, level: int, index: int) -> bytes:
         """A complete node still held (raises ``IndexError`` for one dropped or unborn)."""

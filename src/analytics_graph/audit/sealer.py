@@ -22,29 +22,26 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import asyncpg
+
 from analytics_graph.audit import tree
 from analytics_graph.audit.heads import Signer, TreeHead
-from analytics_graph.audit.leaves import LEAF_HASH_SQL
+from analytics_graph.audit.leaves import leaf_hashes_sql
 from analytics_graph.audit.tree import Tail
 from analytics_graph.eventstore.notify import Listener
 from analytics_graph.eventstore.reader import LogCursor
-from analytics_graph.eventstore.snapshot import HORIZON_SUBQUERY, Horizon
+from analytics_graph.eventstore.snapshot import Horizon
+from analytics_graph.eventstore.store import RANGE_SQL
 from analytics_graph.projection.catchup import HOLE_RETRY
-from analytics_graph.projection.connection import dedicated_connection
+from analytics_graph.projection.connection import SESSION_SETTINGS, dedicated_connection
 from analytics_graph.types import Connection
 
 log = logging.getLogger(__name__)
 LOCK_NAME = "analytics_graph.audit.sealer"
-# One statement: the rows, their leaf hashes (computed by PostgreSQL), the
-# snapshot's horizon and largest position, for the skip-free cursor.
-READ_SQL = f"""
-SELECT h.xmin, h.next_xid, h.max_position, e.position, e.leaf
-FROM {HORIZON_SUBQUERY} h
-LEFT JOIN LATERAL (
-    SELECT position, {LEAF_HASH_SQL} AS leaf
-    FROM events WHERE position > $1 ORDER BY position LIMIT $2
-) e ON true
-"""
+# The leaf hashes of a final range (its positions known final: no horizon needed).
+PART_SQL = leaf_hashes_sql("position > $1 AND position <= $2")
+SPLIT_AT = 10_000  # batches from this size on are hashed by all the readers at once
+READERS = 2
 
 
 class CheckpointMoved(Exception):
@@ -63,17 +60,61 @@ class SealerOptions:
     retry_interval: float = 1.0
 
 
+class Readers:
+    """The sealer's reading connections, opened as needed: one for batches as they
+    come live, a second only once a batch is large (catching up), so a server that
+    keeps up holds one. Closed on exit (terminated after a failure)."""
+
+    def __init__(self, url: str, most: int = READERS) -> None:
+        self._url = url
+        self._most = most
+        self._open: list[asyncpg.Connection] = []
+
+    async def take(self, count: int) -> list[asyncpg.Connection]:
+        while len(self._open) < min(count, self._most):
+            self._open.append(await asyncpg.connect(self._url, server_settings=SESSION_SETTINGS))
+        return self._open[:count]
+
+    async def __aenter__(self) -> Readers:
+        return self
+
+    async def __aexit__(self, kind: object, *_: object) -> None:
+        for conn in self._open:
+            if kind is None:
+                await conn.close(timeout=5)
+            else:
+                conn.terminate()
+        self._open = []
+
+
 async def read_leaves(
-    conn: Connection, cursor: LogCursor, limit: int
+    readers: Readers, cursor: LogCursor, limit: int
 ) -> tuple[list[int], list[bytes]]:
     """The next final events' positions and leaf hashes, advancing ``cursor``
-    (fewer than committed when a hole ahead may still fill in). Must run outside
-    an explicit transaction (see ``eventstore/snapshot.py``)."""
-    rows = await conn.fetch(READ_SQL, cursor.position, limit)
-    found = [r for r in rows if r["position"] is not None]
+    (fewer than committed when a hole ahead may still fill in). PostgreSQL does the
+    hashing; a large batch is hashed in parts on several connections at once (one
+    core each). Must run outside an explicit transaction (``eventstore/snapshot.py``)."""
+    (first,) = await readers.take(1)
+    before = cursor.position
+    rows = await first.fetch(RANGE_SQL, before, limit)
+    found = [r["position"] for r in rows if r["position"] is not None]
     horizon = Horizon(rows[0]["xmin"], rows[0]["next_xid"])
-    count = cursor.settle([r["position"] for r in found], horizon, rows[0]["max_position"])
-    return [r["position"] for r in found[:count]], [bytes(r["leaf"]) for r in found[:count]]
+    positions = found[: cursor.settle(found, horizon, rows[0]["max_position"])]
+    if not positions:
+        return [], []
+    conns = await readers.take(READERS if len(positions) >= SPLIT_AT else 1)
+    step = -(-len(positions) // len(conns))
+    ends = [positions[min(i + step, len(positions)) - 1] for i in range(0, len(positions), step)]
+    parts = await asyncio.gather(
+        *(
+            conn.fetch(PART_SQL, low, high)
+            for conn, low, high in zip(conns, [before, *ends], ends, strict=False)
+        )
+    )
+    leaves = [bytes(r["leaf"]) for part in parts for r in part]
+    if len(leaves) != len(positions):
+        raise RuntimeError(f"{len(positions)} final positions, {len(leaves)} leaves read")
+    return positions, leaves
 
 
 async def commit_batch(
@@ -89,6 +130,10 @@ async def commit_batch(
     ``(after, tail.size)``; ``tail`` is then unusable: load it again."""
     old_size = tail.size
     async with conn.transaction():
+        # Safe without waiting for the WAL flush: a batch lost in a server crash loses its
+        # checkpoint with it and is sealed again, to the same root (a head served before
+        # the crash still verifies: roots are compared, not signing times).
+        await conn.execute("SET LOCAL synchronous_commit = off")
         found = await tree.read_checkpoint(conn, lock=True)
         if found != (after, old_size):
             raise CheckpointMoved(f"the checkpoint is at {found}, not {(after, old_size)}")
@@ -108,7 +153,7 @@ waits for more and returns ``True``, or returns ``False`` to stop."""
 
 
 async def seal_stream(
-    reader: Connection,
+    readers: Readers,
     writer: Connection,
     tail: Tail,
     signer: Signer,
@@ -120,13 +165,13 @@ async def seal_stream(
     on_head: Callable[[int, TreeHead], None] | None = None,
 ) -> None:
     """Seals from ``position`` (the checkpoint, where ``tail`` stands) until ``idle``
-    says stop. Reads the next batch on ``reader`` while committing the current one on
+    says stop. Reads the next batch on ``readers`` while committing the current one on
     ``writer``, so PostgreSQL hashes leaves while this process builds the tree."""
     cursor = LogCursor(position)
 
     async def read() -> tuple[int, list[int], list[bytes]]:
         seen = generation()
-        return (seen, *await read_leaves(reader, cursor, batch_size))
+        return (seen, *await read_leaves(readers, cursor, batch_size))
 
     after, ahead = cursor.position, asyncio.ensure_future(read())
     try:
@@ -159,10 +204,10 @@ async def catch_up(url: str, signer: Signer, batch_size: int = 100_000) -> int:
             await asyncio.sleep(HOLE_RETRY)
         return blocked
 
-    async with dedicated_connection(url) as reader, dedicated_connection(url) as writer:
+    async with Readers(url) as reading, dedicated_connection(url) as writer:
         position, size = await tree.read_checkpoint(writer)
         tail = await tree.load_tail(writer, size)
-        await seal_stream(reader, writer, tail, signer, position, batch_size=batch_size, idle=idle)
+        await seal_stream(reading, writer, tail, signer, position, batch_size=batch_size, idle=idle)
         return tail.size
 
 
@@ -206,13 +251,13 @@ class Sealer:
             await asyncio.sleep(self.options.takeover_interval)
 
     async def _follow(self, conn: Connection) -> None:
-        async with dedicated_connection(self._url) as reader:
+        async with Readers(self._url) as reading:
             while True:
                 self.position, self.size = await tree.read_checkpoint(conn)
                 tail = await tree.load_tail(conn, self.size)
                 try:
                     await seal_stream(
-                        reader,
+                        reading,
                         conn,
                         tail,
                         self._signer,

@@ -106,7 +106,10 @@ def _chunks(builder: Builder, old_size: int) -> tuple[list[int], list[int], list
             continue
         for chunk in range(low // CHUNK, (high - 1) // CHUNK + 1):
             start, end = chunk * CHUNK, min(chunk * CHUNK + CHUNK, high)
-            blob = b"".join(builder.node(level, i) for i in range(start, end))
+            base = builder.offsets[level]
+            if start < base:
+                raise IndexError(f"level {level} chunk {chunk} was dropped")
+            blob = b"".join(builder.levels[level][start - base : end - base])
             levels.append(level)
             chunks.append(chunk)
             blobs.append(blob)
