@@ -38,6 +38,18 @@ class Settings:
     pool_min_size: int = 2
     pool_max_size: int = 10
     max_ingest_batch: int = 10_000
+    database_connect_timeout: float = 5.0
+    """Seconds a new database connection may take before the request fails."""
+    database_acquire_timeout: float = 5.0
+    """Seconds a request waits for a pooled connection before it answers 503."""
+    statement_timeout: float = 60.0
+    """Seconds one statement of the pool may run (client side; it is then cancelled)."""
+    websocket_init_timeout: float = 10.0
+    """Seconds a websocket has to send ``connection_init`` (else closed with 4408)."""
+    websocket_max_message_bytes: int = 1024 * 1024
+    """Largest websocket message accepted (a larger one closes with 4413)."""
+    websocket_max_operations: int = 50
+    """Most operations running at once on one websocket."""
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -51,7 +63,13 @@ class Settings:
         except ValueError:
             allowed = ", ".join(m.value for m in Mode)
             raise ValueError(f"{ENV_PREFIX}MODE: {mode_name!r} is not one of {allowed}") from None
+        numbers = {
+            name: config(ENV_PREFIX + name.upper(), cast=float)
+            for name in _TIMEOUTS
+            if ENV_PREFIX + name.upper() in config.environ
+        }
         return cls(
+            **numbers,  # type: ignore[arg-type]
             database_url=url or None,
             data_dir=Path(config(ENV_PREFIX + "DATA_DIR", default=".analytics-graph")),
             secret=secret,
@@ -60,3 +78,11 @@ class Settings:
 
     def with_database(self, url: str) -> Settings:
         return replace(self, database_url=url)
+
+
+_TIMEOUTS = (
+    "database_connect_timeout",
+    "database_acquire_timeout",
+    "statement_timeout",
+    "websocket_init_timeout",
+)

@@ -37,7 +37,13 @@ def serve(
 
     config = settings()
     ready = on_ready(f"http://{host}:{port}", forced=demo)
-    uvicorn.run(create_app(config, ready), host=host, port=port, log_level="info")
+    uvicorn.run(
+        create_app(config, ready),
+        host=host,
+        port=port,
+        log_level="info",
+        ws_max_size=config.websocket_max_message_bytes,
+    )
 
 
 @cli.command("token")
