@@ -96,7 +96,11 @@ async def open_system(settings: Settings, *, run_projections: bool = True) -> As
                 try:
                     async with _feed(url, run_projections) as feed:
                         limits = limits_of(settings)
-                        ingestor = Ingestor(store, max_batch=limits.max_batch)
+                        ingestor = Ingestor(
+                            store,
+                            max_batch=limits.max_batch,
+                            remember=settings.ingest_remembered_ids,
+                        )
                         services = Services(
                             mode=settings.mode,
                             limits=limits,

@@ -50,6 +50,8 @@ class Settings:
     """Largest websocket message accepted (a larger one closes with 4413)."""
     websocket_max_operations: int = 50
     """Most operations running at once on one websocket."""
+    ingest_remembered_ids: int = 1_000_000
+    """Event ids the server's ingestor remembers as stored (about 100 bytes each)."""
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -64,8 +66,8 @@ class Settings:
             allowed = ", ".join(m.value for m in Mode)
             raise ValueError(f"{ENV_PREFIX}MODE: {mode_name!r} is not one of {allowed}") from None
         numbers = {
-            name: config(ENV_PREFIX + name.upper(), cast=float)
-            for name in _TIMEOUTS
+            name: config(ENV_PREFIX + name.upper(), cast=cast)
+            for name, cast in _NUMBERS.items()
             if ENV_PREFIX + name.upper() in config.environ
         }
         return cls(
@@ -80,9 +82,12 @@ class Settings:
         return replace(self, database_url=url)
 
 
-_TIMEOUTS = (
-    "database_connect_timeout",
-    "database_acquire_timeout",
-    "statement_timeout",
-    "websocket_init_timeout",
-)
+_NUMBERS: dict[str, type[int] | type[float]] = {
+    "database_connect_timeout": float,
+    "database_acquire_timeout": float,
+    "statement_timeout": float,
+    "websocket_init_timeout": float,
+    "websocket_max_message_bytes": int,
+    "websocket_max_operations": int,
+    "ingest_remembered_ids": int,
+}

@@ -97,6 +97,7 @@ async def create_pool(
 _OUTAGES: tuple[type[BaseException], ...] = (
     OSError,  # refused, reset, unreachable; TimeoutError (connect, acquire, statement) too
     asyncpg.InterfaceError,  # the connection was closed under us
+    asyncpg.InternalClientError,  # asyncpg's state after a connection died mid-operation
     asyncpg.PostgresConnectionError,  # SQLSTATE class 08
     asyncpg.OperatorInterventionError,  # 57: shutting down, starting up, statement timeout
     asyncpg.InsufficientResourcesError,  # 53: too many connections, out of memory or disk

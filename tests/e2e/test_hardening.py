@@ -7,7 +7,6 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -165,7 +164,9 @@ async def test_a_query_text_over_the_limit_is_refused_unparsed(http: httpx.Async
     assert "`query` is 200014 characters long" in _message(response)
 
 
-async def test_distinct_failing_documents_are_not_kept(base_url: str, http: httpx.AsyncClient) -> None:
+async def test_distinct_failing_documents_are_not_kept(
+    base_url: str, http: httpx.AsyncClient
+) -> None:
     """Twenty distinct 90 kB documents that fail to parse leave only their errors in
     a cache bounded by bytes; their texts are not kept."""
     for n in range(20):
@@ -189,7 +190,10 @@ async def test_a_websocket_without_connection_init_is_closed_4408(
     base_url: str, http: httpx.AsyncClient
 ) -> None:
     async with aconnect_ws(
-        _ws_url(base_url), http, subprotocols=["graphql-transport-ws"]
+        _ws_url(base_url),
+        http,
+        subprotocols=["graphql-transport-ws"],
+        session_class=AsyncWebSocketSession,
     ) as ws:
         assert await _closed_with(ws) == 4408
 
@@ -198,18 +202,22 @@ async def test_an_oversized_websocket_message_is_closed_4413(
     base_url: str, http: httpx.AsyncClient
 ) -> None:
     async with aconnect_ws(
-        _ws_url(base_url), http, subprotocols=["graphql-transport-ws"]
+        _ws_url(base_url),
+        http,
+        subprotocols=["graphql-transport-ws"],
+        session_class=AsyncWebSocketSession,
     ) as ws:
         await ws.send_json({"type": "connection_init", "payload": {"x": "y" * 10_000_000}})
         assert await _closed_with(ws) == 4413
 
 
-async def test_operations_per_websocket_are_limited(
-    base_url: str, http: httpx.AsyncClient
-) -> None:
+async def test_operations_per_websocket_are_limited(base_url: str, http: httpx.AsyncClient) -> None:
     subscription = "subscription { eventLog { position } }"
     async with aconnect_ws(
-        _ws_url(base_url), http, subprotocols=["graphql-transport-ws"]
+        _ws_url(base_url),
+        http,
+        subprotocols=["graphql-transport-ws"],
+        session_class=AsyncWebSocketSession,
     ) as ws:
         auth = {"Authorization": f"Bearer {token(Role.ADMIN)}"}
         await ws.send_json({"type": "connection_init", "payload": auth})

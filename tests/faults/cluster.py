@@ -43,7 +43,7 @@ class Cluster:
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
         self._user = "postgres" if os.geteuid() == 0 else None
 
-    def _run(self, *args: str) -> None:
+    def _run(self, *args: str | Path) -> None:
         command = [str(a) for a in args]
         if self._user is not None:
             command = ["runuser", "-u", self._user, "--", *command]
@@ -60,8 +60,9 @@ class Cluster:
             f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1"
             " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         )
-        self._run(BIN / "pg_ctl", "-D", self.data, "-o", options, "-l", self.folder / "log",
-                  "-w", "start")
+        self._run(
+            BIN / "pg_ctl", "-D", self.data, "-o", options, "-l", self.folder / "log", "-w", "start"
+        )
 
     def stop(self, mode: str = "fast") -> None:
         """Stops the server (``fast``: sessions are terminated, as in a restart)."""

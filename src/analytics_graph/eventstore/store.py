@@ -60,6 +60,13 @@ BULK_BEGIN_SQL = "SELECT pg_current_xact_id(); SET LOCAL enable_seqscan = off; S
 # Lost races of concurrent bulk appends of the same ids: a unique violation, or a
 # deadlock when two COPYs each wait for a key the other has written.
 RETRYABLE_BULK_ERRORS = (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError)
+DATABASE_ERRORS = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    # "cannot switch to state ...": asyncpg's state after a connection died mid-operation
+    asyncpg.InternalClientError,
+    OSError,
+)
 
 
 # Every aggregate event after a known version of the given streams, in order: one
@@ -132,7 +139,7 @@ async def translated_errors() -> AsyncIterator[None]:
         yield
     except asyncpg.RestrictViolationError as exc:
         raise AppendOnlyViolation(str(exc)) from exc
-    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+    except DATABASE_ERRORS as exc:
         raise StoreError(f"event store failure: {exc}") from exc
 
 
@@ -350,5 +357,5 @@ async def translated_errors_except_unique() -> AsyncIterator[None]:
         yield
     except RETRYABLE_BULK_ERRORS:
         raise
-    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+    except DATABASE_ERRORS as exc:
         raise StoreError(f"event store failure: {exc}") from exc

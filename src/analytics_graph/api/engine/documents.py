@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from hashlib import blake2b
 from dataclasses import dataclass
+from hashlib import blake2b
 
 from graphql import (
     ASTValidationRule,

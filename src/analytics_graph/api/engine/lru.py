@@ -31,7 +31,7 @@ class SizedLRU(Generic[V]):
         return len(self._entries)
 
     @property
-    def bytes(self) -> int:
+    def weight(self) -> int:
         """The weight of the values held."""
         return self._bytes
 

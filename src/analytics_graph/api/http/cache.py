@@ -57,8 +57,9 @@ class AnswerCache:
         return len(self._answers)
 
     @property
-    def bytes(self) -> int:
-        return self._answers.bytes
+    def weight(self) -> int:
+        """Bytes the cached answers are counted as."""
+        return self._answers.weight
 
     def get(self, key: bytes, tag: Tag) -> CachedAnswer | None:
         """The answer stored under ``key`` if it was read at ``tag``."""
