@@ -119,8 +119,9 @@ async def test_a_batch_over_the_limit_is_refused_by_its_length_while_others_are_
 async def test_tiny_queries_are_answered_while_a_large_batch_is_coerced(
     http: httpx.AsyncClient,
 ) -> None:
-    """A 10,000-event batch (the largest allowed) is decoded and coerced in a worker
-    thread: tiny queries sent after it started are answered before it is."""
+    """Tiny queries sent after a 10,000-event batch (the largest allowed; decoded and
+    coerced in a worker thread, see tests/unit/test_api_bounds.py) are answered while
+    it is in flight, and the batch is accepted whole."""
     handle = f"h{uuid.uuid4().hex[:12]}"
     registered = await _post(http, {"query": REGISTER, "variables": {"handle": handle}})
     account = registered.json()["data"]["registerAccount"]["id"]

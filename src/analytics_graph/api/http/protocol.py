@@ -216,9 +216,10 @@ def variables_digest(variables: dict[str, Any]) -> bytes:
 
 def check_variables(variables: dict[str, Any], max_list: int) -> None:
     """Refuses (400) ``variables`` holding a list longer than ``max_list`` or more
-    containers than ``VALUES_PER_EVENT * max_list``; looks at containers only, and
-    stops at the first problem (a 100,000-event batch is refused by its length)."""
-    budget = VALUES_PER_EVENT * max_list
+    containers than ``VALUES_PER_EVENT * max(max_list, 10_000)``; looks at containers
+    only, and stops at the first problem (a 100,000-event batch is refused by its
+    length)."""
+    budget = limit = VALUES_PER_EVENT * max(max_list, 10_000)
     # (where, value): where is (parent's where, key), formatted only to name a problem
     stack: list[tuple[Any, Any]] = [((None, k), v) for k, v in variables.items()]
     while stack:
@@ -237,9 +238,7 @@ def check_variables(variables: dict[str, Any], max_list: int) -> None:
             continue
         budget -= len(children)
         if budget < 0:
-            raise RequestError(
-                400, f"`variables` holds more than {VALUES_PER_EVENT * max_list} objects and lists"
-            )
+            raise RequestError(400, f"`variables` holds more than {limit} objects and lists")
         stack.extend(children)
 
 
