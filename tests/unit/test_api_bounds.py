@@ -94,13 +94,9 @@ def test_variables_are_checked_by_their_containers_only() -> None:
 )
 def test_outages_are_told_apart_from_bugs(error: Exception, unavailable: bool) -> None:
     assert is_unavailable(error) is unavailable
-    try:
-        try:
-            raise error
-        except Exception as cause:
-            raise StoreError("event store failure") from cause
-    except StoreError as translated:
-        assert is_unavailable(translated) is unavailable
+    translated = StoreError("event store failure")
+    translated.__cause__ = error
+    assert is_unavailable(translated) is unavailable
 
 
 async def test_offloaded_execution_coerces_the_variables_in_a_worker_thread(
