@@ -4,7 +4,9 @@ variables, the database-outage classification (issue 16)."""
 
 from __future__ import annotations
 
+import socket
 import threading
+from typing import Any, cast
 
 import asyncpg
 import pytest
@@ -15,9 +17,13 @@ from analytics_graph.api.engine.limits import Limits
 from analytics_graph.api.engine.lru import SizedLRU
 from analytics_graph.api.http.cache import AnswerCache, CachedAnswer, answer_key
 from analytics_graph.api.http.protocol import RequestError, check_variables, variables_digest
+from analytics_graph.api.reads.livelog import LogInterrupted, follow_log
 from analytics_graph.api.schema import build_schema
+from analytics_graph.api.services import Services
+from analytics_graph.config import Mode
 from analytics_graph.database import is_unavailable
 from analytics_graph.errors import StoreError
+from analytics_graph.eventstore import EventStore
 
 
 def test_the_lru_is_bounded_by_bytes_and_entries() -> None:
@@ -129,3 +135,28 @@ async def test_offloaded_execution_coerces_the_variables_in_a_worker_thread(
         prepared.document, None, variables={"a": "x"}, offload=True
     )
     assert refused.data is None and refused.errors and "$a" in refused.errors[0].message
+
+
+async def test_the_log_follower_ends_with_a_retryable_error_after_a_long_outage() -> None:
+    """A database that stays unreachable longer than ``resume_within`` ends the
+    follower with ``SERVICE_UNAVAILABLE``, naming the position to resume after."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens here once the socket is closed
+    pool = await asyncpg.create_pool(f"postgresql://x@127.0.0.1:{port}/x", min_size=0)
+    unused = cast(Any, None)
+    services = Services(
+        Mode.DEVELOPMENT, Limits(), pool, EventStore(pool), unused, unused, unused, None, ()
+    )
+    try:
+        with pytest.raises(LogInterrupted) as interrupted:
+            async for _ in follow_log(services, 41, None, resume_within=0.3):
+                pass
+    finally:
+        await pool.close()
+    assert interrupted.value.extensions == {
+        "code": "SERVICE_UNAVAILABLE",
+        "retryable": True,
+        "after": 41,
+    }
+    assert "subscribe again with after: 41" in interrupted.value.message

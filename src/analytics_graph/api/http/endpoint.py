@@ -173,15 +173,16 @@ class GraphQLEndpoint:
     async def _query(
         self, document: DocumentNode, graphql: GraphQLRequest, caller: Caller | None, media: str
     ) -> Response:
-        key = _answer_key(graphql, caller, utc_today(), media)
+        today = utc_today()
+        key = _answer_key(graphql, caller, today, media)
         try:
-            response = await self._query_once(document, graphql, caller, media, key)
+            response = await self._query_once(document, graphql, caller, media, key, today)
         except Exception as error:
             if not is_unavailable(error):
                 raise
             response = None
         if response is None:  # a pooled connection may have died with the last server
-            response = await self._query_once(document, graphql, caller, media, key)
+            response = await self._query_once(document, graphql, caller, media, key, today)
             if response is None:
                 raise _unavailable(media)
         return response
@@ -193,9 +194,9 @@ class GraphQLEndpoint:
         caller: Caller | None,
         media: str,
         key: bytes,
+        today: date,
     ) -> Response | None:
         """The answer, or ``None`` when the database was unavailable to it."""
-        today = utc_today()
         limits = self.services.limits
         async with self.services.pool.acquire(timeout=limits.acquire_timeout) as conn:
             tag = await live_tag(conn)
