@@ -39,7 +39,7 @@ async def base_url(server_url: str, tmp_path_factory: pytest.TempPathFactory) ->
             database_url=url,
             data_dir=tmp_path_factory.mktemp("hardening"),
             secret=Secret(SECRET),
-            websocket_init_timeout=0.5,
+            websocket_init_timeout=3.0,
             websocket_max_operations=2,
         )
         async with serving(settings) as base:
@@ -208,7 +208,7 @@ async def test_an_oversized_websocket_message_is_closed_4413(
         subprotocols=["graphql-transport-ws"],
         session_class=AsyncWebSocketSession,
     ) as ws:
-        await ws.send_json({"type": "connection_init", "payload": {"x": "y" * 10_000_000}})
+        await ws.send_json({"type": "connection_init", "payload": {"x": "y" * 2_000_000}})
         assert await _closed_with(ws) == 4413
 
 

@@ -47,7 +47,9 @@ class Limits:
     max_query_chars: int = 100_000
     max_variables_depth: int = 32
     offload_bytes: int = 256 * 1024
-    """Requests larger than this are decoded, parsed and coerced in a worker thread."""
+    """Request bodies larger than this are decoded and coerced in a worker thread."""
+    offload_query_chars: int = 16 * 1024
+    """Query texts longer than this are parsed and validated in a worker thread."""
     read_your_writes_seconds: float = 10.0
     acquire_timeout: float = 5.0
     """Seconds a request waits for a pooled connection (then: SERVICE_UNAVAILABLE)."""

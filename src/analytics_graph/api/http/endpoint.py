@@ -16,10 +16,15 @@ status 503 for ``application/graphql-response+json`` clients, 200 for
 ``application/json`` ones (GraphQL over HTTP). A query is tried once more first
 (a pooled connection may have died with the previous server). Anything else
 unexpected is ``INTERNAL_SERVER_ERROR`` (500), logged with its traceback.
+
+Long query texts are parsed and validated in a worker thread
+(``Limits.offload_query_chars``), large bodies decoded and their variables coerced
+in one (``Limits.offload_bytes``): the event loop keeps serving other clients.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import date
@@ -140,7 +145,11 @@ class GraphQLEndpoint:
     async def _run(
         self, method: str, graphql: GraphQLRequest, caller: Caller | None, media: str
     ) -> Response:
-        prepared = self.schema.documents.prepare(graphql.query)
+        documents = self.schema.documents
+        if len(graphql.query) > self.services.limits.offload_query_chars:
+            prepared = await asyncio.to_thread(documents.prepare, graphql.query)
+        else:
+            prepared = documents.prepare(graphql.query)
         if prepared.errors:
             status = 400 if media == GRAPHQL_RESPONSE else 200
             return Response(
