@@ -43,7 +43,7 @@ def create_app(
             app.state.system = system
             app.state.graphql = graphql_api(system.services, system.secret, completion)
             ingest_store = EventStore(
-                system.pool, system.notifier, acquire_timeout=settings.pool_acquire_timeout
+                system.pool, system.notifier, acquire_timeout=settings.database_acquire_timeout
             )
             app.state.ingest = IngestEndpoint(settings, ingest_store, system.secret)
             # What startup built (schema, pools, caches) lives as long as the process:

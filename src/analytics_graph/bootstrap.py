@@ -77,7 +77,11 @@ async def open_system(settings: Settings, *, run_projections: bool = True) -> As
     """
     async with database_url(settings) as url:
         pool = await create_pool(
-            url, min_size=settings.pool_min_size, max_size=settings.pool_max_size
+            url,
+            min_size=settings.pool_min_size,
+            max_size=settings.pool_max_size,
+            connect_timeout=settings.database_connect_timeout,
+            command_timeout=settings.statement_timeout,
         )
         try:
             async with pool.acquire() as conn:
@@ -95,8 +99,12 @@ async def open_system(settings: Settings, *, run_projections: bool = True) -> As
                     await sealer.start()
                 try:
                     async with _feed(url, run_projections) as feed:
-                        limits = Limits(max_batch=settings.max_ingest_batch)
-                        ingestor = Ingestor(store, max_batch=limits.max_batch)
+                        limits = limits_of(settings)
+                        ingestor = Ingestor(
+                            store,
+                            max_batch=limits.max_batch,
+                            remember=settings.ingest_remembered_ids,
+                        )
                         services = Services(
                             mode=settings.mode,
                             limits=limits,
@@ -135,3 +143,14 @@ async def _feed(url: str, listening: bool) -> AsyncIterator[ChangeFeed | None]:
         return
     async with change_feed(url) as feed:
         yield feed
+
+
+def limits_of(settings: Settings) -> Limits:
+    """The API's limits, with the parts the settings name."""
+    return Limits(
+        max_batch=settings.max_ingest_batch,
+        acquire_timeout=settings.database_acquire_timeout,
+        ws_init_timeout=settings.websocket_init_timeout,
+        ws_max_message_bytes=settings.websocket_max_message_bytes,
+        ws_max_operations=settings.websocket_max_operations,
+    )

@@ -18,7 +18,6 @@ from starlette.datastructures import Secret
 ENV_PREFIX = "ANALYTICS_GRAPH_"
 # Settings read as ANALYTICS_GRAPH_<NAME IN CAPITALS>, each a positive number.
 NUMERIC_SETTINGS: dict[str, type[int] | type[float]] = {
-    "pool_acquire_timeout": float,
     "ingest_max_body_bytes": int,
     "ingest_max_lines": int,
     "ingest_max_line_bytes": int,
@@ -26,6 +25,13 @@ NUMERIC_SETTINGS: dict[str, type[int] | type[float]] = {
     "retry_after_seconds": int,
     "ready_max_lag_seconds": float,
     "shutdown_grace_seconds": float,
+    "database_connect_timeout": float,
+    "database_acquire_timeout": float,
+    "statement_timeout": float,
+    "websocket_init_timeout": float,
+    "websocket_max_message_bytes": int,
+    "websocket_max_operations": int,
+    "ingest_remembered_ids": int,
 }
 
 
@@ -52,8 +58,6 @@ class Settings:
     signing_key: Secret | None = None
     """The Ed25519 key that signs tree heads (``audit/heads.py``); ``None``: generated
     into ``data_dir``."""
-    pool_acquire_timeout: float = 5.0
-    """Longest wait for a pooled connection on the ingest and probe paths; then 503."""
     ingest_max_body_bytes: int = 256 * 1024 * 1024
     """``POST /ingest``: most bytes of a body, compressed and decompressed alike (413)."""
     ingest_max_lines: int = 200_000
@@ -72,6 +76,20 @@ class Settings:
     """On SIGTERM: how long in-flight requests and ingest batches may take to finish."""
     run_projections: bool = True
     """Whether ``serve`` runs the projections (off: an ingest-only node beside others)."""
+    database_connect_timeout: float = 5.0
+    """Seconds a new database connection may take before the request fails."""
+    database_acquire_timeout: float = 5.0
+    """Seconds a request waits for a pooled connection before it answers 503."""
+    statement_timeout: float = 60.0
+    """Seconds one statement of the pool may run (client side; it is then cancelled)."""
+    websocket_init_timeout: float = 10.0
+    """Seconds a websocket has to send ``connection_init`` (else closed with 4408)."""
+    websocket_max_message_bytes: int = 1024 * 1024
+    """Largest websocket message accepted (a larger one closes with 4413)."""
+    websocket_max_operations: int = 50
+    """Most operations running at once on one websocket."""
+    ingest_remembered_ids: int = 1_000_000
+    """Event ids the server's ingestor remembers as stored (about 100 bytes each)."""
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -104,6 +122,7 @@ class Settings:
         for name, cast in NUMERIC_SETTINGS.items():
             numbers.update(number(name, cast))
         return cls(
+            **numbers,  # type: ignore[arg-type]
             database_url=url or None,
             data_dir=Path(config(ENV_PREFIX + "DATA_DIR", default=".analytics-graph")),
             secret=secret,
@@ -111,7 +130,6 @@ class Settings:
             mode=mode,
             metrics_token=config(ENV_PREFIX + "METRICS_TOKEN", cast=Secret, default=None),
             run_projections=config(ENV_PREFIX + "RUN_PROJECTIONS", cast=bool, default=True),
-            **numbers,  # type: ignore[arg-type]
         )
 
     def with_database(self, url: str) -> Settings:

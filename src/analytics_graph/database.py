@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import eventsourcing.persistence as eventsourcing_persistence
 
 from analytics_graph.config import Settings
 
@@ -65,16 +66,55 @@ async def _no_reset(conn: Any) -> None:
     """Replaces asyncpg's per-release reset query: our connections carry no session state."""
 
 
-async def create_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
-    """A pool whose connections skip the reset query on release (~30% of a small write)."""
+async def create_pool(
+    url: str,
+    *,
+    min_size: int = 2,
+    max_size: int = 10,
+    connect_timeout: float = 5.0,
+    command_timeout: float | None = None,
+) -> asyncpg.Pool:
+    """A pool whose connections skip the reset query on release (~30% of a small write).
+
+    ``connect_timeout`` bounds each new connection (a server that does not answer
+    fails fast instead of hanging a request); ``command_timeout`` (``None``: none)
+    bounds each statement on the client side (the statement is cancelled)."""
     pool = await asyncpg.create_pool(
         url,
         min_size=min_size,
         max_size=max_size,
         reset=_no_reset,
+        timeout=connect_timeout,
+        command_timeout=command_timeout,
         # JIT compiles per statement; our statements are short and many, and on an
         # unanalysed log the planner's estimates made it compile on every batch.
         server_settings={"application_name": "analytics-graph", "jit": "off"},
     )
     assert pool is not None
     return pool
+
+
+_OUTAGES: tuple[type[BaseException], ...] = (
+    OSError,  # refused, reset, unreachable; TimeoutError (connect, acquire, statement) too
+    asyncpg.InterfaceError,  # the connection was closed under us
+    asyncpg.InternalClientError,  # asyncpg's state after a connection died mid-operation
+    asyncpg.PostgresConnectionError,  # SQLSTATE class 08
+    asyncpg.OperatorInterventionError,  # 57: shutting down, starting up, statement timeout
+    asyncpg.InsufficientResourcesError,  # 53: too many connections, out of memory or disk
+    eventsourcing_persistence.OperationalError,  # the same, from the application's recorder
+    eventsourcing_persistence.InterfaceError,
+)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` (or an exception it was raised from) means the database is
+    unreachable, restarting or saturated: a failure worth retrying shortly, not a bug."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, _OUTAGES):
+            return True
+        seen.add(id(current))
+        suppressed = current.__cause__ is not None or current.__suppress_context__
+        current = current.__cause__ if suppressed else current.__context__
+    return False

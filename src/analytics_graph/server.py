@@ -49,6 +49,7 @@ def run_server(settings: Settings, app: Starlette, host: str, port: int) -> None
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_seconds)),
+        ws_max_size=settings.websocket_max_message_bytes,
     )
     server = _Server(config)
     server.run()

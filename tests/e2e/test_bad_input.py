@@ -107,10 +107,20 @@ async def test_an_invalid_event_is_named_and_nothing_is_written(
 
 
 async def test_an_oversized_batch_is_refused_whole(app: Served, video: tuple[str, str]) -> None:
+    """Refused from the raw variables' list length, before any coercion (a 400 naming
+    the variable), and nothing is written."""
     _, video_id = video
-    result = await rejected(app, [view(video_id) for _ in range(MAX_BATCH + 1)])
-    assert f"at most {MAX_BATCH}" in result["message"]
-    assert result["rejected"][0]["index"] == MAX_BATCH
+    before = await app.log_size()
+    events = [view(video_id) for _ in range(MAX_BATCH + 1)]
+    response = await app.post(RECORD, {"events": events}, token=INGEST)
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error["message"] == (
+        f"`variables.events` holds {MAX_BATCH + 1} items; at most {MAX_BATCH} are allowed"
+        " in one request"
+    )
+    assert error["extensions"]["code"] == "BAD_REQUEST"
+    assert await app.log_size() == before
 
 
 async def test_a_deleted_video_takes_no_engagement(app: Served, video: tuple[str, str]) -> None:

@@ -135,7 +135,7 @@ async def test_bom_blank_lines_nul_and_overlong_lines(server_url: str, tmp_path:
 async def test_a_saturated_pool_answers_503_with_retry_after_and_writes_nothing(
     server_url: str, tmp_path: Path
 ) -> None:
-    changes = {"pool_min_size": 1, "pool_max_size": 2, "pool_acquire_timeout": 0.5}
+    changes = {"pool_min_size": 1, "pool_max_size": 2, "database_acquire_timeout": 0.5}
     async with world_served(server_url, tmp_path, **changes) as w:
         blocker = await asyncpg.connect(w.database_url)
         try:
@@ -161,7 +161,7 @@ async def test_a_saturated_pool_answers_503_with_retry_after_and_writes_nothing(
 
 
 async def test_an_unreachable_database_answers_503(server_url: str, tmp_path: Path) -> None:
-    async with world_served(server_url, tmp_path, pool_acquire_timeout=2.0) as w:
+    async with world_served(server_url, tmp_path, database_acquire_timeout=2.0) as w:
         admin = await asyncpg.connect(server_url)
         name = w.database_url.rsplit("/", 1)[1]
         try:
@@ -196,7 +196,7 @@ async def _cli(*args: str, database_url: str = "") -> Result:
 async def test_the_collector_client_posts_chunks_and_resends_after_503(
     server_url: str, tmp_path: Path
 ) -> None:
-    changes = {"pool_min_size": 1, "pool_max_size": 1, "pool_acquire_timeout": 0.3}
+    changes = {"pool_min_size": 1, "pool_max_size": 1, "database_acquire_timeout": 0.3}
     async with world_served(server_url, tmp_path, **changes) as w:
         lines = body(w.events[:1_000]).split(b"\n")
         lines[449] = b'{"type": "view"}'  # line 450 of the file: the second chunk of 400

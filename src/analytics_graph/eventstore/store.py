@@ -85,6 +85,13 @@ RETRYABLE_BULK_ERRORS = (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedE
 # The last position this session drew: the COPY's last row (positions are drawn in
 # row order, CACHE 1).
 LAST_DRAWN_SQL = "SELECT currval(pg_get_serial_sequence('events', 'position'))"
+DATABASE_ERRORS = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    # "cannot switch to state ...": asyncpg's state after a connection died mid-operation
+    asyncpg.InternalClientError,
+    OSError,
+)
 
 
 # Every aggregate event after a known version of the given streams, in order: one
@@ -157,7 +164,7 @@ async def translated_errors() -> AsyncIterator[None]:
         yield
     except asyncpg.RestrictViolationError as exc:
         raise AppendOnlyViolation(str(exc)) from exc
-    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+    except DATABASE_ERRORS as exc:
         raise StoreError(f"event store failure: {exc}") from exc
 
 
@@ -423,5 +430,5 @@ async def translated_errors_except_unique() -> AsyncIterator[None]:
         yield
     except RETRYABLE_BULK_ERRORS:
         raise
-    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+    except DATABASE_ERRORS as exc:
         raise StoreError(f"event store failure: {exc}") from exc

@@ -38,7 +38,7 @@ FAILURES = (StoreError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 
 def _store(request: Request) -> EventStore:
     system: System = request.app.state.system
-    timeout = system.settings.pool_acquire_timeout
+    timeout = system.settings.database_acquire_timeout
     return EventStore(system.pool, acquire_timeout=min(timeout, PROBE_TIMEOUT))
 
 
@@ -52,7 +52,7 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def _lags(system: System) -> list[Lag]:
-    timeout = min(system.settings.pool_acquire_timeout, PROBE_TIMEOUT)
+    timeout = min(system.settings.database_acquire_timeout, PROBE_TIMEOUT)
     async with system.pool.acquire(timeout=timeout) as conn:
         return await lags(conn)
 

@@ -3,12 +3,15 @@
 :class:`Engine` holds graphql-core's schema (built by Strawberry), the cache of
 prepared documents and the execution context class; :meth:`Engine.execute` runs
 a prepared operation and is the one place where unexpected errors are logged
-(with their tracebacks) and masked. HTTP queries and mutations, websocket
+(with their tracebacks) and masked. With ``offload`` (a large request), the
+variables are coerced in a worker thread (graphql-core's executor ``build``),
+so the event loop keeps serving other requests meanwhile. HTTP queries and mutations, websocket
 operations and every event of a subscription go through it.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
 from inspect import isawaitable
 from typing import Any
@@ -61,9 +64,12 @@ class Engine:
         variables: dict[str, Any] | None = None,
         operation_name: str | None = None,
         root: Any = None,
+        offload: bool = False,
     ) -> ExecutionResult:
         """Runs the operation of a valid ``document``; unexpected errors come back
-        masked (and are logged here)."""
+        masked (and are logged here). ``offload``: coerce the variables in a thread."""
+        if offload:
+            return await self._execute_offloaded(document, context, variables, operation_name, root)
         result = execute(
             self.graphql_schema,
             document,
@@ -74,6 +80,34 @@ class Engine:
             executor_class=self.execution_context_class,
             is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
         )
+        if isawaitable(result):
+            result = await result
+        assert isinstance(result, ExecutionResult)
+        return _masked(result)
+
+    async def _execute_offloaded(
+        self,
+        document: DocumentNode,
+        context: Any,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+        root: Any,
+    ) -> ExecutionResult:
+        # What graphql-core's execute does, with the executor built (the variables
+        # coerced: the CPU-heavy part of a large batch) in a worker thread.
+        executor = await asyncio.to_thread(
+            self.execution_context_class.build,
+            self.graphql_schema,
+            document,
+            root_value=root,
+            context_value=context,
+            raw_variable_values=variables,
+            operation_name=operation_name,
+            is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+        )
+        if isinstance(executor, list):
+            return _masked(ExecutionResult(None, executor))
+        result = executor.execute_operation()
         if isawaitable(result):
             result = await result
         assert isinstance(result, ExecutionResult)

@@ -8,8 +8,11 @@ request, which makes its ``ValidationCache`` miss every time).
 
 Fragments are expanded where they are spread, each fragment measured once
 (so a document cannot make the measuring itself expensive). Introspection
-fields (``__schema``, ``__type``, ``__typename``) are not counted: graphql-core's
-``MaxIntrospectionDepthRule`` guards those.
+fields (``__schema``, ``__type``, ``__typename``) count as fields and their
+aliases as aliases (80 aliased ``__schema`` are refused like 80 aliased
+``account``); only their depth is left to graphql-core's
+``MaxIntrospectionDepthRule`` (the standard introspection query nests ``ofType``
+deeper than data queries may go).
 """
 
 from __future__ import annotations
@@ -41,7 +44,18 @@ class Limits:
     max_log_page: int = 1_000
     max_batch: int = 10_000
     max_body_bytes: int = 16 * 1024 * 1024
+    max_query_chars: int = 100_000
+    max_variables_depth: int = 32
+    offload_bytes: int = 256 * 1024
+    """Request bodies larger than this are decoded and coerced in a worker thread."""
+    offload_query_chars: int = 16 * 1024
+    """Query texts longer than this are parsed and validated in a worker thread."""
     read_your_writes_seconds: float = 10.0
+    acquire_timeout: float = 5.0
+    """Seconds a request waits for a pooled connection (then: SERVICE_UNAVAILABLE)."""
+    ws_init_timeout: float = 10.0
+    ws_max_message_bytes: int = 1024 * 1024
+    ws_max_operations: int = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +90,11 @@ class _Measure:
         return total
 
     def field(self, node: FieldNode) -> Cost:
-        if node.name.value.startswith("__"):
-            return Cost()
         inner = self.selection_set(node.selection_set)
-        return Cost(inner.depth + 1, inner.fields + 1, inner.aliases + (node.alias is not None))
+        aliases = inner.aliases + (node.alias is not None)
+        if node.name.value.startswith("__"):
+            return Cost(0, inner.fields + 1, aliases)
+        return Cost(inner.depth + 1, inner.fields + 1, aliases)
 
     def fragment(self, name: str) -> Cost:
         if name in self.known:

@@ -2,9 +2,12 @@
 
 Shown as they are: syntax and validation errors, variable coercion errors
 (no original exception), and :class:`~analytics_graph.api.errors.ClientError`
-raised by resolvers. Anything else is a bug or an outage: the client sees
-"Unexpected error." with the code ``INTERNAL_SERVER_ERROR``, the server's log
-gets the traceback.
+raised by resolvers. An error caused by the database being unreachable,
+restarting or saturated (``database.is_unavailable``) is shown as
+:data:`UNAVAILABLE_MESSAGE` with the code ``SERVICE_UNAVAILABLE`` and
+``retryable: true`` (logged as one warning line). Anything else is a bug: the
+client sees "Unexpected error." with the code ``INTERNAL_SERVER_ERROR``, the
+server's log gets the traceback.
 """
 
 from __future__ import annotations
@@ -14,8 +17,11 @@ import logging
 from graphql import GraphQLError
 
 from analytics_graph.api.errors import ClientError
+from analytics_graph.database import is_unavailable
 
 MASKED_MESSAGE = "Unexpected error."
+UNAVAILABLE_MESSAGE = "the database is unavailable (restarting or unreachable); retry shortly"
+UNAVAILABLE = "SERVICE_UNAVAILABLE"
 log = logging.getLogger("analytics_graph.api")
 
 
@@ -31,14 +37,20 @@ def masked(error: GraphQLError) -> GraphQLError:
     """The error as clients see it (unchanged unless unexpected)."""
     if not is_unexpected(error):
         return error
+    unavailable = is_unavailable(_root(error))
     return GraphQLError(
-        MASKED_MESSAGE,
+        UNAVAILABLE_MESSAGE if unavailable else MASKED_MESSAGE,
         nodes=error.nodes,
         source=error.source,
         positions=error.positions,
         path=error.path,
-        extensions={"code": "INTERNAL_SERVER_ERROR"},
+        extensions=unavailable_extensions() if unavailable else {"code": "INTERNAL_SERVER_ERROR"},
     )
+
+
+def unavailable_extensions() -> dict[str, object]:
+    """The ``extensions`` of an error the database's absence caused."""
+    return {"code": UNAVAILABLE, "retryable": True}
 
 
 def log_unexpected(errors: list[GraphQLError]) -> None:
@@ -47,9 +59,24 @@ def log_unexpected(errors: list[GraphQLError]) -> None:
         if is_unexpected(error):
             original = error.original_error
             assert original is not None
+            if is_unavailable(_root(error)):
+                log.warning("database unavailable at %s: %r", _where(error), original)
+                continue
             log.error(
                 "unexpected error at %s: %s",
-                ".".join(str(p) for p in error.path or ()) or "(operation)",
+                _where(error),
                 original,
                 exc_info=(type(original), original, original.__traceback__),
             )
+
+
+def _where(error: GraphQLError) -> str:
+    return ".".join(str(p) for p in error.path or ()) or "(operation)"
+
+
+def _root(error: GraphQLError) -> BaseException:
+    """The exception under any GraphQL errors wrapping it."""
+    current: BaseException = error
+    while isinstance(current, GraphQLError) and current.original_error is not None:
+        current = current.original_error
+    return current

@@ -7,10 +7,25 @@ pool. Both run through the engine's one ``execute`` (``engine/execute.py``).
 
 Responses carry ``Analytics-Graph-Statements`` (read-model statements run for
 this answer) and, for queries, ``Analytics-Graph-Cache`` (``hit`` / ``miss``).
+
+Every failure answers in the GraphQL error shape with a code. When the database
+is unreachable, restarting or saturated (a connection refused, a pooled
+connection not free within ``Limits.acquire_timeout``, a statement over the
+pool's timeout), the answer is ``SERVICE_UNAVAILABLE`` with ``Retry-After``:
+status 503 for ``application/graphql-response+json`` clients, 200 for
+``application/json`` ones (GraphQL over HTTP). A query is tried once more first
+(a pooled connection may have died with the previous server). Anything else
+unexpected is ``INTERNAL_SERVER_ERROR`` (500), logged with its traceback.
+
+Long query texts are parsed and validated in a worker thread
+(``Limits.offload_query_chars``), large bodies decoded and their variables coerced
+in one (``Limits.offload_bytes``): the event loop keeps serving other clients.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -22,7 +37,9 @@ from starlette.responses import HTMLResponse, Response
 
 from analytics_graph.api.context import Context, utc_today
 from analytics_graph.api.engine import AnalyticsSchema
-from analytics_graph.api.http.cache import AnswerCache, CachedAnswer
+from analytics_graph.api.engine.documents import digest
+from analytics_graph.api.engine.masking import UNAVAILABLE, UNAVAILABLE_MESSAGE
+from analytics_graph.api.http.cache import AnswerCache, CachedAnswer, answer_key
 from analytics_graph.api.http.protocol import (
     GRAPHQL_RESPONSE,
     JSON,
@@ -35,11 +52,14 @@ from analytics_graph.api.http.protocol import (
 from analytics_graph.api.reads.snapshots import ConnectionSession, ConsistentReads, PoolSession
 from analytics_graph.api.services import Services
 from analytics_graph.auth import Caller, InvalidTokenError, TokenVerifier
+from analytics_graph.database import is_unavailable
 from analytics_graph.projection.checkpoints import live_tag
 from analytics_graph.web import graphiql_html
 
 STATEMENTS_HEADER = "Analytics-Graph-Statements"
 CACHE_HEADER = "Analytics-Graph-Cache"
+RETRY_AFTER_SECONDS = 2
+log = logging.getLogger("analytics_graph.api")
 
 
 def caller_of(authorization: str | None, tokens: TokenVerifier) -> Caller | None:
@@ -65,14 +85,30 @@ def _errors(errors: list[GraphQLError] | tuple[GraphQLError, ...]) -> list[dict[
     return [dict(e.formatted) for e in errors]
 
 
+def _unavailable(media: str) -> RequestError:
+    return RequestError(
+        503 if media == GRAPHQL_RESPONSE else 200,
+        UNAVAILABLE_MESSAGE,
+        UNAVAILABLE,
+        {"Retry-After": str(RETRY_AFTER_SECONDS)},
+        retryable=True,
+    )
+
+
+def _unexpected() -> RequestError:
+    return RequestError(500, "Unexpected error.", "INTERNAL_SERVER_ERROR")
+
+
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """An executed operation as an HTTP answer; ``statements``: SQL statements it cost."""
+    """An executed operation as an HTTP answer; ``statements``: SQL statements it cost;
+    ``unavailable``: an error of it says the database was unavailable."""
 
     status: int
     body: bytes
     cacheable: bool
     statements: int
+    unavailable: bool = False
 
 
 class GraphQLEndpoint:
@@ -94,17 +130,27 @@ class GraphQLEndpoint:
             if self.ide_html is not None and wants_ide(request):
                 return HTMLResponse(self.ide_html)
             media = response_media_type(request.headers.get("accept"))
-            graphql = await read_request(request, self.services.limits.max_body_bytes)
+            graphql = await read_request(request, self.services.limits)
             request.state.graphql_operation = graphql.operation_name  # metrics and logs
             caller = caller_of(request.headers.get("authorization"), self.tokens)
             return await self._run(request.method, graphql, caller, media)
         except RequestError as error:
-            return Response(error.body(), error.status, error.headers, media_type=media)
+            return _refusal(error, media)
+        except Exception as error:  # every failure answers in the GraphQL error shape
+            if is_unavailable(error):
+                log.warning("database unavailable: %r", error)
+                return _refusal(_unavailable(media), media)
+            log.exception("unexpected error serving a GraphQL request")
+            return _refusal(_unexpected(), media)
 
     async def _run(
         self, method: str, graphql: GraphQLRequest, caller: Caller | None, media: str
     ) -> Response:
-        prepared = self.schema.documents.prepare(graphql.query)
+        documents = self.schema.documents
+        if len(graphql.query) > self.services.limits.offload_query_chars:
+            prepared = await asyncio.to_thread(documents.prepare, graphql.query)
+        else:
+            prepared = documents.prepare(graphql.query)
         if prepared.errors:
             status = 400 if media == GRAPHQL_RESPONSE else 200
             return Response(
@@ -139,7 +185,30 @@ class GraphQLEndpoint:
     ) -> Response:
         today = utc_today()
         key = _answer_key(graphql, caller, today, media)
-        async with self.services.pool.acquire() as conn:
+        try:
+            response = await self._query_once(document, graphql, caller, media, key, today)
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            response = None
+        if response is None:  # a pooled connection may have died with the last server
+            response = await self._query_once(document, graphql, caller, media, key, today)
+            if response is None:
+                raise _unavailable(media)
+        return response
+
+    async def _query_once(
+        self,
+        document: DocumentNode,
+        graphql: GraphQLRequest,
+        caller: Caller | None,
+        media: str,
+        key: bytes,
+        today: date,
+    ) -> Response | None:
+        """The answer, or ``None`` when the database was unavailable to it."""
+        limits = self.services.limits
+        async with self.services.pool.acquire(timeout=limits.acquire_timeout) as conn:
             tag = await live_tag(conn)
             cached = self.answers.get(key, tag)
             if cached is not None:
@@ -152,6 +221,8 @@ class GraphQLEndpoint:
             # Of the read models at the tag or later: never older than a request that
             # finds the tag.
             tag, answer = await self.reads.read(conn, tag, run)
+        if answer.unavailable:
+            return None
         if answer.cacheable:
             self.answers.put(key, CachedAnswer(tag, answer.status, answer.body))
         return self._response(answer, media, "miss")
@@ -164,6 +235,7 @@ class GraphQLEndpoint:
             context,
             variables=graphql.variables,
             operation_name=graphql.operation_name,
+            offload=graphql.size > self.services.limits.offload_bytes,
         )
         return self._answer(result.data, list(result.errors or ()), context, media)
 
@@ -174,30 +246,37 @@ class GraphQLEndpoint:
         payload: dict[str, Any] = {} if request_error else {"data": data}
         if errors:
             payload["errors"] = _errors(errors)
+        codes = {(e.extensions or {}).get("code") for e in errors}
+        unavailable = UNAVAILABLE in codes
         status = 400 if request_error and media == GRAPHQL_RESPONSE else 200
-        cacheable = not context.beyond_read_models and not any(
-            (e.extensions or {}).get("code") == "INTERNAL_SERVER_ERROR" for e in errors
+        if unavailable and media == GRAPHQL_RESPONSE:
+            status = 503
+        cacheable = not context.beyond_read_models and not (
+            codes & {"INTERNAL_SERVER_ERROR", UNAVAILABLE}
         )
-        return Answer(status, orjson.dumps(payload), cacheable, context.session.statements)
+        body = orjson.dumps(payload)
+        return Answer(status, body, cacheable, context.session.statements, unavailable)
 
     def _response(self, answer: Answer, media: str, cache: str | None = None) -> Response:
         headers = {STATEMENTS_HEADER: str(answer.statements)}
         if cache is not None:
             headers[CACHE_HEADER] = cache
+        if answer.unavailable:
+            headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return Response(answer.body, answer.status, headers, media_type=media)
 
 
-def _answer_key(
-    graphql: GraphQLRequest, caller: Caller | None, today: date, media: str
-) -> tuple[object, ...]:
-    variables = (
-        orjson.dumps(graphql.variables, option=orjson.OPT_SORT_KEYS) if graphql.variables else b""
-    )
-    return (
-        graphql.query,
+def _answer_key(graphql: GraphQLRequest, caller: Caller | None, today: date, media: str) -> bytes:
+    """Digests only: the key holds neither the query text nor a variable's value."""
+    return answer_key(
+        digest(graphql.query),
         graphql.operation_name,
-        variables,
+        graphql.variables_digest,
         caller.key if caller else "-",
-        today,
+        today.isoformat(),
         media,
     )
+
+
+def _refusal(error: RequestError, media: str) -> Response:
+    return Response(error.body(), error.status, error.headers, media_type=media)

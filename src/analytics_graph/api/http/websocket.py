@@ -3,14 +3,23 @@
 The token goes in the ``connection_init`` payload (``{"Authorization": "Bearer
 ..."}``) or in the handshake's ``Authorization`` header; a bad token closes
 the connection with 4403. Each operation on the connection reads afresh.
+
+Limits (``Limits.ws_*``): a connection that sends no ``connection_init`` within
+``ws_init_timeout`` seconds is closed with 4408 (graphql-transport-ws); a message
+over ``ws_max_message_bytes`` closes it with 4413 before it is decoded (the
+server, ``analytics-graph serve``, also tells uvicorn, which then closes with
+1009 without buffering it); at most ``ws_max_operations`` operations run at once
+on one connection (another one is answered with an ``error`` message).
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -38,13 +47,23 @@ class SubscriptionsApp(GraphQL[Context, None]):
     """Strawberry's ASGI view, used for websockets only."""
 
     def __init__(self, schema: AnalyticsSchema, services: Services, secret: str) -> None:
+        limits = services.limits
         super().__init__(
             schema,
             graphql_ide=None,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=limits.ws_init_timeout),
+            max_subscriptions_per_connection=limits.ws_max_operations,
         )
         self.services = services
         self.tokens = TokenVerifier(secret)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await super().__call__(scope, receive, send)
+            return
+        guard = SizeGuard(receive, send, self.services.limits.ws_max_message_bytes)
+        await super().__call__(scope, guard.receive, guard.send)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -67,3 +86,35 @@ class SubscriptionsApp(GraphQL[Context, None]):
         except RequestError as error:
             raise ConnectionRejectionError({"message": error.message}) from None
         return await super().on_ws_connect(context)
+
+
+class SizeGuard:
+    """Closes a websocket with 4413 when a message over ``max_bytes`` arrives; the
+    application then sees a disconnect, and what it sends afterwards is dropped."""
+
+    def __init__(self, receive: Receive, send: Send, max_bytes: int) -> None:
+        self._receive = receive
+        self._send = send
+        self.max_bytes = max_bytes
+        self.closed = False
+
+    async def receive(self) -> Message:
+        message = await self._receive()
+        if message["type"] == "websocket.receive" and self._too_large(message):
+            self.closed = True
+            reason = f"message too large: at most {self.max_bytes} bytes"
+            await self._send({"type": "websocket.close", "code": 4413, "reason": reason})
+            return {"type": "websocket.disconnect", "code": 4413}
+        return message
+
+    async def send(self, message: Message) -> None:
+        if not self.closed:
+            await self._send(message)
+
+    def _too_large(self, message: Message) -> bool:
+        text, data = message.get("text"), message.get("bytes")
+        size = len(text) if text is not None else len(data) if data is not None else 0
+        # characters are at most 4 bytes: encode only what could be over the limit
+        if text is not None and self.max_bytes // 4 < size <= self.max_bytes:
+            size = len(text.encode("utf-8", "surrogatepass"))
+        return size > self.max_bytes
