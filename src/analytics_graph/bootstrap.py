@@ -23,6 +23,7 @@ from analytics_graph.eventstore.notify import Listener, Notifier
 from analytics_graph.eventstore.persistence import DATABASE_URL
 from analytics_graph.eventstore.schema import migrate
 from analytics_graph.projection import ProjectionRunner
+from analytics_graph.webhooks import WebhookService
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,8 @@ class System:
     commands: Commands
     projections: ProjectionRunner | None
     """Keeps the read models following the log (``None`` when opened without it)."""
+    webhooks: WebhookService | None = None
+    """Dispatches and sends webhooks (runs when the projections do)."""
 
 
 @contextlib.asynccontextmanager
@@ -72,8 +75,10 @@ async def open_system(settings: Settings, *, run_projections: bool = True) -> As
             ):
                 store = EventStore(pool, notifier)
                 runner = ProjectionRunner(url, store, listener, projections.ALL)
+                webhooks = WebhookService.of(settings, url, store, pool, listener)
                 if run_projections:
                     await runner.start()
+                    await webhooks.start()
                 try:
                     yield System(
                         settings=settings,
@@ -84,8 +89,10 @@ async def open_system(settings: Settings, *, run_projections: bool = True) -> As
                         listener=listener,
                         commands=commands,
                         projections=runner if run_projections else None,
+                        webhooks=webhooks if run_projections else None,
                     )
                 finally:
+                    await webhooks.stop()
                     await runner.stop()
         finally:
             await pool.close()

@@ -38,6 +38,16 @@ class Settings:
     pool_min_size: int = 2
     pool_max_size: int = 10
     max_ingest_batch: int = 10_000
+    webhooks_allow_private: bool = False
+    """Lets webhooks use plain ``http`` and loopback, private and link-local addresses
+    (development and tests); off, only ``https`` to public addresses is sent."""
+    webhook_timeout_seconds: float = 10.0
+    webhook_metrics_interval_seconds: float = 5.0
+    """``METRICS_CHANGED`` deliveries to one webhook are at most one per interval."""
+    webhook_retry_base_seconds: float = 5.0
+    webhook_retry_cap_seconds: float = 3600.0
+    webhook_failure_window_seconds: float = 24 * 3600.0
+    """A webhook failing for this long (no success since) is disabled."""
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -51,7 +61,9 @@ class Settings:
         except ValueError:
             allowed = ", ".join(m.value for m in Mode)
             raise ValueError(f"{ENV_PREFIX}MODE: {mode_name!r} is not one of {allowed}") from None
+        allow_private = config(ENV_PREFIX + "WEBHOOKS_ALLOW_PRIVATE", cast=bool, default=False)
         return cls(
+            webhooks_allow_private=allow_private,
             database_url=url or None,
             data_dir=Path(config(ENV_PREFIX + "DATA_DIR", default=".analytics-graph")),
             secret=secret,

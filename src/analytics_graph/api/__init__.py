@@ -26,6 +26,7 @@ from analytics_graph.bootstrap import System
 from analytics_graph.config import Mode
 from analytics_graph.ingest import Ingestor
 from analytics_graph.projection.notices import change_feed
+from analytics_graph.webhooks import policy as webhook_policy
 from projections import ALL as PROJECTIONS
 
 PATH = "/graphql"
@@ -60,6 +61,7 @@ async def graphql_service(
             listener=system.listener,
             feed=feed,
             projections=PROJECTIONS,
+            webhook_policy=webhook_policy(settings),
         )
         schema = build_schema(settings.mode, limits)
         yield GraphQLService(

@@ -35,6 +35,7 @@ from analytics_graph.api.types.problems import (
     VideoDeleted,
 )
 from analytics_graph.api.types.video import Video
+from analytics_graph.api.webhooks import create_webhook, delete_webhook, redeliver
 from analytics_graph.auth import Caller
 from analytics_graph.errors import (
     HandleTakenError,
@@ -168,3 +169,7 @@ class Mutation:
         batch is validated whole before anything is appended."""
         access.recorder(info.context.caller)
         return await record(info.context.services, events)
+
+    create_webhook = mutation(create_webhook)
+    delete_webhook = mutation(delete_webhook)
+    redeliver = mutation(redeliver)

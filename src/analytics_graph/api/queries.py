@@ -14,6 +14,7 @@ from analytics_graph.api.types.account import Account
 from analytics_graph.api.types.log import EventConnection, LoggedEvent
 from analytics_graph.api.types.scalars import Position
 from analytics_graph.api.types.video import Video
+from analytics_graph.api.webhooks import webhook_deliveries, webhooks
 from analytics_graph.auth import Caller
 
 
@@ -97,3 +98,6 @@ class Query:
             end_position=page[-1].position if page else None,
             has_next_page=len(events) > size,
         )
+
+    webhooks = field(webhooks)
+    webhook_deliveries = field(webhook_deliveries)

@@ -13,6 +13,9 @@ from analytics_graph.eventstore import EventStore
 from analytics_graph.eventstore.notify import Listener
 from analytics_graph.ingest import Ingestor
 from analytics_graph.projection import ChangeFeed, Projection
+from analytics_graph.webhooks import UrlPolicy
+
+SAFE = UrlPolicy()
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,3 +46,5 @@ class Services:
     listener: Listener
     feed: ChangeFeed | None
     projections: Sequence[Projection]
+    webhook_policy: UrlPolicy = SAFE
+    """Which webhook URLs are accepted (the setting ``webhooks_allow_private``)."""
