@@ -52,7 +52,7 @@ def _alerts(account: str, first: int) -> list[NewEvent]:
 
 def _engagement(account: str, video: str, round_: int) -> list[dict[str, Any]]:
     at = (datetime.now(UTC) - timedelta(seconds=30)).isoformat()
-    events = [
+    events: list[dict[str, Any]] = [
         {"type": "profileView", "accountId": account, "viewerId": f"p{round_}"},
         {"type": "view", "videoId": video, "viewerId": f"p{round_}", "watchedSeconds": 2.0,
          "source": "FOR_YOU"},
