@@ -7,13 +7,14 @@ handled events and batch apply, plus a ``queries`` module the API reads through.
 from __future__ import annotations
 
 from analytics_graph.projection import Projection
-from projections import engagement, entities, followers, video_reach
+from projections import alerts, engagement, entities, followers, video_reach
 
 ALL: tuple[Projection, ...] = (
     entities.PROJECTION,
     engagement.PROJECTION,
     video_reach.PROJECTION,
     followers.PROJECTION,
+    alerts.PROJECTION,
 )
 
 

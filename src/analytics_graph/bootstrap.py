@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import asyncpg
 
 import projections
+from analytics_graph.alerts import Evaluator, EvaluatorOptions
 from analytics_graph.application import PERSISTENCE_MODULE, AnalyticsApplication
 from analytics_graph.commands import Commands
 from analytics_graph.config import Settings
@@ -76,9 +77,11 @@ async def open_system(settings: Settings, *, run_projections: bool = True) -> As
                 store = EventStore(pool, notifier)
                 runner = ProjectionRunner(url, store, listener, projections.ALL)
                 webhooks = WebhookService.of(settings, url, store, pool, listener)
+                alerts = Evaluator(url, store, listener, EvaluatorOptions())
                 if run_projections:
                     await runner.start()
                     await webhooks.start()
+                    await alerts.start()
                 try:
                     yield System(
                         settings=settings,
@@ -92,6 +95,7 @@ async def open_system(settings: Settings, *, run_projections: bool = True) -> As
                         webhooks=webhooks if run_projections else None,
                     )
                 finally:
+                    await alerts.stop()
                     await webhooks.stop()
                     await runner.stop()
         finally:

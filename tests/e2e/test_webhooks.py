@@ -48,7 +48,7 @@ METRICS = ("videoViews", "profileViews", "likes", "comments", "shares", "netFoll
 
 @contextlib.asynccontextmanager
 async def webhook_world(
-    server_url: str, data_dir: Path, **overrides: Any
+    server_url: str, data_dir: Path, config: SimulationConfig = CONFIG, **overrides: Any
 ) -> AsyncIterator[tuple[Served, Expected]]:
     """A served world whose webhooks may call loopback, with quick retries."""
     async with scratch_database(server_url) as url:
@@ -65,7 +65,7 @@ async def webhook_world(
         settings = replace(settings, **overrides)
         async with serving(settings) as base_url, _writer(url) as store:
             served = Served(base_url, url, store)
-            served.world = generate_world(CONFIG)
+            served.world = generate_world(config)
             await load_world(served.world, store)
             expected = Expected(served.world)
             await served.caught_up()

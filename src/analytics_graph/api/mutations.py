@@ -12,6 +12,7 @@ from typing import Annotated
 import strawberry
 
 from analytics_graph.api import access
+from analytics_graph.api.alerts import set_alert_rules
 from analytics_graph.api.consistency import read_your_writes
 from analytics_graph.api.context import Info
 from analytics_graph.api.converters import account_entity, video_entity
@@ -173,3 +174,4 @@ class Mutation:
     create_webhook = mutation(create_webhook)
     delete_webhook = mutation(delete_webhook)
     redeliver = mutation(redeliver)
+    set_alert_rules = mutation(set_alert_rules)

@@ -7,6 +7,7 @@ from uuid import UUID
 import strawberry
 
 from analytics_graph.api import access
+from analytics_graph.api.alerts import alert_rules
 from analytics_graph.api.context import Info
 from analytics_graph.api.errors import BadUserInput, page_size
 from analytics_graph.api.fields import field
@@ -101,3 +102,4 @@ class Query:
 
     webhooks = field(webhooks)
     webhook_deliveries = field(webhook_deliveries)
+    alert_rules = field(alert_rules)

@@ -16,6 +16,7 @@ from uuid import UUID
 import strawberry
 
 from analytics_graph.api import access
+from analytics_graph.api.alerts import alerts
 from analytics_graph.api.context import Info
 from analytics_graph.api.errors import ClientError
 from analytics_graph.api.fields import subscription
@@ -137,3 +138,5 @@ class Subscription:
         access.log_reader(info.context.caller)
         async for event in follow_log(info.context.services, after or 0, types or None):
             yield LoggedEvent.of(event)
+
+    alerts = subscription(alerts)

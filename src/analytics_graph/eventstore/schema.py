@@ -119,10 +119,27 @@ INSERT INTO webhook_checkpoint (name, position)
 SELECT 'dispatcher', coalesce(max(position), 0) FROM events;
 """
 
+ALERT_TABLES = """
+-- Per-account overrides of the alert rules' defaults (alerts/rules.py).
+CREATE TABLE alert_rules (
+    account_id uuid        PRIMARY KEY,
+    rules      jsonb       NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+-- How far the alert evaluator has followed the log (alerts/evaluator.py).
+CREATE TABLE alert_checkpoint (
+    name     text   PRIMARY KEY,
+    position bigint NOT NULL
+);
+INSERT INTO alert_checkpoint (name, position)
+SELECT 'evaluator', coalesce(max(position), 0) FROM events;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "event log", EVENTS_TABLE),
     Migration(2, "aggregate events by position", AGGREGATE_ROWS_INDEX),
     Migration(3, "webhooks", WEBHOOK_TABLES),
+    Migration(4, "alerts", ALERT_TABLES),
 )
 
 

@@ -8,8 +8,10 @@ import strawberry
 
 from analytics_graph.api.context import Info
 from analytics_graph.api.errors import page_size
+from analytics_graph.api.fields import field
 from analytics_graph.api.ranges import Days
 from analytics_graph.api.selection import selected
+from analytics_graph.api.types.alerts import Alert
 from analytics_graph.api.types.common import (
     DAILY,
     DAY,
@@ -25,6 +27,7 @@ from analytics_graph.api.types.common import (
 )
 from analytics_graph.api.types.video import Video
 from projections import readmodel
+from projections.alerts.queries import alerts_in_range
 from projections.engagement import content
 from projections.entities.queries import VideoEntity
 
@@ -149,6 +152,18 @@ class AccountAnalytics:
     overview: Overview = strawberry.field(
         description="Each metric with its total, previous period, change and daily series."
     )
+    account_id: strawberry.Private[UUID | None] = None
+    days: strawberry.Private[Days | None] = None
+
+    @field
+    async def alerts(self, info: Info) -> list[Alert]:
+        """The alerts whose window starts in the range, newest first (at most 1000)."""
+        if self.account_id is None or self.days is None:
+            return []
+        found = await info.context.session.run(
+            alerts_in_range, self.account_id, self.days.start, self.days.end
+        )
+        return [Alert.of(a) for a in found]
 
 
 _NO_METRIC = METRIC.one(readmodel.Metric(0, 0, []))
@@ -185,5 +200,10 @@ async def account_analytics(info: Info, account_id: UUID, days: Days) -> Account
     if "followers" in wanted:
         followers = await _followers(info, account_id, days)
     return AccountAnalytics(
-        range=DateRange.of(days), content=content, followers=followers, overview=overview
+        range=DateRange.of(days),
+        content=content,
+        followers=followers,
+        overview=overview,
+        account_id=account_id,
+        days=days,
     )
