@@ -38,6 +38,10 @@ class Settings:
     pool_min_size: int = 2
     pool_max_size: int = 10
     max_ingest_batch: int = 10_000
+    subscription_interval_seconds: float = 0.25
+    """A shared metric subscription sends at most one update per interval."""
+    subscription_send_timeout_seconds: float = 10.0
+    """A subscriber whose update is not sent within this is closed with 4429."""
     webhooks_allow_private: bool = False
     """Lets webhooks use plain ``http`` and loopback, private and link-local addresses
     (development and tests); off, only ``https`` to public addresses is sent."""

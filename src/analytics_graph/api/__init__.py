@@ -62,6 +62,8 @@ async def graphql_service(
             feed=feed,
             projections=PROJECTIONS,
             webhook_policy=webhook_policy(settings),
+            live_interval=settings.subscription_interval_seconds,
+            live_send_timeout=settings.subscription_send_timeout_seconds,
         )
         schema = build_schema(settings.mode, limits)
         yield GraphQLService(

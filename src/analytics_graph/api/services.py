@@ -47,4 +47,8 @@ class Services:
     feed: ChangeFeed | None
     projections: Sequence[Projection]
     webhook_policy: UrlPolicy = SAFE
+    live_interval: float = 0.25
+    """Shared metric subscriptions: at most one update per this many seconds."""
+    live_send_timeout: float = 10.0
+    """A subscriber's update not sent within this many seconds closes it (4429)."""
     """Which webhook URLs are accepted (the setting ``webhooks_allow_private``)."""

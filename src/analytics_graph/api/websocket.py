@@ -19,6 +19,8 @@ from strawberry.types.unset import UnsetType
 
 from analytics_graph.api.context import Context
 from analytics_graph.api.endpoint import caller_of
+from analytics_graph.api.live.handler import LiveHandler
+from analytics_graph.api.live.hub import Hub
 from analytics_graph.api.protocol import RequestError
 from analytics_graph.api.schema import AnalyticsSchema
 from analytics_graph.api.services import Services
@@ -35,7 +37,10 @@ def _authorization(params: dict[str, Any] | None, headers: Any) -> str | None:
 
 
 class SubscriptionsApp(GraphQL[Context, None]):
-    """Strawberry's ASGI view, used for websockets only."""
+    """Strawberry's ASGI view, used for websockets only; metric subscriptions are
+    shared (``api/live``)."""
+
+    graphql_transport_ws_handler_class = LiveHandler
 
     def __init__(self, schema: AnalyticsSchema, services: Services, secret: str) -> None:
         super().__init__(
@@ -45,6 +50,11 @@ class SubscriptionsApp(GraphQL[Context, None]):
         )
         self.services = services
         self.tokens = TokenVerifier(secret)
+        self.hub = Hub(schema, services, services.live_interval, services.live_send_timeout)
+
+    def encode_json(self, data: object) -> str | bytes:
+        """Text as is (``api/live`` sends payloads serialised once for many), else JSON."""
+        return data if isinstance(data, str) else super().encode_json(data)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
