@@ -15,9 +15,6 @@ from uuid import UUID
 
 import asyncpg
 
-from analytics_graph.types import Connection
-
-WAKE_CHANNEL = "analytics_graph_webhooks"
 MAX_ERROR = 500
 COLUMNS = """delivery_id, webhook_id, message_id, topic, position, body, status, attempts,
     response_status, last_error, created_at, next_attempt_at, delivered_at"""
@@ -104,10 +101,4 @@ async def redeliver(pool: asyncpg.Pool, delivery_id: int) -> Delivery | None:
             failing_since = NULL WHERE webhook_id = $1""",
             row["webhook_id"],
         )
-        await wake(conn)
     return delivery(row)
-
-
-async def wake(conn: Connection) -> None:
-    """Tells senders (at commit of the caller's transaction) that deliveries are due."""
-    await conn.execute("SELECT pg_notify($1, '')", WAKE_CHANNEL)

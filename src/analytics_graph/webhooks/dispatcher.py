@@ -31,6 +31,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
@@ -43,7 +44,7 @@ from analytics_graph.eventstore.notify import Listener
 from analytics_graph.projection.connection import dedicated_connection
 from analytics_graph.projection.ranges import RangeReader
 from analytics_graph.types import Connection
-from analytics_graph.webhooks import deliveries, payloads
+from analytics_graph.webhooks import payloads
 from analytics_graph.webhooks.endpoints import Topic
 from projections.engagement.sql import ENGAGEMENT_TYPES
 
@@ -221,8 +222,6 @@ async def dispatch_in_transaction(
     await conn.execute(
         "UPDATE webhook_checkpoint SET position = $1 WHERE name = 'dispatcher'", upto
     )
-    if written:
-        await deliveries.wake(conn)
     return written
 
 
@@ -258,12 +257,19 @@ class Dispatcher:
     of a cluster does; the others stand by and take over when it dies)."""
 
     def __init__(
-        self, url: str, store: EventStore, listener: Listener | None, options: DispatchOptions
+        self,
+        url: str,
+        store: EventStore,
+        listener: Listener | None,
+        options: DispatchOptions,
+        on_written: Callable[[], None] | None = None,
     ) -> None:
         self._url = url
         self._store = store
         self._listener = listener
         self.options = options
+        self.on_written = on_written
+        """Called after a dispatch that wrote deliveries committed (wakes the sender)."""
         self.position: int | None = None
 
     async def run(self) -> None:
@@ -295,5 +301,7 @@ class Dispatcher:
                 else:
                     await self._listener.wait(seen, pause)
                 continue
-            await dispatch(conn, *span, self.options)
+            written = await dispatch(conn, *span, self.options)
             self.position = span[1]
+            if written and self.on_written is not None:
+                self.on_written()

@@ -30,12 +30,11 @@ from uuid import UUID
 import asyncpg
 import httpx
 
-from analytics_graph.eventstore.notify import Listener
 from analytics_graph.projection.connection import dedicated_connection
 from analytics_graph.types import Connection
 from analytics_graph.webhooks import signing
 from analytics_graph.webhooks.addresses import UnsafeUrl, UrlPolicy
-from analytics_graph.webhooks.deliveries import MAX_ERROR, WAKE_CHANNEL
+from analytics_graph.webhooks.deliveries import MAX_ERROR
 
 log = logging.getLogger(__name__)
 LOCK = "analytics_graph.webhooks.sender"
@@ -169,7 +168,7 @@ class Sender:
         self._pool = pool
         self.options = options
         self._in_flight: dict[UUID, asyncio.Task[None]] = {}
-        self._finished = asyncio.Event()
+        self._wake = asyncio.Event()
         self.sent = 0
         """Attempts made by this sender (for benchmarks and tests)."""
 
@@ -177,15 +176,12 @@ class Sender:
         """Works until cancelled; after a failure, starts over."""
         while True:
             try:
-                async with (
-                    dedicated_connection(self._url) as conn,
-                    Listener(self._url, WAKE_CHANNEL, self.options.poll_interval) as wakeups,
-                ):
+                async with dedicated_connection(self._url) as conn:
                     while not await conn.fetchval(  # noqa: ASYNC110 - the server holds the lock
                         "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", LOCK
                     ):
                         await asyncio.sleep(self.options.retry_interval)
-                    await self._lead(wakeups)
+                    await self._lead()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -203,26 +199,23 @@ class Sender:
                 await task
         self._in_flight.clear()
 
-    async def _lead(self, wakeups: Listener) -> None:
+    def poke(self) -> None:
+        """Deliveries may be due now (the dispatcher of this process wrote some).
+        Deliveries written elsewhere are found within ``poll_interval``."""
+        self._wake.set()
+
+    async def _lead(self) -> None:
         limits = httpx.Limits(max_connections=self.options.concurrency)
         timeout = httpx.Timeout(self.options.timeout)
         async with httpx.AsyncClient(
             timeout=timeout, limits=limits, follow_redirects=False, trust_env=False
         ) as client:
             while True:
-                seen = wakeups.generation
-                self._finished.clear()
+                self._wake.clear()
                 pause = await self._start_due(client)
-                await self._wait(wakeups, seen, pause)
-
-    async def _wait(self, wakeups: Listener, seen: int, pause: float) -> None:
-        finished = asyncio.ensure_future(self._finished.wait())
-        woken = asyncio.ensure_future(wakeups.wait(seen, pause))
-        try:
-            await asyncio.wait({finished, woken}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (finished, woken):
-                task.cancel()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(pause):
+                        await self._wake.wait()
 
     async def _start_due(self, client: httpx.AsyncClient) -> float:
         """Starts an attempt for every due head not in flight; returns how long until
@@ -247,7 +240,7 @@ class Sender:
 
     def _finish(self, webhook: UUID, _task: asyncio.Task[None]) -> None:
         self._in_flight.pop(webhook, None)
-        self._finished.set()
+        self._wake.set()
 
     async def _attempt(self, client: httpx.AsyncClient, head: Head) -> None:
         try:

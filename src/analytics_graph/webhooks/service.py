@@ -51,7 +51,8 @@ class WebhookService:
             retry_cap=settings.webhook_retry_cap_seconds,
             failure_window=settings.webhook_failure_window_seconds,
         )
-        return cls(Dispatcher(url, store, listener, dispatch), Sender(url, pool, send))
+        sender = Sender(url, pool, send)
+        return cls(Dispatcher(url, store, listener, dispatch, sender.poke), sender)
 
     async def start(self) -> None:
         self._tasks = [

@@ -91,14 +91,16 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await super().run_operation(operation)
             return
         key = key_of(operation.query, operation.variables, operation.operation_name, caller)
-        with self.hub.joined(key, caller) as member:
-            try:
+        try:
+            with self.hub.joined(key, caller) as member:
                 await member.pump(
                     lambda text: self._send_next(operation, text), self.hub.send_timeout
                 )
-            except TimeoutError:
-                await self.websocket.close(code=SLOW_CLIENT, reason="the client cannot keep up")
-                return
+        except TimeoutError:
+            # Out of the group first: the close frame itself waits behind what the
+            # client has not read, and is sent once it reads (or the connection dies).
+            await self.websocket.close(code=SLOW_CLIENT, reason="the client cannot keep up")
+            return
         outcome = member.outcome
         if isinstance(outcome, PreExecutionError):
             with contextlib.suppress(_OperationStreamClosed):
