@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 import uvicorn
 from httpx_ws import WebSocketDisconnect
 from starlette.applications import Starlette
@@ -203,11 +204,9 @@ async def test_an_expiring_token_ends_the_subscription_with_the_protocols_error(
             message = await next_message(ws, within=20)
             assert message["type"] == "error"
             assert message["payload"][0]["extensions"]["code"] == "UNAUTHENTICATED"
-            try:
+            with pytest.raises(WebSocketDisconnect) as closed:
                 await ws.receive_json(timeout=10)
-                raise AssertionError("the connection stayed open")
-            except WebSocketDisconnect as closed:
-                assert closed.code == 4403
+            assert closed.value.code == 4403
 
 
 def _raw_subscription(port: int, payload: dict[str, Any]) -> socket.socket:
@@ -249,10 +248,12 @@ async def test_a_client_that_cannot_keep_up_is_closed_with_4429(
     async with live_world(server_url, tmp_path, **settings) as world:
         mine = world.account()
         port = int(world.served.base_url.rsplit(":", 1)[1])
+        bearer = {"Authorization": f"Bearer {token(Role.ADMIN)}"}
+        subscribe = {"query": HEAVY, "variables": {"id": mine}}
         messages = [
-            {"type": "connection_init", "payload": {"Authorization": f"Bearer {token(Role.ADMIN)}"}},
-            {"id": "1", "type": "subscribe", "payload": {"query": HEAVY, "variables": {"id": mine}}},
-        ]  # fmt: skip
+            {"type": "connection_init", "payload": bearer},
+            {"id": "1", "type": "subscribe", "payload": subscribe},
+        ]
         sock = await asyncio.to_thread(_raw_subscription, port, {"messages": messages})
         try:
             await world.listening(1)
