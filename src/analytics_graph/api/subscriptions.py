@@ -56,11 +56,14 @@ class VideoMetricsUpdate:
 
 
 async def _next_batch(notices: Notices) -> list[ChangeNotice]:
-    """The next notice and any others arriving within ``COALESCE_SECONDS`` of it."""
+    """The next notice and any others arriving within ``COALESCE_SECONDS`` of it (one
+    window from the first: under a steady stream of notices, waiting for a quiet gap
+    would hold updates back for as long as the stream lasts)."""
     batch = [await anext(notices)]
     with contextlib.suppress(TimeoutError):
-        while True:  # asyncio.timeout keeps a cancellation that wait_for could lose
-            async with asyncio.timeout(COALESCE_SECONDS):
+        # asyncio.timeout keeps a cancellation that wait_for could lose
+        async with asyncio.timeout(COALESCE_SECONDS):
+            while True:
                 batch.append(await anext(notices))
     return batch
 
