@@ -17,6 +17,7 @@ from starlette.routing import Route
 from analytics_graph.api import graphql_routes, graphql_service
 from analytics_graph.bootstrap import System, open_system
 from analytics_graph.config import Settings
+from analytics_graph.resources import raise_open_files_limit
 
 log = logging.getLogger(__name__)
 YOUNG_GENERATION_THRESHOLD = 10_000
@@ -42,6 +43,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        raise_open_files_limit()  # a websocket subscriber holds a file descriptor
         async with open_system(settings) as system, graphql_service(system) as graphql:
             app.state.system = system
             app.state.graphql = graphql
