@@ -359,6 +359,15 @@ async def webhooks(args: argparse.Namespace) -> None:
             await asyncio.sleep(3)
             elapsed, cpu = time.monotonic() - t0, usage.cpu() - cpu0
             delays = [at - c for at, p in received if (c := commits.time_of(p)) is not None]
+            made = await pool.fetchrow(
+                "SELECT count(*) AS n, avg(extract(epoch FROM delivered_at - created_at)) AS wait,"
+                " count(DISTINCT created_at) AS dispatches FROM webhook_deliveries"
+            )
+            assert made is not None
+            print(
+                f"  deliveries made {made['n']} in {made['dispatches']} dispatches;"
+                f" made -> delivered {float(made['wait'] or 0) * 1000:.0f} ms on average"
+            )
             print(
                 f"webhooks: {args.accounts} endpoints, METRICS_CHANGED at most every"
                 f" {args.interval} s; ingest {sent / args.seconds:.0f} events/s"

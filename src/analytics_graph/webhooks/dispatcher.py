@@ -20,7 +20,7 @@ dispatched again from the same state, and nothing is lost or written twice.
 
 The position of a ``metrics.changed`` body is where the read models stood in the
 snapshot. ``engagement`` and ``followers`` advance separately; the dispatcher
-waits (up to ``consistency_wait``) for a snapshot in which both stand at one
+waits (up to ``consistency_wait``, 0.2 s) for a snapshot in which both stand at one
 position, and otherwise names the lower of the two (the totals then include a
 few events past it).
 """
@@ -62,7 +62,7 @@ class DispatchOptions:
     read models stand at one position; the rest as in ``RunnerOptions``."""
 
     metrics_interval: float = 5.0
-    consistency_wait: float = 1.0
+    consistency_wait: float = 0.2
     batch_size: int = 100_000
     poll_interval: float = 1.0
     retry_interval: float = 1.0

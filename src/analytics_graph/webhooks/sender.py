@@ -210,12 +210,15 @@ class Sender:
         async with httpx.AsyncClient(
             timeout=timeout, limits=limits, follow_redirects=False, trust_env=False
         ) as client:
-            while True:
-                self._wake.clear()
-                pause = await self._start_due(client)
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(pause):
-                        await self._wake.wait()
+            try:
+                while True:
+                    self._wake.clear()
+                    pause = await self._start_due(client)
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(pause):
+                            await self._wake.wait()
+            finally:  # before the client closes under them
+                await self._cancel_in_flight()
 
     async def _start_due(self, client: httpx.AsyncClient) -> float:
         """Starts an attempt for every due head not in flight; returns how long until
