@@ -130,38 +130,41 @@ async def _metrics_accounts(conn: Connection, after: int, upto: int) -> list[asy
     )
 
 
-COALESCE_SQL = """
-UPDATE webhook_deliveries SET body = $2, position = $3
-WHERE delivery_id = (
-    SELECT delivery_id FROM webhook_deliveries
-    WHERE webhook_id = $1 AND topic = $4 AND status = 'pending' AND attempts = 0
-    ORDER BY delivery_id DESC LIMIT 1)
-RETURNING delivery_id
-"""
-INSERT_SQL = """
+# One statement per endpoint (sent pipelined with executemany): the newest body goes
+# into the endpoint's delivery not attempted yet, if there is one; else into a new
+# delivery, due one interval after the previous one's slot.
+WRITE_SQL = """
+WITH coalesced AS (
+    UPDATE webhook_deliveries SET body = $5, position = $4
+    WHERE delivery_id = (
+        SELECT delivery_id FROM webhook_deliveries
+        WHERE webhook_id = $1 AND topic = $3 AND status = 'pending' AND attempts = 0
+        ORDER BY delivery_id DESC LIMIT 1)
+    RETURNING delivery_id
+)
 INSERT INTO webhook_deliveries (webhook_id, message_id, topic, position, body, scheduled_at,
                                 next_attempt_at)
 SELECT $1, $2, $3, $4, $5, s.at, s.at
 FROM (SELECT greatest(now(), (SELECT max(scheduled_at) FROM webhook_deliveries
                               WHERE webhook_id = $1 AND topic = $3)
                              + make_interval(secs => $6)) AS at) s
+WHERE NOT EXISTS (SELECT 1 FROM coalesced)
 """
 
 
 async def _metrics(conn: Connection, after: int, upto: int, position: int, interval: float) -> int:
     now = datetime.now(UTC)
     bodies: dict[UUID, str] = {}
-    written = 0
+    writes: list[tuple[object, ...]] = []
     topic = Topic.METRICS_CHANGED.value
     for row in await _metrics_accounts(conn, after, upto):
         account = row["account_id"]
         if account not in bodies:
             bodies[account] = await payloads.metrics_changed(conn, account, position, now)
         body, webhook = bodies[account], row["webhook_id"]
-        if await conn.fetchval(COALESCE_SQL, webhook, body, position, topic) is None:
-            await conn.execute(INSERT_SQL, webhook, message_id(), topic, position, body, interval)
-        written += 1
-    return written
+        writes.append((webhook, message_id(), topic, position, body, interval))
+    await conn.executemany(WRITE_SQL, writes)
+    return len(writes)
 
 
 async def _alerts(conn: Connection, after: int, upto: int) -> int:
