@@ -7,7 +7,7 @@ handled events and batch apply, plus a ``queries`` module the API reads through.
 from __future__ import annotations
 
 from analytics_graph.projection import Projection
-from projections import account_viewers, engagement, entities, followers, video_reach
+from projections import account_viewers, alerts, engagement, entities, followers, video_reach
 
 ALL: tuple[Projection, ...] = (
     entities.PROJECTION,
@@ -15,6 +15,7 @@ ALL: tuple[Projection, ...] = (
     video_reach.PROJECTION,
     followers.PROJECTION,
     account_viewers.PROJECTION,
+    alerts.PROJECTION,
 )
 
 

@@ -22,6 +22,7 @@ from analytics_graph.export.service import RequestScope
 from analytics_graph.ingest.http import IngestEndpoint, ingest_routes
 from analytics_graph.observability.middleware import ObservabilityMiddleware
 from analytics_graph.observability.probes import probe_routes
+from analytics_graph.resources import raise_open_files_limit
 from analytics_graph.web import web_routes
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        raise_open_files_limit()  # a websocket subscriber holds a file descriptor
         async with open_system(settings, run_projections=settings.run_projections) as system:
             app.state.system = system
             app.state.graphql = graphql_api(system.services, system.secret, completion)

@@ -122,6 +122,15 @@ class TokenVerifier:
         return caller
 
 
+def token_expiry(token: str) -> float | None:
+    """The ``exp`` of a token already verified (Unix seconds), or ``None``."""
+    try:
+        expires = jwt.decode(token, options={"verify_signature": False}).get("exp")
+    except jwt.InvalidTokenError:
+        return None
+    return float(expires) if isinstance(expires, int | float) else None
+
+
 def _caller(claims: dict[str, object]) -> Caller:
     try:
         role = Role(str(claims["role"]))

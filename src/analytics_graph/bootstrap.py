@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import asyncpg
 
 import projections
+from analytics_graph.alerts import Evaluator, EvaluatorOptions
 from analytics_graph.api.engine.limits import Limits
 from analytics_graph.api.services import Services
 from analytics_graph.application import PERSISTENCE_MODULE, AnalyticsApplication
@@ -33,6 +34,8 @@ from analytics_graph.eventstore.schema import migrate
 from analytics_graph.ingest import Ingestor
 from analytics_graph.projection import ChangeFeed, ProjectionRunner
 from analytics_graph.projection.notices import change_feed
+from analytics_graph.webhooks import WebhookService
+from analytics_graph.webhooks import policy as webhook_policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,8 @@ class System:
     """What the API is handed: the parts above, the limits, the change feed."""
     secret: str
     """Signs and verifies bearer tokens."""
+    webhooks: WebhookService | None = None
+    """Dispatches and sends webhooks (runs when the projections do)."""
 
 
 @contextlib.asynccontextmanager
@@ -94,9 +99,13 @@ async def open_system(settings: Settings, *, run_projections: bool = True) -> As
                 store = EventStore(pool, notifier)
                 runner = ProjectionRunner(url, store, listener, projections.ALL)
                 sealer = Sealer(url, signer(settings), listener)  # audit: seals the log
+                webhooks = WebhookService.of(settings, url, store, pool, listener)
+                alerts = Evaluator(url, store, listener, EvaluatorOptions())
                 if run_projections:
                     await runner.start()
                     await sealer.start()
+                    await webhooks.start()
+                    await alerts.start()
                 try:
                     async with _feed(url, run_projections) as feed:
                         limits = limits_of(settings)
@@ -115,6 +124,9 @@ async def open_system(settings: Settings, *, run_projections: bool = True) -> As
                             listener=listener,
                             feed=feed,
                             projections=projections.ALL,
+                            webhook_policy=webhook_policy(settings),
+                            live_interval=settings.subscription_interval_seconds,
+                            live_send_timeout=settings.subscription_send_timeout_seconds,
                         )
                         yield System(
                             settings=settings,
@@ -128,8 +140,11 @@ async def open_system(settings: Settings, *, run_projections: bool = True) -> As
                             ingestor=ingestor,
                             services=services,
                             secret=signing_secret(settings),
+                            webhooks=webhooks if run_projections else None,
                         )
                 finally:
+                    await alerts.stop()
+                    await webhooks.stop()
                     await sealer.stop()
                     await runner.stop()
         finally:

@@ -90,6 +90,20 @@ class Settings:
     """Most operations running at once on one websocket."""
     ingest_remembered_ids: int = 1_000_000
     """Event ids the server's ingestor remembers as stored (about 100 bytes each)."""
+    subscription_interval_seconds: float = 0.25
+    """A shared metric subscription sends at most one update per interval."""
+    subscription_send_timeout_seconds: float = 10.0
+    """A subscriber whose update is not sent within this is closed with 4429."""
+    webhooks_allow_private: bool = False
+    """Lets webhooks use plain ``http`` and loopback, private and link-local addresses
+    (development and tests); off, only ``https`` to public addresses is sent."""
+    webhook_timeout_seconds: float = 10.0
+    webhook_metrics_interval_seconds: float = 5.0
+    """``METRICS_CHANGED`` deliveries to one webhook are at most one per interval."""
+    webhook_retry_base_seconds: float = 5.0
+    webhook_retry_cap_seconds: float = 3600.0
+    webhook_failure_window_seconds: float = 24 * 3600.0
+    """A webhook failing for this long (no success since) is disabled."""
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -122,6 +136,9 @@ class Settings:
         for name, cast in NUMERIC_SETTINGS.items():
             numbers.update(number(name, cast))
         return cls(
+            webhooks_allow_private=config(
+                ENV_PREFIX + "WEBHOOKS_ALLOW_PRIVATE", cast=bool, default=False
+            ),
             **numbers,  # type: ignore[arg-type]
             database_url=url or None,
             data_dir=Path(config(ENV_PREFIX + "DATA_DIR", default=".analytics-graph")),

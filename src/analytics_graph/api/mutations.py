@@ -12,6 +12,7 @@ from typing import Annotated
 import strawberry
 
 from analytics_graph.api import access
+from analytics_graph.api.alerts import set_alert_rules
 from analytics_graph.api.context import Info
 from analytics_graph.api.engine.fields import mutation
 from analytics_graph.api.queries import as_uuid
@@ -35,6 +36,7 @@ from analytics_graph.api.types.problems import (
     VideoDeleted,
 )
 from analytics_graph.api.types.video import Video
+from analytics_graph.api.webhooks import create_webhook, delete_webhook, redeliver
 from analytics_graph.auth import Caller
 from analytics_graph.errors import (
     HandleTakenError,
@@ -168,3 +170,8 @@ class Mutation:
         batch is validated whole before anything is appended."""
         access.recorder(info.context.caller)
         return await record(info.context.services, events)
+
+    create_webhook = mutation(create_webhook)
+    delete_webhook = mutation(delete_webhook)
+    redeliver = mutation(redeliver)
+    set_alert_rules = mutation(set_alert_rules)

@@ -8,6 +8,7 @@ from uuid import UUID
 import strawberry
 
 from analytics_graph.api import access
+from analytics_graph.api.alerts import alert_rules
 from analytics_graph.api.context import Info
 from analytics_graph.api.engine.fields import field
 from analytics_graph.api.errors import BadUserInput, page_size
@@ -16,6 +17,7 @@ from analytics_graph.api.types.account import Account
 from analytics_graph.api.types.log import EventConnection, LoggedEvent
 from analytics_graph.api.types.scalars import Position
 from analytics_graph.api.types.video import Video
+from analytics_graph.api.webhooks import webhook_deliveries, webhooks
 from analytics_graph.auth import Caller
 from analytics_graph.eventstore import LogWindow
 
@@ -108,6 +110,10 @@ class Query:
             end_position=page[-1].position if page else None,
             has_next_page=len(events) > size,
         )
+
+    webhooks = field(webhooks)
+    webhook_deliveries = field(webhook_deliveries)
+    alert_rules = field(alert_rules)
 
     @field
     async def log_head(self, info: Info) -> audit.TreeHead:

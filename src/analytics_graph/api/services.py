@@ -17,6 +17,9 @@ from analytics_graph.eventstore import EventStore
 from analytics_graph.eventstore.notify import Listener
 from analytics_graph.ingest import Ingestor
 from analytics_graph.projection import ChangeFeed, Projection
+from analytics_graph.webhooks import UrlPolicy
+
+SAFE = UrlPolicy()
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,3 +35,9 @@ class Services:
     listener: Listener
     feed: ChangeFeed | None
     projections: Sequence[Projection]
+    webhook_policy: UrlPolicy = SAFE
+    live_interval: float = 0.25
+    """Shared metric subscriptions: at most one update per this many seconds."""
+    live_send_timeout: float = 10.0
+    """A subscriber's update not sent within this many seconds closes it (4429)."""
+    """Which webhook URLs are accepted (the setting ``webhooks_allow_private``)."""

@@ -16,6 +16,7 @@ from uuid import UUID
 import strawberry
 
 from analytics_graph.api import access
+from analytics_graph.api.alerts import alerts
 from analytics_graph.api.context import Info
 from analytics_graph.api.engine.fields import subscription
 from analytics_graph.api.errors import ClientError
@@ -55,11 +56,14 @@ class VideoMetricsUpdate:
 
 
 async def _next_batch(notices: NoticeQueue) -> list[ChangeNotice]:
-    """The next notice and any others arriving within ``COALESCE_SECONDS`` of it."""
+    """The next notice and any others arriving within ``COALESCE_SECONDS`` of it (one
+    window from the first: under a steady stream of notices, waiting for a quiet gap
+    would hold updates back for as long as the stream lasts)."""
     batch = [await anext(notices)]
     with contextlib.suppress(TimeoutError):
-        while True:  # asyncio.timeout keeps a cancellation that wait_for could lose
-            async with asyncio.timeout(COALESCE_SECONDS):
+        # asyncio.timeout keeps a cancellation that wait_for could lose
+        async with asyncio.timeout(COALESCE_SECONDS):
+            while True:
                 batch.append(await anext(notices))
     return batch
 
@@ -137,3 +141,5 @@ class Subscription:
         access.log_reader(info.context.caller)
         async for event in follow_log(info.context.services, after or 0, types or None):
             yield LoggedEvent.of(event)
+
+    alerts = subscription(alerts)

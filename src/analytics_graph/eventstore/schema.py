@@ -126,11 +126,77 @@ CREATE TABLE snapshots (
 );
 """
 
+WEBHOOK_TABLES = """
+-- Webhook endpoints (webhooks/endpoints.py). The secret is kept to sign with; it is
+-- shown once, when created, and never read back through the API.
+CREATE TABLE webhook_endpoints (
+    webhook_id       uuid        PRIMARY KEY,
+    account_id       uuid        NOT NULL,
+    url              text        NOT NULL,
+    topics           text[]      NOT NULL,
+    secret           text        NOT NULL,
+    enabled          boolean     NOT NULL DEFAULT true,
+    disabled_reason  text,
+    failing_since    timestamptz,
+    created_position bigint      NOT NULL,
+    created_at       timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX webhook_endpoints_by_account ON webhook_endpoints (account_id);
+-- What to send, in order per endpoint (webhooks/deliveries.py); written by the
+-- dispatcher in the transaction that advances its checkpoint.
+CREATE TABLE webhook_deliveries (
+    delivery_id     bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    webhook_id      uuid        NOT NULL REFERENCES webhook_endpoints ON DELETE CASCADE,
+    message_id      text        NOT NULL UNIQUE,
+    topic           text        NOT NULL,
+    position        bigint      NOT NULL,
+    body            text        NOT NULL,
+    status          text        NOT NULL DEFAULT 'pending'
+                                CHECK (status IN ('pending', 'delivered', 'failed')),
+    attempts        integer     NOT NULL DEFAULT 0,
+    response_status integer,
+    last_error      text,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    scheduled_at    timestamptz NOT NULL DEFAULT now(),
+    next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    delivered_at    timestamptz
+);
+CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (webhook_id, delivery_id)
+    WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, delivery_id DESC);
+-- How far the webhook dispatcher has followed the log: from the head at this
+-- migration (no endpoint exists before it).
+CREATE TABLE webhook_checkpoint (
+    name     text   PRIMARY KEY,
+    position bigint NOT NULL
+);
+INSERT INTO webhook_checkpoint (name, position)
+SELECT 'dispatcher', coalesce(max(position), 0) FROM events;
+"""
+
+ALERT_TABLES = """
+-- Per-account overrides of the alert rules' defaults (alerts/rules.py).
+CREATE TABLE alert_rules (
+    account_id uuid        PRIMARY KEY,
+    rules      jsonb       NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+-- How far the alert evaluator has followed the log (alerts/evaluator.py).
+CREATE TABLE alert_checkpoint (
+    name     text   PRIMARY KEY,
+    position bigint NOT NULL
+);
+INSERT INTO alert_checkpoint (name, position)
+SELECT 'evaluator', coalesce(max(position), 0) FROM events;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "event log", EVENTS_TABLE),
     Migration(2, "aggregate events by position", AGGREGATE_ROWS_INDEX),
     Migration(3, "sealed log: tree nodes, leaf positions, signed heads", AUDIT_TABLES),
     Migration(4, "aggregate snapshots", SNAPSHOTS_TABLE),
+    Migration(5, "webhooks", WEBHOOK_TABLES),
+    Migration(6, "alerts", ALERT_TABLES),
 )
 
 

@@ -130,6 +130,11 @@ class ChangeFeed:
         finally:
             self._subscribers.discard(subscription)
 
+    @property
+    def subscribers(self) -> int:
+        """How many subscriptions are open (one per shared subscription group)."""
+        return len(self._subscribers)
+
     def _deliver(self, notice: ChangeNotice) -> None:
         for subscriber in list(self._subscribers):
             subscriber.put(notice)

@@ -30,6 +30,8 @@ from analytics_graph.api.context import Context
 from analytics_graph.api.engine import AnalyticsSchema
 from analytics_graph.api.http.endpoint import caller_of
 from analytics_graph.api.http.protocol import RequestError
+from analytics_graph.api.live.handler import LiveHandler
+from analytics_graph.api.live.hub import Hub
 from analytics_graph.api.reads.snapshots import PoolSession
 from analytics_graph.api.services import Services
 from analytics_graph.auth import TokenVerifier
@@ -44,7 +46,10 @@ def _authorization(params: dict[str, Any] | None, headers: Any) -> str | None:
 
 
 class SubscriptionsApp(GraphQL[Context, None]):
-    """Strawberry's ASGI view, used for websockets only."""
+    """Strawberry's ASGI view, used for websockets only; metric subscriptions are
+    shared (``api/live``)."""
+
+    graphql_transport_ws_handler_class = LiveHandler
 
     def __init__(self, schema: AnalyticsSchema, services: Services, secret: str) -> None:
         limits = services.limits
@@ -57,6 +62,11 @@ class SubscriptionsApp(GraphQL[Context, None]):
         )
         self.services = services
         self.tokens = TokenVerifier(secret)
+        self.hub = Hub(schema, services, services.live_interval, services.live_send_timeout)
+
+    def encode_json(self, data: object) -> str | bytes:
+        """Text as is (``api/live`` sends payloads serialised once for many), else JSON."""
+        return data if isinstance(data, str) else super().encode_json(data)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "websocket":

@@ -7,9 +7,11 @@ from uuid import UUID
 import strawberry
 
 from analytics_graph.api.context import Info
+from analytics_graph.api.engine.fields import field
 from analytics_graph.api.engine.selection import selected
 from analytics_graph.api.errors import page_size
 from analytics_graph.api.reads.days import Days
+from analytics_graph.api.types.alerts import Alert
 from analytics_graph.api.types.audience import (
     UNSELECTED_FRESHNESS,
     Freshness,
@@ -32,6 +34,7 @@ from analytics_graph.api.types.common import (
 )
 from analytics_graph.api.types.video import Video
 from projections import readmodel
+from projections.alerts.queries import alerts_in_range
 from projections.engagement import content
 from projections.entities.queries import VideoEntity
 
@@ -166,6 +169,18 @@ class AccountAnalytics:
     as_of: Freshness = strawberry.field(
         description="The last log position these numbers include, and when it was recorded."
     )
+    account_id: strawberry.Private[UUID | None] = None
+    days: strawberry.Private[Days | None] = None
+
+    @field
+    async def alerts(self, info: Info) -> list[Alert]:
+        """The alerts whose window starts in the range, newest first (at most 1000)."""
+        if self.account_id is None or self.days is None:
+            return []
+        found = await info.context.session.run(
+            alerts_in_range, self.account_id, self.days.start, self.days.end
+        )
+        return [Alert.of(a) for a in found]
 
 
 _NO_METRIC = METRIC.one(readmodel.Metric(0, 0, []))
@@ -208,4 +223,5 @@ async def account_analytics(info: Info, account_id: UUID, days: Days) -> Account
     return AccountAnalytics(
         range=DateRange.of(days), content=content, followers=followers, overview=overview,
         viewers=viewers or UNSELECTED_VIEWERS, as_of=as_of or UNSELECTED_FRESHNESS,
+        account_id=account_id, days=days,
     )  # fmt: skip

@@ -1,0 +1,410 @@
+"""Live updates: shared metric subscriptions and webhook deliveries, measured.
+
+    python -m bench.live subscriptions --accounts 100 --per-account 10 --seconds 15
+    python -m bench.live subscriptions --accounts 1 --per-account 1000      # all on one account
+    python -m bench.live webhooks --accounts 50 --seconds 15
+
+A fresh database on ``ANALYTICS_GRAPH_BENCH_DATABASE_URL`` (default: the local test
+server) gets a simulated world; the server runs in a process of its own (its CPU
+and RSS are read from /proc). Subscribers (real graphql-transport-ws clients, the
+``websockets`` package) ask one of three selections of their account's metrics;
+an ingest loop records views spread over the accounts at ``--rate`` events/s.
+Delay: from the commit of the batch holding an update's position to the update's
+receipt. Webhooks: one endpoint per account (``METRICS_CHANGED``, interval
+``--interval``) to a local receiver; delay from commit to receipt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import bisect
+import contextlib
+import os
+import resource
+import signal
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import orjson
+import websockets
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from analytics_graph.auth import Role, issue_token
+from analytics_graph.database import create_pool
+from analytics_graph.eventstore import EventStore
+from analytics_graph.eventstore.notify import Notifier
+from analytics_graph.eventstore.schema import migrate
+from analytics_graph.ingest import Ingestor
+from analytics_graph.simulation import SimulationConfig, World, generate_world, load_world
+from analytics_graph.webhooks import Topic, UrlPolicy, endpoints
+
+SECRET = "bench-live-secret-of-at-least-32-bytes!!"
+SELECTIONS = (
+    "subscription S($id: ID!) { accountMetrics(accountId: $id) { position account {"
+    " followerCount } } }",
+    "subscription S($id: ID!) { accountMetrics(accountId: $id) { position account {"
+    " analytics(range: {preset: LAST_7_DAYS}) { overview { videoViews { total } } } } } }",
+    "subscription S($id: ID!) { accountMetrics(accountId: $id) { position account {"
+    " analytics(range: {preset: LAST_28_DAYS}) { overview { likes { total daily { value } }"
+    " profileViews { total } } } } } }",
+)
+
+
+def raise_open_files() -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000 if ordered else 0.0
+
+
+class Usage:
+    """CPU seconds and RSS of a process, from /proc."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.start = self.cpu()
+
+    def cpu(self) -> float:
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+
+class Commits:
+    """When each ingest batch committed, by its last position."""
+
+    def __init__(self) -> None:
+        self.positions: list[int] = []
+        self.times: list[float] = []
+
+    def add(self, position: int, at: float) -> None:
+        self.positions.append(position)
+        self.times.append(at)
+
+    def time_of(self, position: int) -> float | None:
+        """The commit time of the first batch reaching ``position``."""
+        i = bisect.bisect_left(self.positions, position)
+        return self.times[i] if i < len(self.times) else None
+
+
+@contextlib.asynccontextmanager
+async def database(base: str) -> AsyncIterator[str]:
+    name = f"ag_bench_live_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(base)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = base.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        yield url
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@contextlib.asynccontextmanager
+async def server(url: str, port: int, interval: float, data_dir: Path) -> AsyncIterator[Usage]:
+    env = {
+        **os.environ,
+        "ANALYTICS_GRAPH_DATABASE_URL": url,
+        "ANALYTICS_GRAPH_SECRET": SECRET,
+        "ANALYTICS_GRAPH_DATA_DIR": str(data_dir),
+        "ANALYTICS_GRAPH_WEBHOOKS_ALLOW_PRIVATE": "true",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.live", "serve", str(port), str(interval), env=env
+    )
+    try:
+        for _ in range(600):
+            with contextlib.suppress(OSError):
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                break
+            await asyncio.sleep(0.1)
+        yield Usage(process.pid)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            async with asyncio.timeout(20):
+                await process.wait()
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+def serve(port: int, interval: float) -> None:
+    """The server process: the app under uvicorn, with the given subscription interval."""
+    import dataclasses
+
+    import uvicorn
+
+    from analytics_graph.app import create_app
+    from analytics_graph.config import Settings
+
+    raise_open_files()
+    settings = dataclasses.replace(
+        Settings.from_environ(),
+        subscription_interval_seconds=interval,
+        webhook_metrics_interval_seconds=interval,
+    )
+    uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+
+
+async def world_in(url: str, accounts: int) -> tuple[World, EventStore, asyncpg.Pool]:
+    """The world in the database; the store's commits wake the server (a notifier)."""
+    pool = await create_pool(url, min_size=1, max_size=4)
+    notifier = Notifier(url)
+    await notifier.__aenter__()  # lives as long as the benchmark process
+    async with pool.acquire() as conn:
+        await migrate(conn)
+    world = generate_world(
+        SimulationConfig(
+            seed=7,
+            accounts=accounts,
+            pro_ratio=1.0,
+            events=max(2_000, accounts * 20),
+            users=2_000,
+            weeks=2,
+            end=datetime.now(UTC) - timedelta(minutes=10),
+        )
+    )
+    store = EventStore(pool, notifier)
+    await load_world(world, store)
+    return world, store, pool
+
+
+async def ingest(
+    world: World, store: EventStore, rate: int, seconds: float, commits: Commits
+) -> int:
+    """Views spread over every account's first video, in 10 batches a second."""
+    ingestor = Ingestor(store, max_batch=100_000)
+    videos: dict[uuid.UUID, str] = {}
+    for video in world.videos:
+        if not video.deleted_at:
+            videos.setdefault(video.account_id, str(video.id))
+    chosen = list(videos.values())
+    per_batch, sent, n = max(1, rate // 10), 0, 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        started = time.monotonic()
+        at = (datetime.now(UTC) - timedelta(seconds=2)).isoformat()
+        batch = []
+        for _ in range(per_batch):
+            batch.append(
+                {
+                    "type": "view",
+                    "eventId": str(uuid.uuid4()),
+                    "occurredAt": at,
+                    "videoId": chosen[n % len(chosen)],
+                    "viewerId": f"b{n}",
+                    "watchedSeconds": 1.0,
+                    "source": "FOR_YOU",
+                }
+            )
+            n += 1
+        outcome = await ingestor.ingest_events(batch)
+        assert not outcome.rejections, outcome.rejections[:1]
+        commits.add(await store.last_position(), time.time())
+        sent += len(batch)
+        await asyncio.sleep(max(0.0, 0.1 - (time.monotonic() - started)))
+    return sent
+
+
+async def subscriber(
+    port: int, account: str, query: str, received: list[tuple[float, int]], ready: asyncio.Event
+) -> None:
+    auth = {"Authorization": f"Bearer {issue_token(SECRET, Role.CREATOR, uuid.UUID(account))}"}
+    async with websockets.connect(
+        f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+        max_size=None, compression=None, open_timeout=120, ping_interval=None,
+    ) as ws:  # fmt: skip
+        await ws.send(orjson.dumps({"type": "connection_init", "payload": auth}).decode())
+        await ws.recv()
+        message = {"id": "1", "type": "subscribe",
+                   "payload": {"query": query, "variables": {"id": account}}}  # fmt: skip
+        await ws.send(orjson.dumps(message).decode())
+        ready.set()
+        async for raw in ws:
+            data = orjson.loads(raw)
+            if data.get("type") == "next":
+                position = data["payload"]["data"]["accountMetrics"]["position"]
+                received.append((time.time(), position))
+
+
+async def subscriptions(args: argparse.Namespace) -> None:
+    raise_open_files()
+    async with database(args.database) as url:
+        world, store, pool = await world_in(url, args.accounts)
+        port = 18_000 + os.getpid() % 1000
+        async with server(url, port, args.interval, Path(f"/tmp/bench-live-{port}")) as usage:
+            accounts = [str(a.id) for a in world.accounts]
+            received: list[tuple[float, int]] = []
+            tasks, opened = [], 0
+            started = time.monotonic()
+            for i in range(args.accounts * args.per_account):
+                ready = asyncio.Event()
+                account = accounts[i % len(accounts)]
+                query = SELECTIONS[(i // len(accounts)) % len(SELECTIONS)]
+                tasks.append(asyncio.create_task(subscriber(port, account, query, received, ready)))
+                await ready.wait()
+                opened += 1
+            opening = time.monotonic() - started
+            await asyncio.sleep(2)
+            idle_rss = usage.rss_mb()
+            commits = Commits()
+            cpu0, t0 = usage.cpu(), time.monotonic()
+            count0 = len(received)
+            sent = await ingest(world, store, args.rate, args.seconds, commits)
+            await asyncio.sleep(2)
+            elapsed, cpu = time.monotonic() - t0, usage.cpu() - cpu0
+            got = received[count0:]
+            delays = [at - c for at, p in got if (c := commits.time_of(p)) is not None]
+            print(
+                f"subscribers {opened} on {args.accounts} accounts ({len(SELECTIONS)} selections),"
+                f" opened in {opening:.1f} s; interval {args.interval} s\n"
+                f"  ingest {sent} events in {args.seconds} s ({sent / args.seconds:.0f}/s)\n"
+                f"  updates received {len(got)} ({len(got) / elapsed:.0f}/s);"
+                f" delay commit->receipt p50 {percentile(delays, 0.5):.0f} ms,"
+                f" p99 {percentile(delays, 0.99):.0f} ms, max {percentile(delays, 1.0):.0f} ms\n"
+                f"  server CPU {cpu / elapsed * 100:.0f}% of one core;"
+                f" RSS idle {idle_rss:.0f} MB, end {usage.rss_mb():.0f} MB"
+            )
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        await pool.close()
+
+
+async def idle_memory(args: argparse.Namespace) -> None:
+    """RSS of the server with 0 and with N idle subscribers (one account, one selection)."""
+    raise_open_files()
+    async with database(args.database) as url:
+        world, _, pool = await world_in(url, 1)
+        port = 18_000 + os.getpid() % 1000
+        async with server(url, port, args.interval, Path(f"/tmp/bench-live-{port}")) as usage:
+            account = str(world.accounts[0].id)
+            await asyncio.sleep(2)
+            before = usage.rss_mb()
+            tasks: list[asyncio.Task[None]] = []
+            received: list[tuple[float, int]] = []
+            for _ in range(args.count):
+                ready = asyncio.Event()
+                coroutine = subscriber(port, account, SELECTIONS[1], received, ready)
+                tasks.append(asyncio.create_task(coroutine))
+                await ready.wait()
+            await asyncio.sleep(3)
+            after = usage.rss_mb()
+            print(
+                f"idle subscribers {args.count}: server RSS {before:.1f} -> {after:.1f} MB,"
+                f" {(after - before) * 1024 / args.count:.1f} KB per subscriber"
+                " (websocket connection included)"
+            )
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        await pool.close()
+
+
+async def webhooks(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    received: list[tuple[float, int]] = []
+
+    async def hook(request: Request) -> Response:
+        body = orjson.loads(await request.body())
+        received.append((time.time(), body["data"]["position"]))
+        return Response(status_code=204)
+
+    receiver_port = 19_000 + os.getpid() % 1000
+    receiver = uvicorn.Server(
+        uvicorn.Config(
+            Starlette(routes=[Route("/hook", hook, methods=["POST"])]),
+            host="127.0.0.1",
+            port=receiver_port,
+            log_level="warning",
+        )
+    )
+    receiving = asyncio.create_task(receiver.serve())
+    async with database(args.database) as url:
+        world, store, pool = await world_in(url, args.accounts)
+        for account in world.accounts:
+            await endpoints.create(
+                pool,
+                UrlPolicy(allow_private=True),
+                account.id,
+                f"http://127.0.0.1:{receiver_port}/hook",
+                [Topic.METRICS_CHANGED],
+            )
+        port = 18_000 + os.getpid() % 1000
+        async with server(url, port, args.interval, Path(f"/tmp/bench-live-{port}")) as usage:
+            commits = Commits()
+            cpu0, t0 = usage.cpu(), time.monotonic()
+            sent = await ingest(world, store, args.rate, args.seconds, commits)
+            await asyncio.sleep(3)
+            elapsed, cpu = time.monotonic() - t0, usage.cpu() - cpu0
+            delays = [at - c for at, p in received if (c := commits.time_of(p)) is not None]
+            made = await pool.fetchrow(
+                "SELECT count(*) AS n, avg(extract(epoch FROM delivered_at - created_at)) AS wait,"
+                " count(DISTINCT created_at) AS dispatches FROM webhook_deliveries"
+            )
+            assert made is not None
+            print(
+                f"  deliveries made {made['n']} in {made['dispatches']} dispatches;"
+                f" made -> delivered {float(made['wait'] or 0) * 1000:.0f} ms on average"
+            )
+            print(
+                f"webhooks: {args.accounts} endpoints, METRICS_CHANGED at most every"
+                f" {args.interval} s; ingest {sent / args.seconds:.0f} events/s"
+                f" for {args.seconds} s\n"
+                f"  deliveries {len(received)} ({len(received) / elapsed:.0f}/s);"
+                f" delay commit->receipt p50 {percentile(delays, 0.5):.0f} ms,"
+                f" p99 {percentile(delays, 0.99):.0f} ms\n"
+                f"  server CPU {cpu / elapsed * 100:.0f}% of one core, RSS {usage.rss_mb():.0f} MB"
+            )
+        await pool.close()
+    receiver.should_exit = True
+    await receiving
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("mode", choices=["subscriptions", "idle", "webhooks", "serve"])
+    parser.add_argument("rest", nargs="*")
+    parser.add_argument("--accounts", type=int, default=100)
+    parser.add_argument("--per-account", type=int, default=10)
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--rate", type=int, default=2_000)
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--interval", type=float, default=0.25)
+    parser.add_argument(
+        "--database",
+        default=os.environ.get(
+            "ANALYTICS_GRAPH_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
+        ),
+    )
+    args = parser.parse_args()
+    if args.mode == "serve":
+        serve(int(args.rest[0]), float(args.rest[1]))
+        return
+    runner: Any = {"subscriptions": subscriptions, "idle": idle_memory, "webhooks": webhooks}
+    asyncio.run(runner[args.mode](args))
+
+
+if __name__ == "__main__":
+    main()

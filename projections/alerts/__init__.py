@@ -1,0 +1,81 @@
+"""Alerts: what the alert rules need beyond the other read models, and the alerts raised.
+
+Tables (in ``rm_alerts``):
+
+* ``video_hours`` (video, UTC clock hour): views, over the video's whole life (the
+  ``engagement`` model keeps hours only for the first 48): the hourly spike rule
+  compares an hour with the same hour of the 7 days before;
+* ``raised``: each ``AlertRaised`` event of the log (``alerts/events.py``), what
+  ``AccountAnalytics.alerts`` reads.
+"""
+
+from __future__ import annotations
+
+from analytics_graph.projection import Batch, Changes, Projection
+from analytics_graph.projection.tables import qualify
+from analytics_graph.types import Connection
+
+NAME = "alerts"
+ALERT_RAISED = "AlertRaised"
+HANDLES = frozenset(("view", ALERT_RAISED))
+
+DDL = """
+CREATE TABLE {schema}.video_hours (
+    video_id   uuid        NOT NULL,
+    hour       timestamptz NOT NULL,
+    account_id uuid        NOT NULL,
+    views      bigint      NOT NULL,
+    PRIMARY KEY (video_id, hour)
+);
+CREATE TABLE {schema}.raised (
+    event_id     uuid        PRIMARY KEY,
+    position     bigint      NOT NULL,
+    account_id   uuid        NOT NULL,
+    rule         text        NOT NULL,
+    subject_id   uuid        NOT NULL,
+    window_start timestamptz NOT NULL,
+    window_end   timestamptz NOT NULL,
+    value        bigint      NOT NULL,
+    baseline     float8      NOT NULL,
+    threshold    float8      NOT NULL,
+    raised_at    timestamptz NOT NULL
+);
+CREATE INDEX raised_by_account ON {schema}.raised (account_id, window_start);
+"""
+
+HOURS = """
+INSERT INTO {schema}.video_hours AS t (video_id, hour, account_id, views)
+SELECT stream_id::uuid, date_trunc('hour', occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
+       (data->>'accountId')::uuid, count(*)
+FROM events WHERE position > $1 AND position <= $2 AND type = 'view'
+GROUP BY 1, 2, 3
+ON CONFLICT (video_id, hour) DO UPDATE SET views = t.views + EXCLUDED.views
+"""
+RAISED = """
+INSERT INTO {schema}.raised (event_id, position, account_id, rule, subject_id, window_start,
+                             window_end, value, baseline, threshold, raised_at)
+SELECT event_id, position, (data->>'accountId')::uuid, data->>'rule',
+       (data->>'subjectId')::uuid, (data->>'windowStart')::timestamptz,
+       (data->>'windowEnd')::timestamptz, (data->>'value')::bigint,
+       (data->>'baseline')::float8, (data->>'threshold')::float8, occurred_at
+FROM events WHERE position > $1 AND position <= $2 AND type = $3
+ON CONFLICT (event_id) DO NOTHING
+RETURNING account_id
+"""
+
+
+async def apply(conn: Connection, batch: Batch) -> Changes:
+    """Counts the batch's views per video and hour; records its alerts."""
+    await conn.execute(qualify(HOURS, batch.schema), batch.after, batch.upto)
+    rows = await conn.fetch(qualify(RAISED, batch.schema), batch.after, batch.upto, ALERT_RAISED)
+    return Changes().add(accounts=(r[0] for r in rows))
+
+
+PROJECTION = Projection(
+    name=NAME,
+    version=1,
+    handles=HANDLES,
+    ddl=DDL,
+    apply=apply,
+    description="per video and hour: views (all hours); the alerts raised",
+)

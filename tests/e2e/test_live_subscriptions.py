@@ -1,0 +1,280 @@
+"""Shared metric subscriptions, with real graphql-transport-ws clients: one execution
+and one payload per distinct question, coalescing, slow clients, token expiry."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import os
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import uvicorn
+from httpx_ws import WebSocketDisconnect
+from starlette.applications import Starlette
+from starlette.datastructures import Secret
+
+from analytics_graph.api.live.hub import Hub
+from analytics_graph.app import create_app
+from analytics_graph.auth import Role, issue_token
+from analytics_graph.config import Settings
+from analytics_graph.simulation import SimulationConfig, generate_world, load_world
+from tests.conftest import scratch_database
+from tests.e2e.conftest import free_port
+from tests.e2e.graphql_support import SECRET, Served, _writer, next_message, subscribed, token
+
+END = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+CONFIG = SimulationConfig(
+    seed=21, accounts=2, pro_ratio=1.0, events=1_000, users=200, weeks=2, end=END
+)
+INGEST = token(Role.INGEST)
+RECORD = """mutation E($events: [EngagementEventInput!]!) { recordEngagement(events: $events) {
+  __typename ... on IngestResult { accepted } } }"""
+METRICS = """subscription S($id: ID!) { accountMetrics(accountId: $id) {
+  accountId position account { analytics(range: {preset: LAST_7_DAYS}) {
+    overview { profileViews { total } } } } } }"""
+HEAVY = """subscription S($id: ID!) { accountMetrics(accountId: $id) {
+  position account { analytics(range: {preset: LAST_365_DAYS}) { overview {
+    videoViews { daily { date value } } profileViews { daily { date value } }
+    likes { daily { date value } } comments { daily { date value } }
+    shares { daily { date value } } netFollowers { daily { date value } } } } } } }"""
+
+
+@dataclass
+class LiveWorld:
+    served: Served
+    app: Starlette
+
+    async def listening(self, groups: int) -> None:
+        """Waits until ``groups`` shared executions listen for change notices."""
+        feed = self.hub.services.feed
+        assert feed is not None
+        await _until(lambda: feed.subscribers == groups)
+
+    @property
+    def hub(self) -> Hub:
+        hub: Hub = self.app.state.graphql.websocket.hub
+        return hub
+
+    def account(self, index: int = 0) -> str:
+        assert self.served.world is not None
+        return str(self.served.world.accounts[index].id)
+
+    async def profile_views(self, account: str, n: int = 1) -> None:
+        at = (datetime.now(UTC) - timedelta(seconds=5)).isoformat()
+        events = [
+            {"profileView": {"eventId": str(uuid.uuid4()), "occurredAt": at,
+                             "accountId": account, "viewerId": "w"}}
+            for _ in range(n)
+        ]  # fmt: skip
+        result = await self.served.data(RECORD, {"events": events}, token=INGEST)
+        assert result["recordEngagement"]["accepted"] == n
+
+
+@contextlib.asynccontextmanager
+async def live_world(server_url: str, data_dir: Path, **overrides: Any) -> AsyncIterator[LiveWorld]:
+    async with scratch_database(server_url) as url:
+        settings = Settings(database_url=url, data_dir=data_dir, secret=Secret(SECRET), **overrides)
+        app = create_app(settings)
+        port = free_port()
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        )
+        task = asyncio.create_task(server.serve())
+        try:
+            while not server.started:
+                if task.done():
+                    task.result()
+                await asyncio.sleep(0.02)
+            async with _writer(url) as store:
+                served = Served(f"http://127.0.0.1:{port}", url, store)
+                served.world = generate_world(CONFIG)
+                await load_world(served.world, store)
+                await served.caught_up()
+                try:
+                    yield LiveWorld(served, app)
+                finally:
+                    await served.http.aclose()
+        finally:
+            server.should_exit = True
+            await task
+
+
+async def _total(world: LiveWorld, account: str) -> int:
+    query = """query A($id: ID!) { account(id: $id) { analytics(range: {preset: LAST_7_DAYS}) {
+      overview { profileViews { total } } } } }"""
+    data = await world.served.data(query, {"id": account}, token=token(Role.ADMIN))
+    total: int = data["account"]["analytics"]["overview"]["profileViews"]["total"]
+    return total
+
+
+async def _until(predicate: Any, within: float = 20.0) -> None:
+    async with asyncio.timeout(within):
+        while not predicate():  # noqa: ASYNC110 - the server's state is polled
+            await asyncio.sleep(0.02)
+
+
+def _first_leaf(error: BaseException) -> BaseException:
+    """The first error inside nested exception groups (the websocket client's task
+    groups wrap a test's failure once per open connection)."""
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    return error
+
+
+async def test_subscribers_asking_the_same_share_one_execution_and_payload(
+    server_url: str, tmp_path: Path
+) -> None:
+    try:
+        await _share(server_url, tmp_path)
+    except BaseExceptionGroup as group:
+        raise _first_leaf(group) from None
+
+
+async def _share(server_url: str, tmp_path: Path) -> None:
+    async with live_world(server_url, tmp_path) as world, contextlib.AsyncExitStack() as stack:
+        mine = world.account()
+        creator, admin = token(Role.CREATOR, mine), token(Role.ADMIN)
+        sockets = []
+        for i in range(24):  # 16 as the creator, 8 as an admin: two distinct questions
+            caller = creator if i % 3 else admin
+            ws = await stack.enter_async_context(
+                subscribed(world.served, METRICS, {"id": mine}, token=caller)
+            )
+            sockets.append(ws)
+        await _until(lambda: world.hub.stats()["members"] == 24)
+        assert world.hub.stats()["groups"] == 2
+        await world.listening(2)
+        before = world.hub.published
+        await world.profile_views(mine, 3)
+        await world.served.caught_up()
+        want = await _total(world, mine)
+        payloads = []
+        for ws in sockets:  # each gets updates until one shows every new view
+            while True:
+                message = await next_message(ws)
+                update = message["payload"]["data"]["accountMetrics"]
+                total = update["account"]["analytics"]["overview"]["profileViews"]["total"]
+                if total == want:
+                    payloads.append(orjson.dumps(message["payload"]))
+                    break
+        assert len(set(payloads)) == 1  # one payload for all
+        executions = world.hub.published - before
+        assert 2 <= executions <= 6, executions  # per question and update, not per subscriber
+
+
+async def test_updates_are_coalesced_and_the_newest_state_arrives(
+    server_url: str, tmp_path: Path
+) -> None:
+    async with live_world(server_url, tmp_path, subscription_interval_seconds=1.0) as world:
+        mine = world.account()
+        async with subscribed(world.served, METRICS, {"id": mine}, token=token(Role.ADMIN)) as ws:
+            await world.listening(1)
+            for _ in range(8):
+                await world.profile_views(mine)
+                await world.served.caught_up()
+            want = await _total(world, mine)
+            received: list[int] = []
+            while not received or received[-1] != want:
+                message = await next_message(ws)
+                update = message["payload"]["data"]["accountMetrics"]
+                received.append(update["account"]["analytics"]["overview"]["profileViews"]["total"])
+        assert len(received) < 8, received  # fewer updates than batches
+        assert received == sorted(received)
+
+
+async def test_an_expiring_token_ends_the_subscription_with_the_protocols_error(
+    server_url: str, tmp_path: Path
+) -> None:
+    async with live_world(server_url, tmp_path) as world:
+        mine = world.account()
+        # Expires (with the verifier's 30 s of leeway) about 2 s from now.
+        short = issue_token(SECRET, Role.CREATOR, uuid.UUID(mine), ttl_seconds=1,
+                            now=time.time() - 29)  # fmt: skip
+        async with subscribed(world.served, METRICS, {"id": mine}, token=short) as ws:
+            message = await next_message(ws, within=20)
+            assert message["type"] == "error"
+            assert message["payload"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+            with pytest.raises(WebSocketDisconnect) as closed:
+                await ws.receive_json(timeout=10)
+            assert closed.value.code == 4403
+
+
+def _raw_subscription(port: int, payload: dict[str, Any]) -> socket.socket:
+    """A websocket client that subscribes, then never reads (a tiny receive buffer)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        (
+            f"GET /graphql HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            "Sec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n"
+        ).encode()
+    )
+    response = b""
+    while b"\r\n\r\n" not in response:
+        response += sock.recv(1)
+    assert b" 101 " in response, response
+    for message in payload["messages"]:
+        sock.sendall(_frame(orjson.dumps(message)))
+    return sock
+
+
+def _frame(data: bytes) -> bytes:
+    """A masked text frame (client to server)."""
+    mask = os.urandom(4)
+    size = len(data)
+    header = bytes([0x81]) + (
+        bytes([0x80 | size]) if size < 126 else bytes([0x80 | 126]) + size.to_bytes(2, "big")
+    )
+    return header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+
+
+async def test_a_client_that_cannot_keep_up_is_closed_with_4429(
+    server_url: str, tmp_path: Path
+) -> None:
+    settings = {"subscription_interval_seconds": 0.01, "subscription_send_timeout_seconds": 0.5}
+    async with live_world(server_url, tmp_path, **settings) as world:
+        mine = world.account()
+        port = int(world.served.base_url.rsplit(":", 1)[1])
+        bearer = {"Authorization": f"Bearer {token(Role.ADMIN)}"}
+        subscribe = {"query": HEAVY, "variables": {"id": mine}}
+        messages = [
+            {"type": "connection_init", "payload": bearer},
+            {"id": "1", "type": "subscribe", "payload": subscribe},
+        ]
+        sock = await asyncio.to_thread(_raw_subscription, port, {"messages": messages})
+        try:
+            await world.listening(1)
+            for _ in range(200):
+                await world.profile_views(mine)
+                if world.hub.stats()["members"] == 0:
+                    break
+                await asyncio.sleep(0.02)
+            await _until(lambda: world.hub.stats()["members"] == 0)
+            # Read what was buffered: the last frame is a close frame with 4429.
+            sock.setblocking(True)
+            sock.settimeout(5)
+            data = b""
+            with contextlib.suppress(TimeoutError, OSError):
+                while chunk := await asyncio.to_thread(sock.recv, 1 << 20):
+                    data += chunk
+            assert (4429).to_bytes(2, "big") + b"the client cannot keep up" in data
+        finally:
+            sock.close()
+        # Others are unaffected: a fresh subscriber still gets its updates.
+        async with subscribed(world.served, METRICS, {"id": mine}, token=token(Role.ADMIN)) as ws:
+            await world.listening(1)
+            await world.profile_views(mine)
+            assert (await next_message(ws))["type"] == "next"
