@@ -31,6 +31,7 @@ from analytics_graph.eventstore.schema import migrate
 from analytics_graph.ingest import Ingestor
 from analytics_graph.projection import ChangeFeed, ProjectionRunner
 from analytics_graph.projection.notices import change_feed
+from analytics_graph.replication import ReadPools
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,8 @@ class System:
     """Keeps the read models following the log (``None`` when opened without it)."""
     ingestor: Ingestor
     services: Services
-    """What the API is handed: the parts above, the limits, the change feed."""
+    """What the API is handed: the parts above, the limits, the change feed, the
+    read pools (the primary's, and one per replica in ``settings.read_database_urls``)."""
     secret: str
     """Signs and verifies bearer tokens."""
 
@@ -89,8 +91,17 @@ async def open_system(settings: Settings, *, run_projections: bool = True) -> As
                 runner = ProjectionRunner(url, store, listener, projections.ALL)
                 if run_projections:
                     await runner.start()
+                names = [p.name for p in projections.ALL]
                 try:
-                    async with _feed(url, run_projections) as feed:
+                    async with (
+                        _feed(url, run_projections) as feed,
+                        ReadPools.opened(
+                            pool,
+                            settings.read_database_urls,
+                            names,
+                            max_size=settings.pool_max_size,
+                        ) as reads,
+                    ):
                         limits = Limits(max_batch=settings.max_ingest_batch)
                         ingestor = Ingestor(store, max_batch=limits.max_batch)
                         services = Services(
@@ -103,6 +114,7 @@ async def open_system(settings: Settings, *, run_projections: bool = True) -> As
                             listener=listener,
                             feed=feed,
                             projections=projections.ALL,
+                            reads=reads,
                         )
                         yield System(
                             settings=settings,

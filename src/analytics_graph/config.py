@@ -29,9 +29,13 @@ class Settings:
 
     ``database_url`` of ``None`` means: start the embedded PostgreSQL server in
     ``data_dir``. ``secret`` of ``None`` means: generate one into ``data_dir``.
+    ``read_database_urls``: streaming replicas (hot standbys) of ``database_url``
+    that queries read from (``ANALYTICS_GRAPH_READ_DATABASE_URL``, comma-separated);
+    empty: everything reads the primary.
     """
 
     database_url: str | None = None
+    read_database_urls: tuple[str, ...] = ()
     data_dir: Path = Path(".analytics-graph")
     secret: Secret | None = None
     mode: Mode = Mode.DEVELOPMENT
@@ -51,8 +55,10 @@ class Settings:
         except ValueError:
             allowed = ", ".join(m.value for m in Mode)
             raise ValueError(f"{ENV_PREFIX}MODE: {mode_name!r} is not one of {allowed}") from None
+        replicas = config(ENV_PREFIX + "READ_DATABASE_URL", default="")
         return cls(
             database_url=url or None,
+            read_database_urls=tuple(u.strip() for u in replicas.split(",") if u.strip()),
             data_dir=Path(config(ENV_PREFIX + "DATA_DIR", default=".analytics-graph")),
             secret=secret,
             mode=mode,

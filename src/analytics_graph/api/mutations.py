@@ -89,7 +89,7 @@ class Mutation:
             return HandleTaken(message=str(error), handle=error.handle)
         except InvalidInputError as error:
             return _invalid(error)
-        await read_your_writes(info.context.services)
+        await read_your_writes(info.context)
         return Account.of(account_entity(account))
 
     @mutation
@@ -107,7 +107,7 @@ class Mutation:
             return NotFound.of(account_id)
         except InvalidInputError as error:
             return _invalid(error)
-        await read_your_writes(info.context.services)
+        await read_your_writes(info.context)
         return Account.of(account_entity(account))
 
     @mutation
@@ -124,7 +124,7 @@ class Mutation:
             return NotFound.of(account_id)
         except NotProAccountError as error:
             return NotProAccount(message=str(error), account_id=account_id)
-        await read_your_writes(info.context.services)
+        await read_your_writes(info.context)
         return Account.of(account_entity(account))
 
     @mutation
@@ -141,7 +141,7 @@ class Mutation:
             return NotFound.of(input.account_id)
         except InvalidInputError as error:
             return _invalid(error)
-        await read_your_writes(info.context.services)
+        await read_your_writes(info.context)
         return Video.of(video_entity(video))
 
     @mutation
@@ -157,7 +157,7 @@ class Mutation:
             return NotFound.of(video_id)
         except VideoDeletedError as error:
             return VideoDeleted(message=str(error), video_id=video_id)
-        await read_your_writes(info.context.services)
+        await read_your_writes(info.context)
         return Video.of(video_entity(video))
 
     @mutation
@@ -167,4 +167,7 @@ class Mutation:
         """Records a batch of engagement events (ingest role). Idempotent by eventId; the
         batch is validated whole before anything is appended."""
         access.recorder(info.context.caller)
-        return await record(info.context.services, events)
+        result = await record(info.context.services, events)
+        if isinstance(result, IngestResult):  # its events are at or below the log's end
+            info.context.written = await info.context.services.store.last_position()
+        return result

@@ -15,6 +15,7 @@ from analytics_graph.api.types.log import EventConnection, LoggedEvent
 from analytics_graph.api.types.scalars import Position
 from analytics_graph.api.types.video import Video
 from analytics_graph.auth import Caller
+from analytics_graph.replication.log import read_log
 
 
 def as_uuid(id: object) -> UUID | None:
@@ -88,8 +89,8 @@ class Query:
         if stream_id:
             stream = str(as_uuid(stream_id) or stream_id)
         info.context.beyond_read_models = True
-        events = await services.store.read_log(
-            start, size + 1, types=types or None, stream_id=stream
+        events = await read_log(
+            services.reads, services.store, start, size + 1, types=types or None, stream_id=stream
         )
         page = [LoggedEvent.of(e) for e in events[:size]]
         return EventConnection(

@@ -17,6 +17,7 @@ from analytics_graph.eventstore import EventStore
 from analytics_graph.eventstore.notify import Listener
 from analytics_graph.ingest import Ingestor
 from analytics_graph.projection import ChangeFeed, Projection
+from analytics_graph.replication import ReadPools
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,3 +33,5 @@ class Services:
     listener: Listener
     feed: ChangeFeed | None
     projections: Sequence[Projection]
+    reads: ReadPools
+    """Where queries read: a replica that has the state asked for, else the primary."""

@@ -7,6 +7,8 @@ pool. Both run through the engine's one ``execute`` (``engine/execute.py``).
 
 Responses carry ``Analytics-Graph-Statements`` (read-model statements run for
 this answer) and, for queries, ``Analytics-Graph-Cache`` (``hit`` / ``miss``).
+Queries read on a replica when there are replicas; positions in headers carry
+read-your-writes across them (``positions.py``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,14 @@ from strawberry.http.ides import get_graphql_ide_html
 
 from analytics_graph.api.context import Context, utc_today
 from analytics_graph.api.engine import AnalyticsSchema
-from analytics_graph.api.http.cache import AnswerCache, CachedAnswer
+from analytics_graph.api.http.cache import AnswerCache, CachedAnswer, position_of
+from analytics_graph.api.http.positions import (
+    MIN_POSITION_HEADER,
+    POSITION_HEADER,
+    READ_HEADER,
+    min_position,
+    not_reached,
+)
 from analytics_graph.api.http.protocol import (
     GRAPHQL_RESPONSE,
     JSON,
@@ -37,6 +46,8 @@ from analytics_graph.api.reads.snapshots import ConnectionSession, ConsistentRea
 from analytics_graph.api.services import Services
 from analytics_graph.auth import Caller, InvalidTokenError, TokenVerifier
 from analytics_graph.projection.checkpoints import live_tag
+from analytics_graph.replication import PositionNotReached, Source
+from analytics_graph.types import Connection
 
 STATEMENTS_HEADER = "Analytics-Graph-Statements"
 CACHE_HEADER = "Analytics-Graph-Cache"
@@ -96,12 +107,13 @@ class GraphQLEndpoint:
             media = response_media_type(request.headers.get("accept"))
             graphql = await read_request(request, self.services.limits.max_body_bytes)
             caller = caller_of(request.headers.get("authorization"), self.tokens)
-            return await self._run(request.method, graphql, caller, media)
+            wanted = min_position(request.headers.get(MIN_POSITION_HEADER))
+            return await self._run(request.method, graphql, caller, media, wanted)
         except RequestError as error:
             return Response(error.body(), error.status, error.headers, media_type=media)
 
     async def _run(
-        self, method: str, graphql: GraphQLRequest, caller: Caller | None, media: str
+        self, method: str, graphql: GraphQLRequest, caller: Caller | None, media: str, wanted: int
     ) -> Response:
         prepared = self.schema.documents.prepare(graphql.query)
         if prepared.errors:
@@ -129,20 +141,33 @@ class GraphQLEndpoint:
             assert prepared.document is not None
             context = Context(self.services, caller, PoolSession(self.services.pool))
             answer = await self._run_operation(prepared.document, graphql, context, media)
-            return self._response(answer, media)
+            response = self._response(answer, media)
+            if context.written is not None:
+                response.headers[POSITION_HEADER] = str(context.written)
+            return response
         assert prepared.document is not None
-        return await self._query(prepared.document, graphql, caller, media)
+        try:
+            return await self._query(prepared.document, graphql, caller, media, wanted)
+        except PositionNotReached as error:
+            raise not_reached(error) from None
 
     async def _query(
-        self, document: DocumentNode, graphql: GraphQLRequest, caller: Caller | None, media: str
+        self,
+        document: DocumentNode,
+        graphql: GraphQLRequest,
+        caller: Caller | None,
+        media: str,
+        wanted: int,
     ) -> Response:
         today = utc_today()
         key = _answer_key(graphql, caller, today, media)
-        async with self.services.pool.acquire() as conn:
+
+        async def read(conn: Connection, source: Source) -> tuple[str, Answer, str, str]:
             tag = await live_tag(conn)
             cached = self.answers.get(key, tag)
             if cached is not None:
-                return self._response(Answer(cached.status, cached.body, True, 0), media, "hit")
+                answer = Answer(cached.status, cached.body, True, 0)
+                return cached.tag, answer, "hit", source.name
 
             async def run(session: ConnectionSession) -> Answer:
                 context = Context(self.services, caller, session, today)
@@ -151,9 +176,18 @@ class GraphQLEndpoint:
             # Of the read models at the tag or later: never older than a request that
             # finds the tag.
             tag, answer = await self.reads.read(conn, tag, run)
-        if answer.cacheable:
+            return tag, answer, "miss", source.name
+
+        reads = self.services.reads
+        tag, answer, cache, where = await reads.run(
+            reads.everything_at(wanted), read, failed=lambda r: not r[1].cacheable
+        )
+        if cache == "miss" and answer.cacheable:
             self.answers.put(key, CachedAnswer(tag, answer.status, answer.body))
-        return self._response(answer, media, "miss")
+        response = self._response(answer, media, cache)
+        response.headers[POSITION_HEADER] = str(position_of(tag))
+        response.headers[READ_HEADER] = where
+        return response
 
     async def _run_operation(
         self, document: DocumentNode, graphql: GraphQLRequest, context: Context, media: str
