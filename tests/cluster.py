@@ -129,7 +129,7 @@ class Cluster:
         """Waits until standby ``index`` has replayed everything the primary wrote so far."""
         conn = await asyncpg.connect(self.primary_url)
         try:
-            target = await conn.fetchval("SELECT pg_current_wal_lsn()")
+            target = await conn.fetchval("SELECT pg_current_wal_lsn()::text")
         finally:
             await conn.close()
         async with asyncio.timeout(within):
