@@ -90,6 +90,13 @@ class Replicated:
         data, sent = await self.data(VIEWS, {"id": self.video}, self.creator, headers)
         return data["video"]["analytics"]["views"], sent
 
+    async def settle(self) -> None:
+        """Waits until every replica shows the read models with everything written so far."""
+        position = await self.record_views(1)
+        await self.views({MIN_POSITION: str(position)})  # a replica (so the primary) has it
+        for index in range(len(self.cluster.standbys)):
+            await self.cluster.caught_up(index)
+
     async def views_in_log(self) -> int:
         """The oracle: view events of the video in the primary's log."""
         conn = await asyncpg.connect(self.cluster.primary_url)
@@ -145,7 +152,7 @@ async def test_queries_read_a_replica_that_includes_the_position_a_write_returne
 async def test_a_lagging_replica_answers_alone_and_is_passed_over_for_a_newer_position(
     replicated: Replicated,
 ) -> None:
-    await replicated.views({MIN_POSITION: str(await replicated.record_views(1))})
+    await replicated.settle()
     before = await replicated.views_in_log()
     for index in (0, 1):
         await replicated.cluster.pause_replay(index)
@@ -169,6 +176,7 @@ async def test_a_lagging_replica_answers_alone_and_is_passed_over_for_a_newer_po
 async def test_the_answer_cache_never_goes_back_to_a_lagging_replicas_state(
     replicated: Replicated,
 ) -> None:
+    await replicated.settle()
     await replicated.cluster.pause_replay(1)  # replica-2 lags, replica-1 follows
     try:
         position = await replicated.record_views(4)
@@ -190,6 +198,7 @@ async def test_the_event_log_on_a_lagging_replica_is_completed_from_the_primary(
 ) -> None:
     conn = await asyncpg.connect(replicated.cluster.primary_url)
     try:
+        await replicated.settle()
         start = int(await conn.fetchval("SELECT max(position) FROM events"))
         for index in (0, 1):
             await replicated.cluster.pause_replay(index)
@@ -216,6 +225,7 @@ async def test_subscription_updates_on_lagging_replicas_show_what_the_notice_ann
     from httpx_ws import AsyncWebSocketSession, aconnect_ws
 
     url = replicated.base_url.replace("http://", "ws://") + "/graphql"
+    await replicated.settle()
     for index in (0, 1):
         await replicated.cluster.pause_replay(index)
     try:
