@@ -34,6 +34,7 @@ from analytics_graph.eventstore.schema import migrate
 from analytics_graph.ingest import Ingestor
 from analytics_graph.projection import ChangeFeed, ProjectionRunner
 from analytics_graph.projection.notices import change_feed
+from analytics_graph.replication import ReadPools
 from analytics_graph.webhooks import WebhookService
 from analytics_graph.webhooks import policy as webhook_policy
 
@@ -53,7 +54,8 @@ class System:
     """Keeps the read models following the log (``None`` when opened without it)."""
     ingestor: Ingestor
     services: Services
-    """What the API is handed: the parts above, the limits, the change feed."""
+    """What the API is handed: the parts above, the limits, the change feed, the
+    read pools (the primary's, and one per replica in ``settings.read_database_urls``)."""
     secret: str
     """Signs and verifies bearer tokens."""
     webhooks: WebhookService | None = None
@@ -106,8 +108,18 @@ async def open_system(settings: Settings, *, run_projections: bool = True) -> As
                     await sealer.start()
                     await webhooks.start()
                     await alerts.start()
+                names = [p.name for p in projections.ALL]
                 try:
-                    async with _feed(url, run_projections) as feed:
+                    async with (
+                        _feed(url, run_projections) as feed,
+                        ReadPools.opened(
+                            pool,
+                            settings.read_database_urls,
+                            names,
+                            max_size=settings.pool_max_size,
+                            acquire_timeout=settings.database_acquire_timeout,
+                        ) as reads,
+                    ):
                         limits = limits_of(settings)
                         ingestor = Ingestor(
                             store,
@@ -127,6 +139,7 @@ async def open_system(settings: Settings, *, run_projections: bool = True) -> As
                             webhook_policy=webhook_policy(settings),
                             live_interval=settings.subscription_interval_seconds,
                             live_send_timeout=settings.subscription_send_timeout_seconds,
+                            reads=reads,
                         )
                         yield System(
                             settings=settings,

@@ -46,9 +46,13 @@ class Settings:
 
     ``database_url`` of ``None`` means: start the embedded PostgreSQL server in
     ``data_dir``. ``secret`` of ``None`` means: generate one into ``data_dir``.
+    ``read_database_urls``: streaming replicas (hot standbys) of ``database_url``
+    that queries read from (``ANALYTICS_GRAPH_READ_DATABASE_URL``, comma-separated);
+    empty: everything reads the primary.
     """
 
     database_url: str | None = None
+    read_database_urls: tuple[str, ...] = ()
     data_dir: Path = Path(".analytics-graph")
     secret: Secret | None = None
     mode: Mode = Mode.DEVELOPMENT
@@ -135,12 +139,14 @@ class Settings:
         numbers: dict[str, int | float] = {}
         for name, cast in NUMERIC_SETTINGS.items():
             numbers.update(number(name, cast))
+        replicas = config(ENV_PREFIX + "READ_DATABASE_URL", default="")
         return cls(
             webhooks_allow_private=config(
                 ENV_PREFIX + "WEBHOOKS_ALLOW_PRIVATE", cast=bool, default=False
             ),
             **numbers,  # type: ignore[arg-type]
             database_url=url or None,
+            read_database_urls=tuple(u.strip() for u in replicas.split(",") if u.strip()),
             data_dir=Path(config(ENV_PREFIX + "DATA_DIR", default=".analytics-graph")),
             secret=secret,
             signing_key=signing_key,

@@ -78,7 +78,9 @@ async def create_pool(
 
     ``connect_timeout`` bounds each new connection (a server that does not answer
     fails fast instead of hanging a request); ``command_timeout`` (``None``: none)
-    bounds each statement on the client side (the statement is cancelled)."""
+    bounds each statement on the client side (the statement is cancelled). With
+    ``min_size=0`` nothing connects until the first ``acquire`` (a replica may be
+    away when the process starts)."""
     pool = await asyncpg.create_pool(
         url,
         min_size=min_size,

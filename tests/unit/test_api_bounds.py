@@ -24,6 +24,7 @@ from analytics_graph.config import Mode
 from analytics_graph.database import is_unavailable
 from analytics_graph.errors import StoreError
 from analytics_graph.eventstore import EventStore
+from analytics_graph.replication import ReadPools
 
 
 def test_the_lru_is_bounded_by_bytes_and_entries() -> None:
@@ -146,7 +147,16 @@ async def test_the_log_follower_ends_with_a_retryable_error_after_a_long_outage(
     pool = await asyncpg.create_pool(f"postgresql://x@127.0.0.1:{port}/x", min_size=0)
     unused = cast(Any, None)
     services = Services(
-        Mode.DEVELOPMENT, Limits(), pool, EventStore(pool), unused, unused, unused, None, ()
+        Mode.DEVELOPMENT,
+        Limits(),
+        pool,
+        EventStore(pool),
+        unused,
+        unused,
+        unused,
+        None,
+        (),
+        ReadPools(pool),
     )
     try:
         with pytest.raises(LogInterrupted) as interrupted:

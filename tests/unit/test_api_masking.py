@@ -26,7 +26,9 @@ class BrokenSession:
 
 def _services() -> Services:
     unused = cast(Any, None)
-    return Services(Mode.DEVELOPMENT, Limits(), unused, unused, unused, unused, unused, None, ())
+    return Services(
+        Mode.DEVELOPMENT, Limits(), unused, unused, unused, unused, unused, None, (), unused
+    )
 
 
 async def test_an_unexpected_error_is_masked_and_logged(caplog: pytest.LogCaptureFixture) -> None:

@@ -10,9 +10,11 @@ from typing import Any, TypeAlias
 import strawberry
 
 from analytics_graph.api.reads.loaders import Loaders
-from analytics_graph.api.reads.snapshots import PoolSession, Session
+from analytics_graph.api.reads.routed import RoutedSession
+from analytics_graph.api.reads.snapshots import Session
 from analytics_graph.api.services import Services
 from analytics_graph.auth import Caller
+from analytics_graph.replication import Requirement
 
 
 def utc_today() -> date:
@@ -48,9 +50,14 @@ class Context:
             self._loaders = Loaders(self.session)
         return self._loaders
 
-    def renew(self) -> None:
-        """Forgets what was loaded; later loads read through a fresh pool session."""
-        self.session = PoolSession(self.services.pool)
+    written: int | None = None
+    """The log position a mutation's writes reached (its answer's
+    ``Analytics-Graph-Position``), once it wrote."""
+
+    def renew(self, requirement: Requirement | None = None) -> None:
+        """Forgets what was loaded; later loads read through a fresh session, on a
+        replica whose read models meet ``requirement`` (else on the primary)."""
+        self.session = RoutedSession(self.services.reads, requirement)
         self._loaders = None
         self.today = utc_today()
 

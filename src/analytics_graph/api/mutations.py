@@ -91,7 +91,7 @@ class Mutation:
             return HandleTaken(message=str(error), handle=error.handle)
         except InvalidInputError as error:
             return _invalid(error)
-        await read_your_writes(info.context.services)
+        await read_your_writes(info.context)
         return Account.of(account_entity(account))
 
     @mutation
@@ -109,7 +109,7 @@ class Mutation:
             return NotFound.of(account_id)
         except InvalidInputError as error:
             return _invalid(error)
-        await read_your_writes(info.context.services)
+        await read_your_writes(info.context)
         return Account.of(account_entity(account))
 
     @mutation
@@ -126,7 +126,7 @@ class Mutation:
             return NotFound.of(account_id)
         except NotProAccountError as error:
             return NotProAccount(message=str(error), account_id=account_id)
-        await read_your_writes(info.context.services)
+        await read_your_writes(info.context)
         return Account.of(account_entity(account))
 
     @mutation
@@ -143,7 +143,7 @@ class Mutation:
             return NotFound.of(input.account_id)
         except InvalidInputError as error:
             return _invalid(error)
-        await read_your_writes(info.context.services)
+        await read_your_writes(info.context)
         return Video.of(video_entity(video))
 
     @mutation
@@ -159,7 +159,7 @@ class Mutation:
             return NotFound.of(video_id)
         except VideoDeletedError as error:
             return VideoDeleted(message=str(error), video_id=video_id)
-        await read_your_writes(info.context.services)
+        await read_your_writes(info.context)
         return Video.of(video_entity(video))
 
     @mutation
@@ -169,7 +169,10 @@ class Mutation:
         """Records a batch of engagement events (ingest role). Idempotent by eventId; the
         batch is validated whole before anything is appended."""
         access.recorder(info.context.caller)
-        return await record(info.context.services, events)
+        result = await record(info.context.services, events)
+        if isinstance(result, IngestResult):  # its events are at or below the log's end
+            info.context.written = await info.context.services.store.last_position()
+        return result
 
     create_webhook = mutation(create_webhook)
     delete_webhook = mutation(delete_webhook)

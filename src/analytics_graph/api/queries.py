@@ -20,6 +20,7 @@ from analytics_graph.api.types.video import Video
 from analytics_graph.api.webhooks import webhook_deliveries, webhooks
 from analytics_graph.auth import Caller
 from analytics_graph.eventstore import LogWindow
+from analytics_graph.replication.log import read_log
 
 
 def as_uuid(id: object) -> UUID | None:
@@ -101,9 +102,15 @@ class Query:
             stream = str(as_uuid(stream_id) or stream_id)
         info.context.beyond_read_models = True
         window = log_window(occurred_from, occurred_to, recorded_from, recorded_to, account_id)
-        events = await services.store.read_log(
-            start, size + 1, types=types or None, stream_id=stream, window=window
-        )
+        if window == LogWindow():  # no time or account filter: a replica may serve it
+            events = await read_log(
+                services.reads, services.store, start, size + 1, types=types or None,
+                stream_id=stream,
+            )  # fmt: skip
+        else:
+            events = await services.store.read_log(
+                start, size + 1, types=types or None, stream_id=stream, window=window
+            )
         page = [LoggedEvent.of(e) for e in events[:size]]
         return EventConnection(
             events=page,

@@ -17,6 +17,7 @@ from analytics_graph.eventstore import EventStore
 from analytics_graph.eventstore.notify import Listener
 from analytics_graph.ingest import Ingestor
 from analytics_graph.projection import ChangeFeed, Projection
+from analytics_graph.replication import ReadPools
 from analytics_graph.webhooks import UrlPolicy
 
 SAFE = UrlPolicy()
@@ -35,9 +36,11 @@ class Services:
     listener: Listener
     feed: ChangeFeed | None
     projections: Sequence[Projection]
+    reads: ReadPools
+    """Where queries read: a replica that has the state asked for, else the primary."""
     webhook_policy: UrlPolicy = SAFE
+    """Which webhook URLs are accepted (the setting ``webhooks_allow_private``)."""
     live_interval: float = 0.25
     """Shared metric subscriptions: at most one update per this many seconds."""
     live_send_timeout: float = 10.0
     """A subscriber's update not sent within this many seconds closes it (4429)."""
-    """Which webhook URLs are accepted (the setting ``webhooks_allow_private``)."""

@@ -80,6 +80,16 @@ def _touches(batch: list[ChangeNotice], account: UUID | None, video: UUID | None
     return max(positions) if positions else None
 
 
+def _reached(batch: list[ChangeNotice]) -> dict[str, int]:
+    """Each notified projection's position: what a replica read of the update must show
+    (notices come from the primary, at commit; a replica may not have replayed it)."""
+    reached: dict[str, int] = {}
+    for notice in batch:
+        if not notice.everything:
+            reached[notice.projection] = max(reached.get(notice.projection, 0), notice.position)
+    return reached
+
+
 async def changes(
     info: Info, *, account: UUID | None = None, video: UUID | None = None
 ) -> AsyncIterator[int]:
@@ -89,9 +99,10 @@ async def changes(
         raise ClientError("subscriptions to metrics are not available on this server")
     with feed.subscribe() as notices:
         while True:
-            position = _touches(await _next_batch(notices), account, video)
+            batch = await _next_batch(notices)
+            position = _touches(batch, account, video)
             if position is not None:
-                info.context.renew()
+                info.context.renew(_reached(batch))
                 yield position
 
 

@@ -17,6 +17,9 @@ status 503 for ``application/graphql-response+json`` clients, 200 for
 (a pooled connection may have died with the previous server). Anything else
 unexpected is ``INTERNAL_SERVER_ERROR`` (500), logged with its traceback.
 
+Queries read on a replica when there are replicas; positions in headers carry
+read-your-writes across them (``positions.py``).
+
 Long query texts are parsed and validated in a worker thread
 (``Limits.offload_query_chars``), large bodies decoded and their variables coerced
 in one (``Limits.offload_bytes``): the event loop keeps serving other clients.
@@ -39,7 +42,14 @@ from analytics_graph.api.context import Context, utc_today
 from analytics_graph.api.engine import AnalyticsSchema
 from analytics_graph.api.engine.documents import digest
 from analytics_graph.api.engine.masking import UNAVAILABLE, UNAVAILABLE_MESSAGE
-from analytics_graph.api.http.cache import AnswerCache, CachedAnswer, answer_key
+from analytics_graph.api.http.cache import AnswerCache, CachedAnswer, answer_key, position_of
+from analytics_graph.api.http.positions import (
+    MIN_POSITION_HEADER,
+    POSITION_HEADER,
+    READ_HEADER,
+    min_position,
+    not_reached,
+)
 from analytics_graph.api.http.protocol import (
     GRAPHQL_RESPONSE,
     JSON,
@@ -54,6 +64,8 @@ from analytics_graph.api.services import Services
 from analytics_graph.auth import Caller, InvalidTokenError, TokenVerifier
 from analytics_graph.database import is_unavailable
 from analytics_graph.projection.checkpoints import live_tag
+from analytics_graph.replication import PositionNotReached, Source
+from analytics_graph.types import Connection
 from analytics_graph.web import graphiql_html
 
 STATEMENTS_HEADER = "Analytics-Graph-Statements"
@@ -133,7 +145,8 @@ class GraphQLEndpoint:
             graphql = await read_request(request, self.services.limits)
             request.state.graphql_operation = graphql.operation_name  # metrics and logs
             caller = caller_of(request.headers.get("authorization"), self.tokens)
-            return await self._run(request.method, graphql, caller, media)
+            wanted = min_position(request.headers.get(MIN_POSITION_HEADER))
+            return await self._run(request.method, graphql, caller, media, wanted)
         except RequestError as error:
             return _refusal(error, media)
         except Exception as error:  # every failure answers in the GraphQL error shape
@@ -144,7 +157,7 @@ class GraphQLEndpoint:
             return _refusal(_unexpected(), media)
 
     async def _run(
-        self, method: str, graphql: GraphQLRequest, caller: Caller | None, media: str
+        self, method: str, graphql: GraphQLRequest, caller: Caller | None, media: str, wanted: int
     ) -> Response:
         documents = self.schema.documents
         if len(graphql.query) > self.services.limits.offload_query_chars:
@@ -176,23 +189,34 @@ class GraphQLEndpoint:
             assert prepared.document is not None
             context = Context(self.services, caller, PoolSession(self.services.pool))
             answer = await self._run_operation(prepared.document, graphql, context, media)
-            return self._response(answer, media)
+            response = self._response(answer, media)
+            if context.written is not None:
+                response.headers[POSITION_HEADER] = str(context.written)
+            return response
         assert prepared.document is not None
-        return await self._query(prepared.document, graphql, caller, media)
+        try:
+            return await self._query(prepared.document, graphql, caller, media, wanted)
+        except PositionNotReached as error:
+            raise not_reached(error) from None
 
     async def _query(
-        self, document: DocumentNode, graphql: GraphQLRequest, caller: Caller | None, media: str
+        self,
+        document: DocumentNode,
+        graphql: GraphQLRequest,
+        caller: Caller | None,
+        media: str,
+        wanted: int,
     ) -> Response:
         today = utc_today()
         key = _answer_key(graphql, caller, today, media)
         try:
-            response = await self._query_once(document, graphql, caller, media, key, today)
+            response = await self._query_once(document, graphql, caller, media, key, today, wanted)
         except Exception as error:
             if not is_unavailable(error):
                 raise
             response = None
         if response is None:  # a pooled connection may have died with the last server
-            response = await self._query_once(document, graphql, caller, media, key, today)
+            response = await self._query_once(document, graphql, caller, media, key, today, wanted)
             if response is None:
                 raise _unavailable(media)
         return response
@@ -205,14 +229,17 @@ class GraphQLEndpoint:
         media: str,
         key: bytes,
         today: date,
+        wanted: int,
     ) -> Response | None:
-        """The answer, or ``None`` when the database was unavailable to it."""
-        limits = self.services.limits
-        async with self.services.pool.acquire(timeout=limits.acquire_timeout) as conn:
+        """The answer, or ``None`` when the database was unavailable to it; read on a
+        replica whose read models include ``wanted`` when there is one, else the primary."""
+
+        async def read(conn: Connection, source: Source) -> tuple[str, Answer, str, str]:
             tag = await live_tag(conn)
             cached = self.answers.get(key, tag)
             if cached is not None:
-                return self._response(Answer(cached.status, cached.body, True, 0), media, "hit")
+                answer = Answer(cached.status, cached.body, True, 0)
+                return cached.tag, answer, "hit", source.name
 
             async def run(session: ConnectionSession) -> Answer:
                 context = Context(self.services, caller, session, today)
@@ -221,11 +248,20 @@ class GraphQLEndpoint:
             # Of the read models at the tag or later: never older than a request that
             # finds the tag.
             tag, answer = await self.reads.read(conn, tag, run)
+            return tag, answer, "miss", source.name
+
+        reads = self.services.reads
+        tag, answer, cache, where = await reads.run(
+            reads.everything_at(wanted), read, failed=lambda r: not r[1].cacheable
+        )
         if answer.unavailable:
             return None
-        if answer.cacheable:
+        if cache == "miss" and answer.cacheable:
             self.answers.put(key, CachedAnswer(tag, answer.status, answer.body))
-        return self._response(answer, media, "miss")
+        response = self._response(answer, media, cache)
+        response.headers[POSITION_HEADER] = str(position_of(tag))
+        response.headers[READ_HEADER] = where
+        return response
 
     async def _run_operation(
         self, document: DocumentNode, graphql: GraphQLRequest, context: Context, media: str

@@ -13,6 +13,7 @@ from analytics_graph.api.services import Services
 from analytics_graph.database import is_unavailable
 from analytics_graph.eventstore import LogCursor
 from analytics_graph.eventstore.records import RecordedEvent
+from analytics_graph.replication.log import read_log
 
 PAGE = 1_000
 HOLE_RETRY_SECONDS = 0.005
@@ -70,12 +71,13 @@ async def follow_log(
 async def _follow(
     services: Services, after: int, types: Sequence[str] | None, read_at: list[float]
 ) -> AsyncIterator[RecordedEvent]:
-    """Catch-up reads final positions only (``read_log``); the tail moves a
+    """Catch-up reads final positions only (``read_log``: from a replica as far as the
+    primary has proven them final there, the rest from the primary); the tail moves a
     :class:`LogCursor` over final positions and waits on the store's wake-ups,
     so no event is ever skipped, however late it commits. ``read_at[0]``: when a
     read last succeeded."""
     store, position = services.store, after
-    while page := await store.read_log(position, PAGE, types=types):
+    while page := await read_log(services.reads, store, position, PAGE, types=types):
         read_at[0] = time.monotonic()
         for event in page:
             yield event

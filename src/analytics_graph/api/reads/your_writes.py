@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from analytics_graph.api.services import Services
+from analytics_graph.api.context import Context
 from analytics_graph.projection import Projection, wait_until_applied
 
 log = logging.getLogger(__name__)
@@ -17,14 +17,17 @@ def of_aggregates(projections: Sequence[Projection]) -> list[Projection]:
     return [p for p in projections if any(":" in kind for kind in p.handles)]
 
 
-async def read_your_writes(services: Services) -> None:
+async def read_your_writes(context: Context) -> None:
     """Waits until the projections of account and video events have applied the log
-    as far as it is now.
+    as far as it is now, and records that position as ``context.written`` (the
+    answer carries it: a later request passing it back reads a state that has it,
+    on whichever replica or node it lands).
 
     Gives up (logging a warning) after ``limits.read_your_writes_seconds``: the
     change is stored either way, and the read models will show it shortly.
     """
-    position = await services.store.last_position()
+    services = context.services
+    position = context.written = await services.store.last_position()
     try:
         async with services.pool.acquire() as conn:
             await wait_until_applied(
