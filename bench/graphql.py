@@ -26,9 +26,10 @@ each, pooled (a shared machine's slow spells then fall on both alike). Prints
 req/s, p50 and p99 per case, and the ratio of GraphQL's req/s to the baseline's.
 
 ``completion`` measures what the engine's completion of plain data buys: the same
-app served three ways (``compiled``: plans compiled to Python functions;
-``interpreted``: the same plans as closures; ``stock``: graphql-core's own path for
-every field), uncached dashboard and video at concurrency 8, taking turns.
+app served two ways (``plans``: plain data completed by the engine's plans;
+``stock``: graphql-core's own path for every field), uncached dashboard and video at
+concurrency 8, taking turns. (Session 10 also measured plans compiled to generated
+Python source: no consistent gain over ``plans``, so that code was removed.)
 
 ``versus CHECKOUT`` serves the same database with this checkout's app and with
 another checkout's (``git worktree add DIR COMMIT``, with its own ``.venv``): a
@@ -270,7 +271,7 @@ def server(kind: str, url: str, port: int, *extra: str, checkout: Path = ROOT) -
         process.wait(30)
 
 
-def serve_graphql(port: int, completion: str = "compiled") -> None:
+def serve_graphql(port: int, completion: str = "plans") -> None:
     import uvicorn
 
     from analytics_graph.app import create_app
@@ -379,7 +380,7 @@ async def compare_kind(urls: dict[int, str], seconds: float, kind: str, rounds: 
             print(f"  concurrency {concurrency:>2}:  {figures_by_size}   p50 ratio {ratio:.2f}x")
 
 
-COMPLETIONS = ("compiled", "interpreted", "stock")
+COMPLETIONS = ("plans", "stock")
 
 
 async def compare_completions(server_url: str, events: int, seconds: float) -> None:
@@ -442,7 +443,7 @@ def main() -> None:
     runner.add_argument("--server-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     runner.add_argument("--events", type=int, action="append", help="repeatable; default 1000000")
     runner.add_argument("--seconds", type=float, default=3.0, help="per case and round")
-    comparer = sub.add_parser("completion", help="compiled vs interpreted vs stock completion")
+    comparer = sub.add_parser("completion", help="planned vs stock completion")
     comparer.add_argument("--server-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     comparer.add_argument("--events", type=int, default=1_000_000)
     comparer.add_argument("--seconds", type=float, default=3.0, help="per case and round")
@@ -458,7 +459,7 @@ def main() -> None:
     for kind in ("graphql", "baseline"):
         serving = sub.add_parser(f"serve-{kind}")
         serving.add_argument("--port", type=int, required=True)
-        serving.add_argument("--completion", choices=COMPLETIONS, default="compiled")
+        serving.add_argument("--completion", choices=COMPLETIONS, default="plans")
     args = parser.parse_args()
     if args.command == "run":
         asyncio.run(run(args.server_url, args.events or [1_000_000], args.seconds, args.only))

@@ -32,7 +32,7 @@ YOUNG_GENERATION_THRESHOLD = 10_000
 def create_app(
     settings: Settings,
     on_ready: Callable[[System], Coroutine[Any, Any, None]] | None = None,
-    completion: Completion = "compiled",
+    completion: Completion = "plans",
 ) -> Starlette:
     """The app; the system (database, store, ...) and the GraphQL API open in its
     lifespan. ``on_ready`` runs in the background once they are open (requests are

@@ -120,7 +120,7 @@ async def _answer(schema: strawberry.Schema, query: str) -> str:
     return json.dumps({"data": result.data, "errors": errors})  # order included
 
 
-@pytest.mark.parametrize("completion", ["compiled", "interpreted"])
+@pytest.mark.parametrize("completion", ["plans", "stock"])
 @pytest.mark.parametrize("query", QUERIES)
 async def test_answers_are_those_of_graphql_core(query: str, completion: Completion) -> None:
     schema = strawberry.Schema(query=Query)
@@ -134,14 +134,13 @@ async def test_answers_are_those_of_graphql_core(query: str, completion: Complet
     assert answers[0] == answers[1]
 
 
-@pytest.mark.parametrize("completion", ["compiled", "interpreted"])
-async def test_answers_stay_right_when_the_function_cache_evicts(completion: Completion) -> None:
+async def test_answers_stay_right_when_the_function_cache_evicts() -> None:
     """With room for two completion functions and two kept plans, every answer evicts
     others (and frees them): functions are kept by structure and plans by nodes their
     entries keep alive, so an id reused after an eviction never hands out the wrong
     completion; and no cache grows past its bound."""
     schema = strawberry.Schema(query=Query)
-    fast = execution_for(schema._schema, completion)
+    fast = execution_for(schema._schema)
     fast.completions.maxsize = 2  # type: ignore[attr-defined]
     fast.shared_plans.maxsize = 2  # type: ignore[attr-defined]
     fast.conditional.maxsize = 1  # type: ignore[attr-defined]

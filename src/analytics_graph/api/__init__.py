@@ -49,7 +49,7 @@ class GraphQLService:
 
 
 def graphql_api(
-    services: Services, secret: str, completion: Completion = "compiled"
+    services: Services, secret: str, completion: Completion = "plans"
 ) -> GraphQLService:
     """The API over a running system; ``secret`` verifies the bearer tokens;
     ``completion`` is the engine's way of completing plain data (benchmarks compare)."""

@@ -2,7 +2,7 @@
 
 ``build_schema(mode)`` returns an :class:`AnalyticsSchema`: the Strawberry schema
 whose operations all run through one :class:`~analytics_graph.api.engine.Engine`
-(prepared documents, limits, compiled completion, masking). In production mode
+(prepared documents, limits, planned completion, masking). In production mode
 the documents may not introspect and error messages carry no "Did you mean ..."
 suggestions.
 """
@@ -22,7 +22,7 @@ from analytics_graph.config import Mode
 def build_schema(
     mode: Mode = Mode.DEVELOPMENT,
     limits: Limits | None = None,
-    completion: Completion = "compiled",
+    completion: Completion = "plans",
 ) -> AnalyticsSchema:
     """The schema with its engine, for ``mode``."""
     production = mode is Mode.PRODUCTION

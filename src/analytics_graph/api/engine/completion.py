@@ -1,26 +1,27 @@
-"""Completing plain data: plans of selections, compiled to Python functions.
+"""Completing plain data: plans of selections, and the functions completing them.
 
 A *plan* says, for each response key of a selection, which attribute to read and
 how to complete its value (``Leaf``: serialise a scalar or enum; ``Nested``: an
 object all of whose selected fields are plain; ``ListOf``). ``execution.py``
-makes the plans; here, each shape and each all-plain plan is compiled once into
-a small Python function (the technique of graphql-jit): a dashboard's hundreds of
-leaves are then completed by straight-line code building dict literals, with
-the built-in scalars' checks inlined, instead of a loop interpreting the plan.
+makes the plans; here each shape and each all-plain plan gets one completion
+function, made of closures over the plan (:class:`Interpreted`): a dashboard's
+hundreds of leaves are completed without graphql-core's per-field machinery,
+with the built-in scalars' checks done in place.
 
-A compiled function never reports an error itself: where graphql-core would
+A completion function never reports an error itself: where graphql-core would
 report one (a null where the schema says non-null, a value that does not
 serialise, a list that is not one) it raises, and the caller lets graphql-core
 complete that field instead, with its exact message and path.
 
-Only names go into the generated source: response keys (GraphQL names) as string
-literals, and attribute names checked to be Python identifiers. Functions are
-kept by the structure of what they complete (type names, keys, attributes,
-nullability: never the ``id()`` of an object that may be freed), per schema
-(:class:`Compiled`), in a bounded cache, so equal selections share them.
+Functions are kept by the structure of what they complete (type names, keys,
+attributes, nullability: never the ``id()`` of an object that may be freed), per
+schema, in a bounded cache, so equal selections share them.
 
-:class:`Interpreted` completes the same plans with closures instead of generated
-code: the measured alternative (``bench/graphql.py completion``).
+Session 10 measured generating Python source for each plan (graphql-jit's
+technique) against these closures, uncached dashboard and video at concurrency 8
+in turns (``bench/graphql.py completion``): no consistent difference (ratios
+0.85x to 1.12x either way across two runs), so the generated code was removed;
+graphql-core's own path for every field ran at 0.39x to 0.83x of either.
 """
 
 from __future__ import annotations
@@ -51,30 +52,6 @@ Complete: TypeAlias = Callable[[Any], Any]
 
 class Unusual(Exception):
     """Raised inside the fast pass: let graphql-core complete this field."""
-
-
-# How a scalar's values that need no conversion are recognised, inline: a value of
-# exactly this class (and, for Int, in range; for Float, finite) is its own output.
-INLINE = {
-    "int": "({v} if {v}.__class__ is int and {lo} <= {v} <= {hi} else {s}({v}))",
-    "float": "({v} if {v}.__class__ is float and isfinite({v}) else {s}({v}))",
-    "str": "({v} if {v}.__class__ is str else {s}({v}))",
-    "bool": "({v} if {v}.__class__ is bool else {s}({v}))",
-}
-
-
-# The same, reading the value (``a``) into ``v`` as it checks it (inside comprehensions).
-READ_INLINE = {
-    "int": "({v} if ({v} := {a}).__class__ is int and {lo} <= {v} <= {hi} else {s}({v}))",
-    "float": "({v} if ({v} := {a}).__class__ is float and isfinite({v}) else {s}({v}))",
-    "str": "({v} if ({v} := {a}).__class__ is str else {s}({v}))",
-    "bool": "({v} if ({v} := {a}).__class__ is bool else {s}({v}))",
-}
-
-
-def unusual() -> Any:
-    """Raises :class:`Unusual` (from inside an expression)."""
-    raise Unusual
 
 
 def inline_kind(kind: GraphQLScalarType | GraphQLEnumType) -> str | None:
@@ -201,9 +178,6 @@ class Completions:
         raise NotImplementedError
 
 
-# ---------------------------------------------------------------- interpreting
-
-
 class Interpreted(Completions):
     """Completion functions as closures over the plans (no generated code)."""
 
@@ -260,125 +234,3 @@ def _leaf(leaf: Leaf) -> Complete:
     if leaf.inline == "bool":
         return lambda v: v if v.__class__ is bool else serialize(v)
     return serialize
-
-
-# ---------------------------------------------------------------- compiling
-
-
-class _Source:
-    """The names a generated function refers to, and their values. The namespace is
-    the function's globals: what it binds lives as long as the function."""
-
-    def __init__(self, completions: Compiled) -> None:
-        self.completions = completions
-        self.namespace: dict[str, Any] = {
-            "U": Unusual,
-            "unusual": unusual,
-            "isfinite": math.isfinite,
-        }
-
-    def bind(self, value: object) -> str:
-        name = f"n{len(self.namespace)}"
-        self.namespace[name] = value
-        return name
-
-    def expression(self, shape: Shape, var: str) -> str:
-        """Python for ``var`` (not None) completed as ``shape``."""
-        if isinstance(shape, Leaf):
-            serialize = self.bind(shape.serialize)
-            if shape.inline is None:
-                return f"{serialize}({var})"
-            return INLINE[shape.inline].format(v=var, s=serialize, lo=MIN_INT, hi=MAX_INT)
-        if isinstance(shape, Nested):
-            assert shape.plan.complete is not None
-            return f"{self.bind(shape.plan.complete)}({var})"
-        made = self.completions.list_function(shape)
-        return f"{self.bind(made)}({var})"
-
-    def flat_object(self, plan: Plan, var: str) -> str | None:
-        """A dict expression completing ``var`` (an object, not None) by ``plan`` when
-        all its fields are scalars (``None`` otherwise): no call per object, for the
-        items of a list (a daily series, shares ...)."""
-        entries = []
-        for i, s in enumerate(plan.steps):
-            if s.typename:
-                entries.append(f"{s.key!r}: {plan.type_name!r}")
-                continue
-            if not isinstance(s.shape, Leaf) or s.attribute is None:
-                return None
-            v, read, serialize = f"v{i}", f"{var}.{s.attribute}", self.bind(s.shape.serialize)
-            if s.shape.inline is not None:  # graphql-core's serialize refuses None itself
-                checked = INLINE[s.shape.inline].format(v=v, s=serialize, lo=MIN_INT, hi=MAX_INT)
-                if s.shape.non_null:
-                    value = READ_INLINE[s.shape.inline].format(
-                        v=v, a=read, s=serialize, lo=MIN_INT, hi=MAX_INT
-                    )
-                else:
-                    value = f"(None if ({v} := {read}) is None else {checked})"
-            else:
-                null = "unusual()" if s.shape.non_null else "None"
-                value = f"({null} if ({v} := {read}) is None else {serialize}({v}))"
-            entries.append(f"{s.key!r}: {value}")
-        return "{" + ", ".join(entries) + "}"
-
-    def function(self, name: str, lines: list[str]) -> Any:
-        code = "\n".join([f"def {name}(x):", *(f"    {line}" for line in lines)])
-        exec(compile(code, f"<completion of {name}>", "exec"), self.namespace)
-        return self.namespace[name]
-
-
-class Compiled(Completions):
-    """Completion functions generated as Python source (the technique of graphql-jit)."""
-
-    def _shape(self, shape: Shape) -> Complete:
-        source = _Source(self)
-        null = "raise U" if shape.non_null else "return None"
-        lines = ["if x is None:", f"    {null}", f"return {source.expression(shape, 'x')}"]
-        made: Complete = source.function("complete_value", lines)
-        return made
-
-    def list_function(self, shape: ListOf) -> Complete:
-        """A function completing a list (not None) as ``shape``."""
-        made: Complete = self._kept(("list", structure(shape)), lambda: self._list(shape))
-        return made
-
-    def _list(self, shape: ListOf) -> Complete:
-        item = shape.item
-        source = _Source(self)
-        lines = ["if isinstance(x, (str, bytes, dict)):", "    raise U"]
-        if item.non_null and isinstance(item, Leaf):
-            lines += [
-                "if x.__class__ is not list:",
-                "    x = list(x)",
-                "if None in x:",
-                "    raise U",
-            ]
-        flat = source.flat_object(item.plan, "y") if isinstance(item, Nested) else None
-        each = flat or source.expression(item, "y")
-        if not item.non_null:
-            each = f"None if y is None else {each}"
-        # A None item of a non-null object or list type fails there (graphql-core reports).
-        made: Complete = source.function("complete_list", [*lines, f"return [{each} for y in x]"])
-        return made
-
-    def _object(self, type_name: str, steps: list[Step]) -> Callable[[Any], dict[str, Any]]:
-        """A function completing an object (not None) whose steps are all plain."""
-        source = _Source(self)
-        lines, entries = [], []
-        for i, s in enumerate(steps):
-            if s.typename:
-                entries.append(f"{s.key!r}: {type_name!r}")
-                continue
-            assert s.shape is not None and s.attribute is not None
-            var = f"x{i}"
-            lines.append(f"{var} = x.{s.attribute}")
-            value = source.expression(s.shape, var)
-            if s.shape.non_null:
-                lines += [f"if {var} is None:", "    raise U"]
-                entries.append(f"{s.key!r}: {value}")
-            else:
-                entries.append(f"{s.key!r}: (None if {var} is None else {value})")
-        made: Callable[[Any], dict[str, Any]] = source.function(
-            "complete_object", [*lines, "return {" + ", ".join(entries) + "}"]
-        )
-        return made

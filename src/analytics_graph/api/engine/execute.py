@@ -36,9 +36,8 @@ from analytics_graph.api.engine.masking import log_unexpected, masked
 class Engine:
     """Runs prepared documents against one Strawberry schema's graphql-core schema.
 
-    ``completion`` chooses how plain data is completed: ``compiled`` (the default),
-    ``interpreted`` (the same plans, without generated code) or ``stock``
-    (graphql-core's own path for every field); see ``execution.py``.
+    ``completion`` chooses how plain data is completed: ``plans`` (the default) or
+    ``stock`` (graphql-core's own path for every field); see ``execution.py``.
     """
 
     def __init__(
@@ -48,7 +47,7 @@ class Engine:
         *,
         introspection: bool,
         suggestions: bool,
-        completion: Completion = "compiled",
+        completion: Completion = "plans",
     ) -> None:
         self.graphql_schema: GraphQLSchema = schema._schema
         self.documents = DocumentCache(

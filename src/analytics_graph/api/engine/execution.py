@@ -1,4 +1,4 @@
-"""A faster way through the plain data of an answer (compiled in ``completion.py``).
+"""A faster way through the plain data of an answer (completed by ``completion.py``).
 
 An analytics answer holds hundreds of fields that are plain data: read off an
 attribute with Strawberry's default resolver (no resolver of our own, no
@@ -11,7 +11,7 @@ field).
 
 :func:`execution_for`'s execution context makes, once per selection (and keeps
 per parsed document), a plan of the selection's fields: for each plain field,
-the attribute to read and the compiled function completing its value in one
+the attribute to read and the function completing its value in one
 pass (``completion.py``); every other field
 (a resolver, arguments, an abstract type, a selection with a non-plain field
 inside) goes through graphql-core's own path, beside them, as usual. Aliases,
@@ -47,7 +47,6 @@ from graphql.type.definition import GraphQLResolveInfoHelpers
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from analytics_graph.api.engine.completion import (
-    Compiled,
     Completions,
     Interpreted,
     Leaf,
@@ -59,7 +58,7 @@ from analytics_graph.api.engine.completion import (
     inline_kind,
 )
 
-Completion: TypeAlias = Literal["compiled", "interpreted", "stock"]
+Completion: TypeAlias = Literal["plans", "stock"]
 
 DEFINITION = "strawberry-definition"
 TYPENAME = "__typename"
@@ -130,14 +129,14 @@ class Execution(StrawberryGraphQLCoreExecutionContext):
 
 
 def execution_for(
-    schema: GraphQLSchema, completion: Completion = "compiled"
+    schema: GraphQLSchema, completion: Completion = "plans"
 ) -> type[StrawberryGraphQLCoreExecutionContext]:
     """The execution context class for ``schema`` (what each field reads found once):
-    plain data completed by ``compiled`` or ``interpreted`` plans, or (``stock``)
+    plain data completed by plans (``plans``), or (``stock``)
     graphql-core's path for every field."""
     if completion == "stock":
         return Execution
-    completions: Completions = Compiled() if completion == "compiled" else Interpreted()
+    completions: Completions = Interpreted()
     _completions = completions
     attributes: dict[tuple[str, str], str | None] = {}
     for name, kind in schema.type_map.items():
