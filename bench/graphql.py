@@ -408,8 +408,9 @@ async def compare_checkouts(server_url: str, events: int, seconds: float, other:
 
 
 async def in_turns(url: str, events: int, seconds: float, bases: dict[str, str]) -> None:
-    """Each server in ``bases`` (by name) hammered in turn, ``ROUNDS`` rounds, pooled;
-    figures relative to the first."""
+    """Each server in ``bases`` (by name) hammered in turn, ``ROUNDS`` rounds of two
+    half-length turns each, the order rotating (the first of a round ran slower in an
+    A/A test of one build against itself: 0.89x), pooled; figures relative to the first."""
     from analytics_graph.auth import Role, issue_token
 
     accounts, videos, by_account = await find_targets(url)
@@ -421,9 +422,11 @@ async def in_turns(url: str, events: int, seconds: float, bases: dict[str, str])
         query = QUERIES[kind]
         maker = requests_for(kind, query, targets)["graphql"][1]
         runs: dict[str, list[Result]] = {name: [] for name in bases}
-        for _ in range(ROUNDS):
-            for name, base in bases.items():
-                runs[name].append(await hammer(base, maker, 8, seconds))
+        names = list(bases)
+        for turn in range(ROUNDS * 2):  # each starts a round as often as the other
+            order = names[turn % len(names) :] + names[: turn % len(names)]
+            for name in order:
+                runs[name].append(await hammer(bases[name], maker, 8, seconds / 2))
         results = {name: pooled(found) for name, found in runs.items()}
         for name, result in results.items():
             print(
