@@ -12,12 +12,12 @@ from typing import Annotated
 import strawberry
 
 from analytics_graph.api import access
-from analytics_graph.api.alerts import set_alert_rules
 from analytics_graph.api.context import Info
 from analytics_graph.api.engine.fields import mutation
 from analytics_graph.api.queries import as_uuid
 from analytics_graph.api.reads.your_writes import read_your_writes
 from analytics_graph.api.types.account import Account
+from analytics_graph.api.types.alert_fields import set_alert_rules
 from analytics_graph.api.types.converters import account_entity, video_entity
 from analytics_graph.api.types.enums import AccountType
 from analytics_graph.api.types.ingest import record
@@ -36,7 +36,7 @@ from analytics_graph.api.types.problems import (
     VideoDeleted,
 )
 from analytics_graph.api.types.video import Video
-from analytics_graph.api.webhooks import create_webhook, delete_webhook, redeliver
+from analytics_graph.api.types.webhook_fields import create_webhook, delete_webhook, redeliver
 from analytics_graph.auth import Caller
 from analytics_graph.errors import (
     HandleTakenError,

@@ -8,16 +8,16 @@ from uuid import UUID
 import strawberry
 
 from analytics_graph.api import access
-from analytics_graph.api.alerts import alert_rules
 from analytics_graph.api.context import Info
 from analytics_graph.api.engine.fields import field
 from analytics_graph.api.errors import BadUserInput, page_size
 from analytics_graph.api.types import audit
 from analytics_graph.api.types.account import Account
+from analytics_graph.api.types.alert_fields import alert_rules
 from analytics_graph.api.types.log import EventConnection, LoggedEvent
 from analytics_graph.api.types.scalars import Position
 from analytics_graph.api.types.video import Video
-from analytics_graph.api.webhooks import webhook_deliveries, webhooks
+from analytics_graph.api.types.webhook_fields import webhook_deliveries, webhooks
 from analytics_graph.auth import Caller
 from analytics_graph.eventstore import LogWindow
 from analytics_graph.replication.log import read_log

@@ -16,13 +16,13 @@ from uuid import UUID
 import strawberry
 
 from analytics_graph.api import access
-from analytics_graph.api.alerts import alerts
 from analytics_graph.api.context import Info
 from analytics_graph.api.engine.fields import subscription
 from analytics_graph.api.errors import ClientError
 from analytics_graph.api.queries import visible_account, visible_video
 from analytics_graph.api.reads.livelog import follow_log
 from analytics_graph.api.types.account import Account
+from analytics_graph.api.types.alert_fields import alerts
 from analytics_graph.api.types.log import LoggedEvent
 from analytics_graph.api.types.scalars import Position
 from analytics_graph.api.types.video import Video
