@@ -102,3 +102,25 @@ async def wait_until_applied(
         if time.monotonic() > deadline:
             raise TimeoutError(f"projections did not reach position {position}: {live}")
         await asyncio.sleep(interval)
+
+
+async def live_position_of(conn: Connection, names: Sequence[str]) -> int | None:
+    """The lowest live position among the projections ``names``; ``None`` while one of
+    them has no live checkpoint yet."""
+    live = await live_positions(conn, names)
+    if len(live) < len(set(names)):
+        return None
+    return min(c.position for c in live.values())
+
+
+async def wait_until_named_applied(conn: Connection, names: Sequence[str], position: int) -> None:
+    """Waits, without a deadline, until the live read models of ``names`` include
+    ``position`` (for followers of the log that read them: the webhook dispatcher,
+    the alert evaluator); polls from 2 ms, backing off to 100 ms."""
+    delay = 0.002
+    while True:
+        lowest = await live_position_of(conn, names)
+        if lowest is not None and lowest >= position:
+            return
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.1)

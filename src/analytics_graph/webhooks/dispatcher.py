@@ -41,8 +41,8 @@ import orjson
 
 from analytics_graph.eventstore import EventStore
 from analytics_graph.eventstore.notify import Listener
-from analytics_graph.projection.connection import dedicated_connection
-from analytics_graph.projection.ranges import RangeReader
+from analytics_graph.projection.follower import ElectedFollower
+from analytics_graph.projection.status import live_positions, wait_until_named_applied
 from analytics_graph.types import Connection
 from analytics_graph.webhooks import payloads
 from analytics_graph.webhooks.endpoints import Topic
@@ -83,26 +83,6 @@ def message_id() -> str:
 async def checkpoint(conn: Connection) -> int:
     value = await conn.fetchval("SELECT position FROM webhook_checkpoint WHERE name='dispatcher'")
     return int(value)
-
-
-async def _read_models(conn: Connection) -> dict[str, int]:
-    rows = await conn.fetch(
-        "SELECT name, position FROM projection_checkpoints WHERE slot = 'live'"
-        " AND name = ANY($1::text[])",
-        list(READ_MODELS),
-    )
-    return {r["name"]: r["position"] for r in rows}
-
-
-async def wait_for_read_models(conn: Connection, upto: int) -> None:
-    """Waits until the read models the bodies are computed from include ``upto``."""
-    delay = 0.002
-    while True:
-        positions = await _read_models(conn)
-        if len(positions) == len(READ_MODELS) and min(positions.values()) >= upto:
-            return
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 0.1)
 
 
 async def _metrics_accounts(conn: Connection, after: int, upto: int) -> list[asyncpg.Record]:
@@ -216,7 +196,7 @@ async def dispatch_in_transaction(
     )
     if found != after:
         raise CheckpointMoved(f"the dispatcher's checkpoint is at {found}, not {after}")
-    stands = await _read_models(conn)
+    stands = {n: c.position for n, c in (await live_positions(conn, READ_MODELS)).items()}
     if even and len(set(stands.values())) > 1:
         raise _Uneven
     position = min(stands.values())
@@ -242,7 +222,7 @@ async def dispatch(conn: Connection, after: int, upto: int, options: DispatchOpt
     """:func:`dispatch_in_transaction` in a snapshot of its own, once the read models
     include ``upto``; retried while they stand apart (up to ``consistency_wait``)."""
     if await _has_endpoints(conn, upto):
-        await wait_for_read_models(conn, upto)
+        await wait_until_named_applied(conn, READ_MODELS, upto)
     deadline = time.monotonic() + options.consistency_wait
     while True:
         even = time.monotonic() < deadline
@@ -255,9 +235,12 @@ async def dispatch(conn: Connection, after: int, upto: int, options: DispatchOpt
             await asyncio.sleep(0.001)
 
 
-class Dispatcher:
+class Dispatcher(ElectedFollower):
     """Keeps dispatching while this process holds the dispatcher's lock (one process
     of a cluster does; the others stand by and take over when it dies)."""
+
+    lock = LOCK
+    name = "webhook dispatcher"
 
     def __init__(
         self,
@@ -267,44 +250,15 @@ class Dispatcher:
         options: DispatchOptions,
         on_written: Callable[[], None] | None = None,
     ) -> None:
-        self._url = url
-        self._store = store
-        self._listener = listener
-        self.options = options
+        super().__init__(url, store, listener, options)
+        self.dispatch_options = options
         self.on_written = on_written
         """Called after a dispatch that wrote deliveries committed (wakes the sender)."""
-        self.position: int | None = None
 
-    async def run(self) -> None:
-        """Works until cancelled; after a failure, starts over from the checkpoint."""
-        while True:
-            try:
-                async with dedicated_connection(self._url) as conn:
-                    while not await conn.fetchval(  # noqa: ASYNC110 - the server holds the lock
-                        "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", LOCK
-                    ):
-                        await asyncio.sleep(self.options.retry_interval)
-                    await self._follow(conn)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("the webhook dispatcher failed; restarting")
-                await asyncio.sleep(self.options.retry_interval)
+    async def checkpoint(self, conn: Connection) -> int:
+        return await checkpoint(conn)
 
-    async def _follow(self, conn: Connection) -> None:
-        self.position = await checkpoint(conn)
-        ranges = RangeReader(self._store, self.position)
-        while True:
-            seen = self._listener.generation if self._listener is not None else 0
-            span = await ranges.next(self.options.batch_size)
-            if span is None:
-                pause = 0.002 if ranges.blocked else self.options.poll_interval
-                if self._listener is None:
-                    await asyncio.sleep(pause)
-                else:
-                    await self._listener.wait(seen, pause)
-                continue
-            written = await dispatch(conn, *span, self.options)
-            self.position = span[1]
-            if written and self.on_written is not None:
-                self.on_written()
+    async def apply(self, conn: Connection, after: int, upto: int) -> None:
+        written = await dispatch(conn, after, upto, self.dispatch_options)
+        if written and self.on_written is not None:
+            self.on_written()
