@@ -293,3 +293,23 @@ async def video_analytics(
             daily=daily,
         )
     return result
+
+
+def nothing_yet(
+    published_at: datetime, duration_seconds: float, start: date | None, end: date | None
+) -> VideoAnalytics:
+    """Zeros, for a video this read model has not seen yet (published a moment ago: the
+    engagement projection is a batch behind the one listing videos); over ``start ..
+    end``, or the publication day when no range is given."""
+    first = start if start is not None else published_at.astimezone(UTC).date()
+    last = end if end is not None else first
+    return VideoAnalytics(
+        start=first,
+        end=last,
+        totals=VideoCounts(),
+        reached_audience=0,
+        traffic_sources=[],
+        search_queries=[],
+        retention=retention_points({}, duration_seconds),
+        daily=[VideoDay(d, VideoCounts()) for d in days(first, last)],
+    )

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC
 from uuid import UUID
 
 import asyncpg
@@ -22,7 +21,6 @@ from projections.engagement import accounts as engagement
 from projections.engagement import content, hourly, videos
 from projections.entities import queries as entities
 from projections.followers import queries as followers
-from projections.readmodel import days as days_between
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,21 +91,7 @@ async def video_numbers(
     span = (days.start, days.end) if days else (None, None)
     found = (await videos.video_analytics(conn, [video_id], *span)).get(video_id)
     hours = (await hourly.video_hourly(conn, [video_id])).get(video_id, [])
-    return VideoNumbers(account, video, found or _nothing_yet(video, days), hours)
-
-
-def _nothing_yet(video: entities.VideoEntity, days: Days | None) -> videos.VideoAnalytics:
-    """Zeros, as ``Video.analytics`` shows them for a video the engagement read model
-    has not seen yet (published a moment ago: that projection is a batch behind)."""
-    start = days.start if days else video.published_at.astimezone(UTC).date()
-    end = days.end if days else start
-    return videos.VideoAnalytics(
-        start=start,
-        end=end,
-        totals=videos.VideoCounts(),
-        reached_audience=0,
-        traffic_sources=[],
-        search_queries=[],
-        retention=videos.retention_points({}, video.duration_seconds),
-        daily=[videos.VideoDay(d, videos.VideoCounts()) for d in days_between(start, end)],
-    )
+    if found is None:
+        span = (days.start, days.end) if days else (None, None)
+        found = videos.nothing_yet(video.published_at, video.duration_seconds, *span)
+    return VideoNumbers(account, video, found, hours)

@@ -192,7 +192,9 @@ async def metrics_endpoint(request: Request) -> Response:
         return JSONResponse({"error": {"code": "FORBIDDEN", "message": message}}, 403)
     families = _pool_families(system.pool) + _cache_families(request)
     try:
-        families += _projection_families(await asyncio.wait_for(_lags(system), PROBE_TIMEOUT))
+        async with asyncio.timeout(PROBE_TIMEOUT):
+            lags = await _lags(system)
+        families += _projection_families(lags)
     except (*FAILURES, TimeoutError):
         pass  # the database is down: the other metrics still tell what happens
     sampled = CollectorRegistry(auto_describe=True)

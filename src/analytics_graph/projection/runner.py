@@ -66,8 +66,11 @@ class ProjectionRunner:
             worker.draining = True
         if self._tasks and grace > 0:
             waits = [w.between_batches.wait() for w in self.workers.values()]
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can lose a
+            # cancellation that lands as the wait ends (see worker.py's shutdown).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.gather(*waits), grace)
+                async with asyncio.timeout(grace):
+                    await asyncio.gather(*waits)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

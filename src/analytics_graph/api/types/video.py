@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -15,9 +15,8 @@ from analytics_graph.api.errors import ProAccountRequired, page_size
 from analytics_graph.api.types.audience import UNSELECTED_FRESHNESS, Freshness, load_freshness
 from analytics_graph.api.types.common import SHARE, Share
 from analytics_graph.api.types.export import ExportFormat, ExportSection, export_link
-from analytics_graph.api.types.ranges import DateRangeInput, Days, resolve
+from analytics_graph.api.types.ranges import DateRangeInput, resolve
 from analytics_graph.export.request import Kind
-from projections import readmodel
 from projections.engagement import videos
 from projections.entities.queries import VideoEntity
 
@@ -75,7 +74,12 @@ class Video:
         wanted = selected(info)
         hours = await loaders.video_hourly.load(video_id) if "hourly" in wanted else None
         as_of = await load_freshness(info) if "asOf" in wanted else UNSELECTED_FRESHNESS
-        return VideoAnalytics.of(found or _nothing_yet(self.entity, days), hours or [], as_of)
+        if found is None:
+            span = (days.start, days.end) if days else (None, None)
+            found = videos.nothing_yet(
+                self.entity.published_at, self.entity.duration_seconds, *span
+            )
+        return VideoAnalytics.of(found, hours or [], as_of)
 
     @field
     async def export_link(
@@ -207,20 +211,3 @@ class VideoAnalytics:
             hourly=VIDEO_HOUR.many(hours),
             as_of=as_of,
         )
-
-
-def _nothing_yet(entity: VideoEntity, days: Days | None) -> videos.VideoAnalytics:
-    """Zeros, for a video the engagement read model has not seen yet (it was published
-    a moment ago, and that projection is a batch behind the one listing videos)."""
-    start = days.start if days else entity.published_at.astimezone(UTC).date()
-    end = days.end if days else start
-    return videos.VideoAnalytics(
-        start=start,
-        end=end,
-        totals=videos.VideoCounts(),
-        reached_audience=0,
-        traffic_sources=[],
-        search_queries=[],
-        retention=videos.retention_points({}, entity.duration_seconds),
-        daily=[videos.VideoDay(d, videos.VideoCounts()) for d in readmodel.days(start, end)],
-    )
