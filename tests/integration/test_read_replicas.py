@@ -8,6 +8,8 @@ this test sent), never the API's own figures.
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -291,3 +293,61 @@ async def test_a_bad_minimum_position_is_refused_naming_the_header(
     message = response.json()["errors"][0]["message"]
     assert message.startswith("Analytics-Graph-Min-Position: ")
     assert reason in message
+
+
+async def _exported_views(
+    served: Replicated, headers: dict[str, str] | None = None
+) -> tuple[int, httpx.Headers]:
+    """The video's views in its CSV export (the ``views`` row of the totals)."""
+    sent = {"authorization": f"Bearer {served.creator}", **(headers or {})}
+    response = await served.http.get(f"/export/videos/{served.video}.csv", headers=sent)
+    assert response.status_code == 200, response.text
+    rows = list(csv.reader(io.StringIO(response.text, newline="")))
+    [views] = [row[2] for row in rows if row[0] == "views"]
+    return int(views), response.headers
+
+
+async def test_exports_read_a_replica_that_includes_the_position_a_write_returned(
+    replicated: Replicated,
+) -> None:
+    position = await replicated.record_views(4)
+    views, headers = await _exported_views(replicated, {MIN_POSITION: str(position)})
+    assert views == await replicated.views_in_log()
+    assert headers[READ].startswith("replica-")
+
+
+async def test_exports_pass_over_lagging_replicas_and_survive_their_absence(
+    replicated: Replicated,
+) -> None:
+    await replicated.settle()
+    for index in (0, 1):
+        await replicated.cluster.pause_replay(index)
+    try:
+        position = await replicated.record_views(2)
+        views, headers = await _exported_views(replicated, {MIN_POSITION: str(position)})
+        assert views == await replicated.views_in_log()
+        assert headers[READ] == "primary"
+    finally:
+        for index in (0, 1):
+            await replicated.cluster.resume_replay(index)
+    for index in (0, 1):
+        await asyncio.to_thread(replicated.cluster.stop_standby, index)
+    try:
+        views, headers = await _exported_views(replicated)
+        assert views == await replicated.views_in_log()
+        assert headers[READ] == "primary"
+    finally:
+        for index in (0, 1):
+            await asyncio.to_thread(replicated.cluster.start_standby, index)
+
+
+async def test_an_export_refuses_a_position_beyond_the_log_in_the_graphql_error_shape(
+    replicated: Replicated,
+) -> None:
+    sent = {"authorization": f"Bearer {replicated.creator}", MIN_POSITION: "9000000000000000000"}
+    response = await replicated.http.get(f"/export/videos/{replicated.video}.csv", headers=sent)
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_REQUEST"
+    assert error["message"].startswith("Analytics-Graph-Min-Position: ")
+    assert "beyond the end of the log" in error["message"]

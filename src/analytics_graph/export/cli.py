@@ -28,7 +28,7 @@ from analytics_graph.bootstrap import open_system
 from analytics_graph.config import Settings
 from analytics_graph.export import csvfile, xlsxfile
 from analytics_graph.export.files import Numbers, file_name, tables_of
-from analytics_graph.export.reading import account_numbers, one_state, owner, video_numbers
+from analytics_graph.export.reading import account_numbers, owner, read_state, video_numbers
 from analytics_graph.export.request import (
     BadParameter,
     ExportRequest,
@@ -38,6 +38,7 @@ from analytics_graph.export.request import (
     days_of,
 )
 from analytics_graph.export.tables import Table
+from analytics_graph.types import Connection
 
 app = typer.Typer(
     no_args_is_help=True, help="Export an account's or a video's analytics as CSV or XLSX."
@@ -137,11 +138,10 @@ def _request(
 
 
 async def _read(settings: Settings, request: ExportRequest) -> Numbers | str:
-    """The numbers to export, or why there are none."""
-    async with (
-        open_system(settings, run_projections=False) as system,
-        one_state(system.pool) as conn,
-    ):
+    """The numbers to export (read from a replica when one is configured), or why
+    there are none."""
+
+    async def numbers(conn: Connection) -> Numbers | str:
         account = await owner(conn, request)
         if account is None:
             return (
@@ -153,6 +153,10 @@ async def _read(settings: Settings, request: ExportRequest) -> Numbers | str:
             return await video_numbers(conn, account, request.id, request.days)
         assert request.days is not None
         return await account_numbers(conn, account, request.days, request.section)
+
+    async with open_system(settings, run_projections=False) as system:
+        found, _ = await read_state(system.services.reads, {}, numbers)
+        return found
 
 
 def _write(format: Format, tables: list[Table], target: str, title: str) -> int:

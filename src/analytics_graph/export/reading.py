@@ -1,26 +1,30 @@
 """Reading what an export holds, with the read-model queries the GraphQL API calls.
 
 Everything an export shows is read from one state of the read models (a
-read-only ``REPEATABLE READ`` transaction), and the connection goes back to the
-pool before the file is written: a slow download holds no connection.
+read-only ``REPEATABLE READ`` transaction), on a streaming replica when one is
+configured and meets the request's minimum position (:func:`read_state`, through
+the same :class:`ReadPools` as GraphQL queries; else on the primary), and the
+connection goes back to the pool before the file is written: a slow download
+holds no connection.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 from uuid import UUID
-
-import asyncpg
 
 from analytics_graph.api.types.ranges import Days
 from analytics_graph.export.request import ExportRequest, Kind, Section
+from analytics_graph.replication import ReadPools, Requirement, Source
 from analytics_graph.types import Connection
 from projections.engagement import accounts as engagement
 from projections.engagement import content, hourly, videos
 from projections.entities import queries as entities
 from projections.followers import queries as followers
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +51,17 @@ class VideoNumbers:
     hours: list[videos.VideoHour]
 
 
-@contextlib.asynccontextmanager
-async def one_state(pool: asyncpg.Pool) -> AsyncIterator[Connection]:
-    """A connection reading one snapshot of the read models while the block runs."""
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        yield conn
+async def read_state(
+    reads: ReadPools, requirement: Requirement, work: Callable[[Connection], Awaitable[R]]
+) -> tuple[R, Source]:
+    """``work``'s result, read from one snapshot of the read models on a server whose
+    checkpoints meet ``requirement`` (a replica, else the primary), and that server."""
+
+    async def snapshot(conn: Connection, source: Source) -> tuple[R, Source]:
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            return await work(conn), source
+
+    return await reads.run(requirement, snapshot)
 
 
 async def owner(conn: Connection, request: ExportRequest) -> entities.AccountEntity | None:

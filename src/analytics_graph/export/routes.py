@@ -40,13 +40,22 @@ from starlette.routing import BaseRoute, Route
 
 from analytics_graph.api import access
 from analytics_graph.api.errors import ClientError
+from analytics_graph.api.http.positions import (
+    MIN_POSITION_HEADER,
+    READ_HEADER,
+    min_position,
+    not_reached,
+)
+from analytics_graph.api.http.protocol import RequestError
 from analytics_graph.auth import Caller, InvalidTokenError
 from analytics_graph.export import csvfile, xlsxfile
 from analytics_graph.export.files import Numbers, file_name, tables_of
 from analytics_graph.export.links import path_of, verify_link_token
-from analytics_graph.export.reading import account_numbers, one_state, owner, video_numbers
+from analytics_graph.export.reading import account_numbers, owner, read_state, video_numbers
 from analytics_graph.export.request import BadParameter, ExportRequest, Format, Kind, parse
 from analytics_graph.export.service import Exports, exports_of
+from analytics_graph.replication import PositionNotReached
+from analytics_graph.types import Connection
 
 CHUNK_BYTES = 64 * 1024
 NO_STORE = {
@@ -59,13 +68,26 @@ NO_STORE = {
 class Refusal(Exception):
     """An export refused: its HTTP status and GraphQL-shaped error."""
 
-    def __init__(self, status: int, code: str, message: str, **extensions: object) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        **extensions: object,
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.extensions = status, code, message, extensions
+        self.headers = headers or {}
+
+    @classmethod
+    def of(cls, error: RequestError) -> Refusal:
+        """The same refusal as a GraphQL request gets (a bad or unmet minimum position)."""
+        return cls(error.status, error.code, error.message, error.headers)
 
     def response(self) -> Response:
         error = {"message": self.message, "extensions": {"code": self.code, **self.extensions}}
-        headers = dict(NO_STORE)
+        headers = {**NO_STORE, **self.headers}
         if self.status == 401:
             headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
         return Response(orjson.dumps({"errors": [error]}), self.status, headers, "application/json")
@@ -100,7 +122,8 @@ async def _serve(request: Request, kind: Kind, exports: Exports) -> Response:
             caller = access.reader(caller)
         except ClientError as error:
             raise Refusal(403, error.code, error.message) from None
-    async with one_state(exports.pool) as conn:
+
+    async def numbers(conn: Connection) -> Numbers:
         account = await owner(conn, wanted)
         if account is None or (caller is not None and not access.sees_account(caller, account.id)):
             raise _not_found(wanted)
@@ -111,13 +134,22 @@ async def _serve(request: Request, kind: Kind, exports: Exports) -> Response:
                 " personal account (switch it with switchToProAccount)",
                 accountId=str(account.id),
             )  # fmt: skip
-        numbers: Numbers
         if wanted.kind is Kind.ACCOUNT:
             assert wanted.days is not None
-            numbers = await account_numbers(conn, account, wanted.days, wanted.section)
-        else:
-            numbers = await video_numbers(conn, account, wanted.id, wanted.days)
-    return await _file(wanted, numbers)
+            return await account_numbers(conn, account, wanted.days, wanted.section)
+        return await video_numbers(conn, account, wanted.id, wanted.days)
+
+    try:
+        position = min_position(request.headers.get(MIN_POSITION_HEADER))
+        requirement = exports.reads.everything_at(position)
+        found, source = await read_state(exports.reads, requirement, numbers)
+    except RequestError as error:
+        raise Refusal.of(error) from None
+    except PositionNotReached as error:
+        raise Refusal.of(not_reached(error)) from None
+    response = await _file(wanted, found)
+    response.headers[READ_HEADER] = source.name
+    return response
 
 
 def _credentials(request: Request, exports: Exports) -> tuple[ExportRequest | None, Caller | None]:

@@ -1,11 +1,11 @@
 """The export service of a running app, and how a GraphQL resolver finds it.
 
 :func:`exports_of` makes the service on first use from the app's running system
-(``app.state.system``, opened in the lifespan): the pool, the signing secret and
-a verifier of bearer tokens. A resolver has no request, yet ``exportLink``
-answers an absolute URL: :class:`RequestScope`, an ASGI middleware, makes the
-scope of the HTTP request or websocket being served visible to the code that
-serves it (:func:`request_origin`).
+(``app.state.system``, opened in the lifespan): where reads run (the primary and
+any replicas), the signing secret and a verifier of bearer tokens. A resolver has
+no request, yet ``exportLink`` answers an absolute URL: :class:`RequestScope`, an
+ASGI middleware, makes the scope of the HTTP request or websocket being served
+visible to the code that serves it (:func:`request_origin`).
 """
 
 from __future__ import annotations
@@ -13,20 +13,20 @@ from __future__ import annotations
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-import asyncpg
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from analytics_graph.auth import TokenVerifier, signing_secret
+from analytics_graph.replication import ReadPools
 
 _scope: ContextVar[Scope | None] = ContextVar("analytics_graph_request_scope", default=None)
 
 
 @dataclass(frozen=True, slots=True)
 class Exports:
-    """What serving exports needs: the read models' pool and the token secret."""
+    """What serving exports needs: where the read models are read, and the token secret."""
 
-    pool: asyncpg.Pool
+    reads: ReadPools
     secret: str
     tokens: TokenVerifier
 
@@ -38,7 +38,7 @@ def exports_of(app: object) -> Exports:
     if exports is None:
         system = state.system
         secret = signing_secret(system.settings)
-        exports = state.exports = Exports(system.pool, secret, TokenVerifier(secret))
+        exports = state.exports = Exports(system.services.reads, secret, TokenVerifier(secret))
     return exports
 
 
