@@ -32,6 +32,9 @@ NUMERIC_SETTINGS: dict[str, type[int] | type[float]] = {
     "websocket_max_message_bytes": int,
     "websocket_max_operations": int,
     "ingest_remembered_ids": int,
+    "subscription_interval_seconds": float,
+    "webhook_metrics_interval_seconds": float,
+    "webhook_timeout_seconds": float,
 }
 
 

@@ -1,10 +1,11 @@
 """Three ``analytics-graph serve`` processes on one database, as behind a load balancer.
 
 Each projection is worked on by one process at a time (its session advisory
-lock); when that process is killed with SIGKILL, the others take over. Change
-notices (``pg_notify``) reach subscriptions on every node; each node's answer
-cache follows the read models. Expected numbers are counts of the events in
-the log (the events this test sent).
+lock); when that process is killed with SIGKILL, the others take over. So are
+the sealer, the webhook dispatcher and sender, and the alert evaluator: a webhook
+gets each message once, not once per node. Change notices (``pg_notify``) reach
+subscriptions on every node; each node's answer cache follows the read models.
+Expected numbers are counts of the events in the log (the events this test sent).
 """
 
 from __future__ import annotations
@@ -28,12 +29,17 @@ import pytest
 from httpx_ws import AsyncWebSocketSession, aconnect_ws
 
 import projections
+from analytics_graph.alerts.evaluator import LOCK as EVALUATOR_LOCK
+from analytics_graph.audit.sealer import LOCK_NAME as SEALER_LOCK
 from analytics_graph.auth import Role
 from analytics_graph.projection.checkpoints import Slot
 from analytics_graph.projection.connection import lock_name
+from analytics_graph.webhooks.dispatcher import LOCK as DISPATCHER_LOCK
+from analytics_graph.webhooks.sender import LOCK as SENDER_LOCK
 from tests.conftest import scratch_database
 from tests.e2e.conftest import free_port
 from tests.e2e.graphql_support import SECRET, token
+from tests.e2e.webhook_receiver import receiving
 
 pytestmark = [
     pytest.mark.slow,
@@ -47,6 +53,10 @@ RECORD = """mutation E($events: [EngagementEventInput!]!) { recordEngagement(eve
   ... on IngestResult { accepted } } }"""
 VIDEO_METRICS = """subscription S($id: ID!) { videoMetrics(videoId: $id) {
   position video { analytics { views } } } }"""
+CREATE_WEBHOOK = """mutation C($input: CreateWebhookInput!) { createWebhook(input: $input) {
+  ... on WebhookCreated { secret webhook { id } } } }"""
+SINGLES = {"sealer": SEALER_LOCK, "webhook dispatcher": DISPATCHER_LOCK,
+           "webhook sender": SENDER_LOCK, "alert evaluator": EVALUATOR_LOCK}  # fmt: skip
 # Who holds each projection's live lock: the backend's pid and its client's port.
 HOLDERS_SQL = """
 SELECT n.name, a.client_port
@@ -83,6 +93,7 @@ class Nodes:
     nodes: list[Node]
     video: str = ""
     creator: str = ""
+    account: str = ""
 
     async def sql(self, query: str, *args: object) -> list[asyncpg.Record]:
         conn = await asyncpg.connect(self.url)
@@ -112,10 +123,11 @@ class Nodes:
         data, _ = await node.data(VIEWS, {"id": self.video}, self.creator, headers)
         return int(data["video"]["analytics"]["views"])
 
-    async def holders(self) -> dict[str, int]:
-        """Projection name -> pid of the serve process holding its live lock."""
-        locks = [lock_name(name, Slot.LIVE) for name in NAMES]
-        rows = await self.sql(HOLDERS_SQL, NAMES, locks)
+    async def holders(self, names: dict[str, str] | None = None) -> dict[str, int]:
+        """Projection name (or the name of another lock of ``names``) -> pid of the
+        serve process holding its lock."""
+        names = names or {name: lock_name(name, Slot.LIVE) for name in NAMES}
+        rows = await self.sql(HOLDERS_SQL, list(names), list(names.values()))
         owners = _socket_owners([n.process.pid for n in self.nodes if n.process.poll() is None])
         return {r["name"]: owners[r["client_port"]] for r in rows if r["client_port"] in owners}
 
@@ -147,6 +159,8 @@ def _start(url: str, data_dir: Path, index: int) -> tuple[subprocess.Popen[bytes
         "ANALYTICS_GRAPH_DATABASE_URL": url,
         "ANALYTICS_GRAPH_SECRET": SECRET,
         "ANALYTICS_GRAPH_DATA_DIR": str(data_dir),
+        "ANALYTICS_GRAPH_WEBHOOKS_ALLOW_PRIVATE": "true",  # the receiver is on loopback
+        "ANALYTICS_GRAPH_WEBHOOK_METRICS_INTERVAL_SECONDS": "0.5",
     }
     log = open(data_dir / f"node{index}.log", "wb")  # noqa: SIM115 - the child writes it
     process = subprocess.Popen(
@@ -210,6 +224,7 @@ async def _setup(world: Nodes) -> None:
     at = (datetime.now(UTC) - timedelta(days=2)).isoformat()
     data, headers = await world.nodes[2].data(publish, {"id": account, "at": at}, ADMIN, None)
     world.video, world.creator = data["publishVideo"]["id"], token(Role.CREATOR, account)
+    world.account = account
     # read your writes across nodes: the position one node returned, on another
     assert await world.views(first, int(headers["analytics-graph-position"])) == 0
 
@@ -238,9 +253,13 @@ async def test_each_projection_runs_in_one_node_and_caches_follow_writes_on_anot
 
 
 async def test_a_subscription_on_one_node_sees_writes_through_another(world_nodes: Nodes) -> None:
-    held = set((await _every_projection_held(world_nodes)).values())
-    # watched where no projection runs, written through yet another node
-    watcher = next(n for n in world_nodes.nodes if n.process.pid not in held)
+    held = await _every_projection_held(world_nodes)
+    # watched where the engagement projection does not run (and as few others as may
+    # be: the first node up often takes them all), written through yet another node
+    watcher = min(
+        (n for n in world_nodes.nodes if n.process.pid != held["engagement"]),
+        key=lambda n: sum(pid == n.process.pid for pid in held.values()),
+    )
     writer = next(n for n in world_nodes.nodes if n is not watcher)
     url = watcher.base_url.replace("http://", "ws://") + "/graphql"
     protocols = ["graphql-transport-ws"]
@@ -263,6 +282,37 @@ async def test_a_subscription_on_one_node_sees_writes_through_another(world_node
                 if update["position"] >= position:
                     break
     assert update["video"]["analytics"]["views"] == expected
+
+
+async def test_a_webhook_gets_each_message_once_from_three_nodes(world_nodes: Nodes) -> None:
+    async with asyncio.timeout(30):  # each of the four runs somewhere, elected
+        while set(held := await world_nodes.holders(SINGLES)) != set(SINGLES):  # noqa: ASYNC110
+            await asyncio.sleep(0.2)
+    assert set(held.values()) <= {n.process.pid for n in world_nodes.nodes}
+    async with receiving() as receiver:
+        webhook = {"url": receiver.url, "topics": ["METRICS_CHANGED"]}
+        webhook["accountId"] = world_nodes.account
+        data, _ = await world_nodes.nodes[0].data(CREATE_WEBHOOK, {"input": webhook}, ADMIN, None)
+        secret = data["createWebhook"]["secret"]
+        for node in world_nodes.nodes:  # written through every node, in turn
+            await world_nodes.record_views(node, 3)
+            await asyncio.sleep(0.6)  # past the interval: one delivery per write, or so
+        expected = await world_nodes.views_in_log()
+
+        def shows_every_view(r: Any) -> bool:
+            return any(b["data"]["last28Days"]["videoViews"] == expected for b in r.bodies())
+
+        await receiver.wait_for(shows_every_view, within=60)
+        await asyncio.sleep(2)  # a second dispatcher or sender would have sent by now
+        ids = [r.message_id for r in receiver.received]
+        assert len(ids) == len(set(ids)), "a message arrived twice"
+        for item in receiver.received:
+            assert item.verified(secret)["type"] == "metrics.changed"
+        stored = await world_nodes.sql(
+            "SELECT message_id, attempts, status FROM webhook_deliveries ORDER BY delivery_id"
+        )
+        assert [r["message_id"] for r in stored if r["status"] == "delivered"] == ids
+        assert all(r["attempts"] == 1 for r in stored if r["status"] == "delivered")
 
 
 async def test_projections_move_to_the_other_nodes_when_theirs_is_killed(
