@@ -10,7 +10,9 @@ of ``--events`` engagement events (``analytics_graph.simulation``, through inges
       ``EventStore.read_next`` (decoded): what a reader of the log cannot beat;
   (b) a replay from position 0 through every projection (``projections.ALL``, one
       runner, each projection on its own connection): events/s until all have
-      caught up, and the projection backends' CPU time;
+      caught up (and as a multiple of the raw read's), and the projection backends'
+      CPU time; the first batch of each projection with a ``fill`` (the reach and
+      viewer audiences) is up to ``RunnerOptions.fill_size`` events;
   (c) live lag: a runner in another process follows the log while this one ingests
       fresh events at ``--rate`` events/s for ``--seconds``; for each ingested batch,
       the time from its commit to the moment every projection has published a
@@ -97,16 +99,19 @@ def rate(count: int, seconds: float) -> str:
     return f"{count / seconds:>12,.0f} events/s  ({count:,} in {seconds:.2f} s)"
 
 
-async def raw_reads(store: EventStore) -> None:
+async def raw_reads(store: EventStore) -> float:
+    """Prints both reads; returns the raw read's events/s (the replay's yardstick)."""
     sql = "SELECT * FROM events WHERE position > $1 ORDER BY position LIMIT $2"
     start, position, count = time.perf_counter(), 0, 0
     while rows := await store.pool.fetch(sql, position, PAGE):
         position, count = rows[-1]["position"], count + len(rows)
+    raw = count / (time.perf_counter() - start)
     print(f"(a) raw read, asyncpg rows, 10k pages:     {rate(count, time.perf_counter() - start)}")
     start, cursor, count = time.perf_counter(), LogCursor(), 0
     while batch := await store.read_next(cursor, PAGE):
         count += len(batch)
     print(f"    EventStore.read_next, 10k, decoded:    {rate(count, time.perf_counter() - start)}")
+    return raw
 
 
 def backend_cpu(pids: list[int]) -> float:
@@ -134,7 +139,7 @@ async def worker_pids(store: EventStore, count: int) -> list[int]:
     return pids
 
 
-async def replay(url: str, store: EventStore, batch: int) -> None:
+async def replay(url: str, store: EventStore, batch: int, raw: float) -> None:
     head, count = await store.last_position(), int(await store.pool.fetchval(
         "SELECT count(*) FROM events"
     ))  # fmt: skip
@@ -150,7 +155,8 @@ async def replay(url: str, store: EventStore, batch: int) -> None:
             await asyncio.sleep(0.005)
         cpu = backend_cpu(pids)
     seconds = max(finished.values())
-    print(f"(b) replay through all projections:        {rate(count, seconds)}")
+    print(f"(b) replay through all projections:        {rate(count, seconds)}"
+          f" = {count / seconds / raw:.2f}x the raw read")  # fmt: skip
     each = ", ".join(f"{n} {s:.2f} s" for n, s in finished.items())
     print(f"    caught up: {each}; backend CPU {cpu:.1f} s (batches of {batch:,})")
 
@@ -255,8 +261,8 @@ async def main(args: argparse.Namespace) -> None:
             print(f"loaded {report.accepted:,} events ({report.duplicates:,} re-deliveries "
                   f"dropped) in {time.perf_counter() - started:.1f} s")  # fmt: skip
             print("load average (1, 5, 15 min): " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
-            await raw_reads(store)
-            await replay(url, store, args.batch)
+            raw = await raw_reads(store)
+            await replay(url, store, args.batch, raw)
             if args.layouts:
                 await layouts().compare(store)
             if args.seconds > 0:

@@ -37,9 +37,11 @@ INSERT INTO {schema}.videos (video_id, account_id) VALUES ($1, $2)
 ON CONFLICT (video_id) DO NOTHING
 """
 
-# The batch's distinct (video, viewer, day) first, then their accounts (the join
-# after the DISTINCT: fewer rows to join).
-APPLY = f"""
+
+def _statement(audience_ctes: str) -> str:
+    """The batch's distinct (video, viewer, day) first, then their accounts (the join
+    after the DISTINCT: fewer rows to join), folded by ``audience_ctes``."""
+    return f"""
 WITH e AS MATERIALIZED (
     SELECT v.account_id AS k, b.member, b.day
     FROM (
@@ -48,13 +50,26 @@ WITH e AS MATERIALIZED (
         FROM events WHERE position > $1 AND position <= $2 AND type = 'view'
     ) b
     JOIN {{schema}}.videos v ON v.video_id = b.vid::uuid
-){audience.fold_ctes("account_viewer", "account_id", "e")}
+){audience_ctes}
 SELECT DISTINCT k FROM account_viewer_moves
 """
 
 
+APPLY = _statement(audience.fold_ctes("account_viewer", "account_id", "e"))
+FILL = _statement(audience.fill_ctes("account_viewer", "account_id", "e"))
+
+
 async def apply(conn: Connection, batch: Batch) -> Changes:
     """Records the batch's new videos, then folds its views into each account's audience."""
+    return await _fold(conn, batch, APPLY)
+
+
+async def fill(conn: Connection, batch: Batch) -> Changes:
+    """:func:`apply` for a build's first batch, into empty tables."""
+    return await _fold(conn, batch, FILL)
+
+
+async def _fold(conn: Connection, batch: Batch, statement: str) -> Changes:
     published = await aggregate_events(conn, batch, [PUBLISHED_TOPIC])
     if published:
         await conn.executemany(
@@ -62,7 +77,7 @@ async def apply(conn: Connection, batch: Batch) -> Changes:
             [(e.originator_id, e.account_id) for _, e in published],
         )
     await conn.execute(audience.BATCH_SETTINGS)
-    rows = await conn.fetch(qualify(APPLY, batch.schema), batch.after, batch.upto)
+    rows = await conn.fetch(qualify(statement, batch.schema), batch.after, batch.upto)
     return Changes().add(accounts=(r[0] for r in rows))
 
 
@@ -72,5 +87,6 @@ PROJECTION = Projection(
     handles=HANDLES,
     ddl=DDL,
     apply=apply,
+    fill=fill,
     description="per account and day: distinct viewers, new and returning (exact)",
 )

@@ -59,16 +59,19 @@ INSERT INTO {schema}.videos (video_id, duration_seconds) VALUES ($1, $2)
 ON CONFLICT (video_id) DO NOTHING
 """
 
-# One read of the batch's views (`e`), then the audience fold, the lifetime count
-# and the retention histograms from it. Views always follow their video's
-# publication in the log (ingest checks it), so the join with `videos` loses none.
-APPLY = f"""
+
+def _statement(audience_ctes: str) -> str:
+    """One read of the batch's views (`e`), then the audience fold (``audience_ctes``),
+    the lifetime count and the retention histograms from it. Views always follow
+    their video's publication in the log (ingest checks it), so the join with
+    `videos` loses none."""
+    return f"""
 WITH e AS MATERIALIZED (
     SELECT stream_id::uuid AS k, (data->>'viewerId') COLLATE "C" AS member,
            (occurred_at AT TIME ZONE 'UTC')::date AS day,
            floor((data->>'watchedSeconds')::numeric)::integer AS second
     FROM events WHERE position > $1 AND position <= $2 AND type = 'view'
-){audience.fold_ctes("video_viewer", "video_id", "e")},
+){audience_ctes},
 reach AS (
     INSERT INTO {{schema}}.video_reach AS t (video_id, viewers)
     SELECT k, n FROM video_viewer_firsts
@@ -87,9 +90,22 @@ SELECT DISTINCT k FROM e
 """
 
 
+APPLY = _statement(audience.fold_ctes("video_viewer", "video_id", "e"))
+FILL = _statement(audience.fill_ctes("video_viewer", "video_id", "e"))
+
+
 async def apply(conn: Connection, batch: Batch) -> Changes:
     """Records the batch's new videos, then folds its views into the audience,
     lifetime reach and per-day retention."""
+    return await _fold(conn, batch, APPLY)
+
+
+async def fill(conn: Connection, batch: Batch) -> Changes:
+    """:func:`apply` for a build's first batch, into empty tables."""
+    return await _fold(conn, batch, FILL)
+
+
+async def _fold(conn: Connection, batch: Batch, statement: str) -> Changes:
     published = await aggregate_events(conn, batch, [PUBLISHED_TOPIC])
     if published:
         await conn.executemany(
@@ -97,7 +113,7 @@ async def apply(conn: Connection, batch: Batch) -> Changes:
             [(e.originator_id, e.duration_seconds) for _, e in published],
         )
     await conn.execute(audience.BATCH_SETTINGS)
-    rows = await conn.fetch(qualify(APPLY, batch.schema), batch.after, batch.upto)
+    rows = await conn.fetch(qualify(statement, batch.schema), batch.after, batch.upto)
     return Changes().add(videos=(r[0] for r in rows))
 
 
@@ -107,5 +123,6 @@ PROJECTION = Projection(
     handles=HANDLES,
     ddl=DDL,
     apply=apply,
+    fill=fill,
     description="per video and day: distinct viewers (exact), retention",
 )

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from analytics_graph.types import Connection
 
 SCHEMA_PREFIX = "rm_"
+FILL_SIZE = 5_000_000
+"""Most events of a first batch folded by :attr:`Projection.fill` (by default)."""
 BUILD_SUFFIX = "__build"
 
 
@@ -71,6 +73,12 @@ class Projection:
     batch applied after a crash starts again from the same tables. Raising
     aborts the whole batch. Changing ``version`` makes the runner rebuild the
     projection from position 0 into fresh tables.
+
+    ``fill`` (optional) does what ``apply`` does for a batch starting at position 0,
+    into the empty tables a build starts with: the set-wise shortcut of a fold that
+    has nothing stored to merge with (no look-ups of earlier state, rows inserted in
+    index order). The runner then takes a larger first batch
+    (``RunnerOptions.fill_size``). It must leave exactly the tables ``apply`` would.
     """
 
     name: str
@@ -79,6 +87,21 @@ class Projection:
     ddl: str
     apply: ApplyBatch
     description: str = ""
+    fill: ApplyBatch | None = None
+
+    def batch_limit(self, position: int, batch_size: int, fill_size: int) -> int:
+        """Most events of the next batch from ``position``: a first batch that ``fill``
+        folds may take up to ``fill_size`` (0: never fill)."""
+        if position == 0 and self.fill is not None and fill_size > 0:
+            return max(batch_size, fill_size)
+        return batch_size
+
+    def fold_for(self, after: int, fill_size: int) -> ApplyBatch:
+        """How the batch starting after ``after`` is folded: ``fill`` for a first batch
+        (when filling is on), else ``apply``."""
+        if after == 0 and self.fill is not None and fill_size > 0:
+            return self.fill
+        return self.apply
 
     @property
     def schema(self) -> str:

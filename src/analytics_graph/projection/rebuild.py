@@ -26,7 +26,7 @@ from analytics_graph.projection.connection import (
     wait_for_lock,
 )
 from analytics_graph.projection.notices import publish
-from analytics_graph.projection.projector import Changes, Projection
+from analytics_graph.projection.projector import FILL_SIZE, Changes, Projection
 from analytics_graph.projection.ranges import RangeReader
 from analytics_graph.projection.tables import ensure_live, start_build, swap_in
 from analytics_graph.types import Connection
@@ -76,6 +76,7 @@ async def build_and_swap(
     *,
     fresh: bool,
     batch_size: int,
+    fill_size: int = FILL_SIZE,
     progress: Progress | None = None,
 ) -> int:
     """Builds the projection's current version and swaps it in; returns the live position.
@@ -93,7 +94,15 @@ async def build_and_swap(
             progress(position, target)
 
     report(ranges.position)
-    await catch_up(conn, ranges, projection, Slot.BUILD, batch_size=batch_size, on_batch=report)
+    await catch_up(
+        conn,
+        ranges,
+        projection,
+        Slot.BUILD,
+        batch_size=batch_size,
+        fill_size=fill_size,
+        on_batch=report,
+    )
     return await swap_when_caught_up(conn, projection)
 
 

@@ -32,7 +32,7 @@ from analytics_graph.projection.connection import (
     unlock,
     wait_for_lock,
 )
-from analytics_graph.projection.projector import Projection
+from analytics_graph.projection.projector import FILL_SIZE, Projection
 from analytics_graph.projection.ranges import RangeReader
 from analytics_graph.projection.rebuild import build_and_swap
 from analytics_graph.projection.tables import ensure_live
@@ -50,10 +50,13 @@ class RunnerOptions:
     ``batch_size``: most events per batch (catch-up uses full batches);
     ``takeover_interval``: how often a standby polls for a lock its holder may have
     released by dying; ``retry_interval``: pause after a failure;
-    ``poll_interval``: longest wait for new events without a wake-up.
+    ``poll_interval``: longest wait for new events without a wake-up;
+    ``fill_size``: most events of a first batch folded by a projection's ``fill``
+    (into empty tables; 0: always ``apply``).
     """
 
     batch_size: int = 100_000
+    fill_size: int = FILL_SIZE
     takeover_interval: float = 1.0
     retry_interval: float = 1.0
     poll_interval: float = 1.0
@@ -159,6 +162,7 @@ class ProjectionWorker:
                 self.projection,
                 fresh=False,
                 batch_size=self._options.batch_size,
+                fill_size=self._options.fill_size,
             )
         finally:
             await unlock(conn, name, Slot.BUILD)
@@ -183,7 +187,10 @@ class ProjectionWorker:
         checked = time.monotonic()
         while True:
             seen = self._listener.generation if self._listener is not None else 0
-            span = await ranges.next(self._options.batch_size)
+            limit = self.projection.batch_limit(
+                ranges.position, self._options.batch_size, self._options.fill_size
+            )
+            span = await ranges.next(limit)
             if span is None:
                 if time.monotonic() - checked > self._options.poll_interval:
                     if await self._swapped(conn):  # noticed even while the log is idle
@@ -195,7 +202,9 @@ class ProjectionWorker:
                 await asyncio.Event().wait()  # parked until the runner cancels us
             self.between_batches.clear()
             try:
-                await apply_batch(conn, self.projection, Slot.LIVE, *span)
+                await apply_batch(
+                    conn, self.projection, Slot.LIVE, *span, fill_size=self._options.fill_size
+                )
             except CheckpointMoved as moved:
                 if moved.found is None or moved.found.version != self.projection.version:
                     return
