@@ -107,7 +107,8 @@ class Commits:
 
 @contextlib.asynccontextmanager
 async def database(base: str) -> AsyncIterator[str]:
-    name = f"ag_bench_live_{uuid.uuid4().hex[:8]}"
+    prefix = os.environ.get("ANALYTICS_GRAPH_BENCH_DATABASE_PREFIX", "ag_bench_live")
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(base)
     await admin.execute(f'CREATE DATABASE "{name}"')
     url = base.rsplit("/", 1)[0] + f"/{name}"

@@ -55,10 +55,10 @@ class LiveWorld:
     app: Starlette
 
     async def listening(self, groups: int) -> None:
-        """Waits until ``groups`` shared executions listen for change notices."""
+        """Waits until ``groups`` questions are open and the hub follows the notices."""
         feed = self.hub.services.feed
         assert feed is not None
-        await _until(lambda: feed.subscribers == groups)
+        await _until(lambda: self.hub.stats()["following"] == groups and feed.subscribers == 1)
 
     @property
     def hub(self) -> Hub:

@@ -2,16 +2,30 @@
 
 Subscribers to metric updates (``accountMetrics``, ``videoMetrics``) who send the
 same document, variables and operation name, and whose tokens let them see the
-same things (the caller's role and account), form a :class:`Group`. A group runs
-the subscription once, with a context of its own, and serialises each update
-once; every member gets that text inside its own ``next`` envelope. So the cost
-of an update grows with the distinct questions, not with the subscribers.
+same things (the caller's role and account), form a :class:`Group` (a question).
+A group opens the subscription once, through the engine, with a context of its
+own: the field checks the request (an error ends the group, and its members get
+it) and names in the context's :class:`~analytics_graph.api.live.watch.Watch` the
+account or video it follows and how to read an update.
 
-Updates are states, not events: a group sends at most one update per
-``interval`` (the newest state), and each member holds at most one unsent update
-(a newer one replaces it: intermediate states are dropped, never the last). A
-member whose send does not complete within ``send_timeout`` cannot keep up at
-all: its connection is closed with 4429.
+The :class:`Hub` follows the change notices once for all groups and answers them
+in rounds: a round takes the groups whose account or video changed since the
+last one (with the newest position), reads and executes all their updates
+together through the engine's batched entry (``Engine.execute_events``), their
+contexts sharing one session and one set of DataLoaders, so each loader reads
+the round's ids in one statement (per parameter) whatever the number of
+questions; then it serialises each group's update once, and every member gets
+that text inside its own ``next`` envelope. So the cost of a round grows with
+the distinct questions (and their reads with the fields, not the questions), and
+the subscribers cost only a send each.
+
+Updates are states, not events. Rounds never overlap: one starts at most once
+per ``interval`` (so a group sends at most one update per interval), and when a
+round takes longer, the next starts at once with the newest state of whatever
+changed meanwhile. Each member holds at most one unsent update (a newer one
+replaces it: intermediate states are dropped, never the last). A member whose
+send does not complete within ``send_timeout`` cannot keep up at all: its
+connection is closed with 4429.
 
 Other operations (queries, mutations, the log, alerts: events that must not be
 dropped) run per subscriber, as before.
@@ -21,24 +35,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import orjson
+from graphql import ExecutionResult as CoreResult
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.utils.aio import aclosing
 
 from analytics_graph.api.context import Context
-from analytics_graph.api.engine import AnalyticsSchema
+from analytics_graph.api.engine import AnalyticsSchema, Event
+from analytics_graph.api.live.watch import Watch
 from analytics_graph.api.reads.snapshots import PoolSession
 from analytics_graph.api.services import Services
+from analytics_graph.api.subscriptions import reached
 from analytics_graph.auth import Caller
+from analytics_graph.projection import ChangeNotice
+from analytics_graph.projection.notices import NoticeQueue
 
 SHARED_FIELDS = frozenset(("accountMetrics", "videoMetrics"))
 SLOW_CLIENT = 4429
+log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=1024)
@@ -117,52 +138,65 @@ class Member:
 
 
 class Group:
-    """One shared execution and its members."""
+    """One distinct question and its members."""
 
     def __init__(self, hub: Hub, key: Key, caller: Caller) -> None:
         self.hub = hub
         self.key = key
-        self.caller = caller
         self.members: set[Member] = set()
-        self.task: asyncio.Task[None] | None = None
+        self.watch = Watch()
+        services = hub.services
+        self.context = Context(services, caller, PoolSession(services.pool), live=self.watch)
+        self.variables: dict[str, Any] = orjson.loads(key.variables)
+        self.document: Any = None
+        self.opening: asyncio.Task[None] | None = None
         self.executions = 0
 
     def start(self) -> None:
-        self.task = asyncio.create_task(self._run(), name="shared-subscription")
+        self.opening = asyncio.create_task(self._open(), name="shared-subscription")
 
-    async def _run(self) -> None:
+    async def _open(self) -> None:
+        """Runs the subscription's field through the engine: it fails (its members get
+        the error) or names what it follows (the hub follows it from then on)."""
         outcome: PreExecutionError | ExecutionResult | None = None
         try:
-            outcome = await self._stream()
+            outcome = await self._first_result()
         finally:
-            self.hub.forget(self)
-            for member in list(self.members):
-                member.end(outcome)
+            if outcome is None and self.watch.update is not None:
+                self.document = self.hub.schema.documents.prepare(self.key.query).document
+                self.hub.follow(self)
+            else:
+                self.end(outcome)
 
-    async def _stream(self) -> PreExecutionError | ExecutionResult | None:
-        """Runs the subscription; returns the result that ended it before any update
-        (an error to report), else ``None``."""
-        services = self.hub.services
-        context = Context(services, self.caller, PoolSession(services.pool))
+    async def _first_result(self) -> PreExecutionError | ExecutionResult | None:
         source = await self.hub.schema.stream(
             self.key.query,
-            variable_values=orjson.loads(self.key.variables),
-            context_value=context,
+            variable_values=self.variables,
+            context_value=self.context,
             operation_name=self.key.operation_name,
         )
-        first = True
         async with aclosing(source):
             async for result in source:
-                if not isinstance(result, ExecutionResult):
-                    return None  # incremental delivery is not used by these fields
-                if first and (isinstance(result, PreExecutionError) or result.data is None):
-                    return result
-                first = False
-                self._publish(result)
-                await asyncio.sleep(self.hub.interval)  # at most one update per interval
+                return result  # an error: a field the hub runs yields nothing itself
         return None
 
-    def _publish(self, result: ExecutionResult) -> None:
+    def end(self, outcome: PreExecutionError | ExecutionResult | None = None) -> None:
+        self.hub.forget(self)
+        for member in list(self.members):
+            member.end(outcome)
+
+    def event(self, position: int) -> Event:
+        """The update at ``position`` to read and execute in a round."""
+        assert self.watch.update is not None
+        return Event(
+            self.document,
+            self.context,
+            self.variables,
+            self.key.operation_name,
+            partial(self.watch.update, position),
+        )
+
+    def publish(self, result: CoreResult) -> None:
         payload: dict[str, Any] = {"data": result.data}
         if result.errors:
             payload["errors"] = [e.formatted for e in result.errors]
@@ -176,7 +210,7 @@ class Group:
 
 
 class Hub:
-    """The groups of one server process."""
+    """The groups of one server process, and the rounds that answer them."""
 
     def __init__(
         self, schema: AnalyticsSchema, services: Services, interval: float, send_timeout: float
@@ -186,12 +220,39 @@ class Hub:
         self.interval = interval
         self.send_timeout = send_timeout
         self.groups: dict[Key, Group] = {}
+        self.following: dict[str, set[Group]] = {}
+        """The open groups by the account or video (UUID text) they follow."""
         self.published = 0
-        """Shared executions so far (for benchmarks and tests)."""
+        """Group updates sent so far (for benchmarks and tests)."""
+        self.rounds = 0
+        self.statements = 0
+        """Rounds run so far, and the SQL statements their reads sent."""
+        self._changed: dict[Group, int] = {}
+        self._requirement: dict[str, int] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def follow(self, group: Group) -> None:
+        """Answers ``group`` in the rounds from now on."""
+        for followed in (group.watch.account, group.watch.video):
+            if followed is not None:
+                self.following.setdefault(followed, set()).add(group)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="shared-subscription-rounds")
 
     def forget(self, group: Group) -> None:
         if self.groups.get(group.key) is group:
             del self.groups[group.key]
+        for followed in (group.watch.account, group.watch.video):
+            following = self.following.get(followed or "")
+            if following is not None:
+                following.discard(group)
+                if not following:
+                    del self.following[followed or ""]
+        self._changed.pop(group, None)
+        if not self.groups and self._task is not None:
+            self._task.cancel()
+            self._task = None
 
     @contextlib.contextmanager
     def joined(self, key: Key, caller: Caller) -> Any:
@@ -207,13 +268,76 @@ class Hub:
             yield member
         finally:
             group.members.discard(member)
-            if not group.members and group.task is not None:
+            if not group.members:
                 self.forget(group)
-                group.task.cancel()
+                if group.opening is not None:
+                    group.opening.cancel()
+
+    async def _run(self) -> None:
+        """Follows the change notices and runs a round after changes, at most one per
+        interval (the next one at once when a round took longer)."""
+        feed = self.services.feed
+        assert feed is not None  # the fields refuse to open without one
+        loop = asyncio.get_running_loop()
+        with feed.subscribe() as notices:
+            listening = asyncio.create_task(self._listen(notices), name="live-notices")
+            try:
+                while True:
+                    await self._wake.wait()
+                    started = loop.time()
+                    try:
+                        await self._round()
+                    except Exception:  # a bug: the next round tries again
+                        log.exception("a round of shared subscriptions failed")
+                    await asyncio.sleep(max(0.0, self.interval - (loop.time() - started)))
+            finally:
+                listening.cancel()
+
+    async def _listen(self, notices: NoticeQueue) -> None:
+        async for notice in notices:
+            self._note(notice)
+
+    def _note(self, notice: ChangeNotice) -> None:
+        """Marks the groups whose account or video the notice names (all when it names
+        everything) as changed at its position."""
+        if notice.everything:
+            touched: list[set[Group]] = list(self.following.values())
+        else:
+            found = (self.following.get(i) for i in (*notice.accounts, *notice.videos))
+            touched = [groups for groups in found if groups]
+        changed = self._changed
+        for groups in touched:
+            for group in groups:
+                if changed.get(group, 0) < notice.position:
+                    changed[group] = notice.position
+        for projection, position in reached([notice]).items():
+            self._requirement[projection] = max(self._requirement.get(projection, 0), position)
+        if touched:
+            self._wake.set()
+
+    async def _round(self) -> None:
+        """Reads, executes and publishes the updates of the groups changed since the
+        last round, all together (see the module docstring)."""
+        changed, self._changed = self._changed, {}
+        requirement, self._requirement = self._requirement, {}
+        self._wake.clear()
+        shared = Context(self.services, None, PoolSession(self.services.pool))
+        shared.renew(requirement)  # one session and one set of loaders for the round
+        groups = [g for g in changed if g.watch.update is not None]
+        for group in groups:
+            group.context.join(shared)
+        results = await self.schema.engine.execute_events([g.event(changed[g]) for g in groups])
+        for group, result in zip(groups, results, strict=True):
+            if result is not None:
+                group.publish(result)
+        self.rounds += 1
+        self.statements += shared.session.statements
 
     def stats(self) -> dict[str, int]:
         return {
             "groups": len(self.groups),
+            "following": len({g for gs in self.following.values() for g in gs}),
             "members": sum(len(g.members) for g in self.groups.values()),
             "published": self.published,
+            "rounds": self.rounds,
         }
