@@ -26,7 +26,7 @@ import signal
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -230,10 +230,12 @@ async def ingest(
 async def subscriber(
     port: int, account: str, query: str, received: list[tuple[float, int]], ready: asyncio.Event
 ) -> None:
+    """One real graphql-transport-ws client; records each update's receipt time and
+    position (read off the payload with one ``orjson.loads``)."""
     auth = {"Authorization": f"Bearer {issue_token(SECRET, Role.CREATOR, uuid.UUID(account))}"}
     async with websockets.connect(
         f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
-        max_size=None, compression=None, open_timeout=120, ping_interval=None,
+        max_size=None, compression=None, open_timeout=300, ping_interval=None,
     ) as ws:  # fmt: skip
         await ws.send(orjson.dumps({"type": "connection_init", "payload": auth}).decode())
         await ws.recv()
@@ -242,10 +244,99 @@ async def subscriber(
         await ws.send(orjson.dumps(message).decode())
         ready.set()
         async for raw in ws:
+            at = time.time()
             data = orjson.loads(raw)
             if data.get("type") == "next":
-                position = data["payload"]["data"]["accountMetrics"]["position"]
-                received.append((time.time(), position))
+                received.append((at, data["payload"]["data"]["accountMetrics"]["position"]))
+
+
+async def open_subscribers(
+    port: int, chosen: list[tuple[str, str]], received: list[tuple[float, int]]
+) -> list[asyncio.Task[None]]:
+    """A subscriber per ``(account, query)``, opened 50 at a time; when all subscribed."""
+    tasks: list[asyncio.Task[None]] = []
+    for start in range(0, len(chosen), 50):
+        readies = []
+        for account, query in chosen[start : start + 50]:
+            ready = asyncio.Event()
+            readies.append(ready)
+            tasks.append(asyncio.create_task(subscriber(port, account, query, received, ready)))
+        for ready in readies:
+            await ready.wait()
+    return tasks
+
+
+def clients(port: int, plan: Path, results: Path) -> None:
+    """A client process: the subscribers of ``plan`` (JSON ``[[account, query], ...]``);
+    prints ``ready`` once all subscribed, and on SIGTERM writes what it received
+    (``time position`` lines) to ``results``."""
+    raise_open_files()
+    received = asyncio.run(receive(port, orjson.loads(plan.read_bytes())))
+    results.write_text("".join(f"{at} {position}\n" for at, position in received))
+
+
+async def receive(port: int, chosen: list[tuple[str, str]]) -> list[tuple[float, int]]:
+    received: list[tuple[float, int]] = []
+    tasks = await open_subscribers(port, chosen, received)
+    print("ready", flush=True)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await stop.wait()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return received
+
+
+def write_plans(chosen: list[tuple[str, str]], processes: int, scratch: Path) -> list[Path]:
+    """The plan file of each client process."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    plans = [scratch / f"plan-{i}.json" for i in range(processes)]
+    for i, plan in enumerate(plans):
+        plan.write_bytes(orjson.dumps(chosen[i::processes]))
+    return plans
+
+
+def read_results(paths: list[Path]) -> list[tuple[float, int]]:
+    received = []
+    for path in paths:
+        for line in path.read_text().splitlines():
+            at, position = line.split()
+            received.append((float(at), int(position)))
+    return received
+
+
+async def client_processes(
+    port: int, chosen: list[tuple[str, str]], processes: int, scratch: Path
+) -> AsyncIterator[Callable[[], Awaitable[list[tuple[float, int]]]]]:
+    """``processes`` client processes sharing ``chosen``; yields (once all subscribed) a
+    function that stops them and returns what they received."""
+    started = []
+    for plan in write_plans(chosen, processes, scratch):
+        results = plan.with_suffix(".received")
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bench.live", "clients", str(port), str(plan), str(results),
+            stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        started.append((process, results))
+    for process, _ in started:
+        assert process.stdout is not None
+        assert (await process.stdout.readline()).strip() == b"ready"
+
+    async def stop() -> list[tuple[float, int]]:
+        for process, _ in started:
+            process.send_signal(signal.SIGTERM)
+        for process, _ in started:
+            await process.wait()
+        return read_results([results for _, results in started])
+
+    try:
+        yield stop
+    finally:
+        for process, _ in started:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
 
 
 async def subscriptions(args: argparse.Namespace) -> None:
@@ -253,32 +344,33 @@ async def subscriptions(args: argparse.Namespace) -> None:
     async with database(args.database) as url:
         world, store, pool = await world_in(url, args.accounts)
         port = 18_000 + os.getpid() % 1000
-        async with server(url, port, args.interval, Path(f"/tmp/bench-live-{port}")) as usage:
+        scratch = Path(f"/tmp/bench-live-{port}")
+        async with server(url, port, args.interval, scratch) as usage:
             accounts = [str(a.id) for a in world.accounts]
-            received: list[tuple[float, int]] = []
-            tasks, opened = [], 0
+            count = args.accounts * args.per_account
+            chosen = [
+                (accounts[i % len(accounts)], SELECTIONS[(i // len(accounts)) % len(SELECTIONS)])
+                for i in range(count)
+            ]
             started = time.monotonic()
-            for i in range(args.accounts * args.per_account):
-                ready = asyncio.Event()
-                account = accounts[i % len(accounts)]
-                query = SELECTIONS[(i // len(accounts)) % len(SELECTIONS)]
-                tasks.append(asyncio.create_task(subscriber(port, account, query, received, ready)))
-                await ready.wait()
-                opened += 1
-            opening = time.monotonic() - started
-            await asyncio.sleep(2)
-            idle_rss = usage.rss_mb()
-            commits = Commits()
-            cpu0, t0 = usage.cpu(), time.monotonic()
-            count0 = len(received)
-            sent = await ingest(world, store, args.rate, args.seconds, commits)
-            await asyncio.sleep(2)
-            elapsed, cpu = time.monotonic() - t0, usage.cpu() - cpu0
-            got = received[count0:]
+            opened = contextlib.asynccontextmanager(client_processes)
+            async with opened(port, chosen, args.client_processes, scratch) as stop:
+                opening = time.monotonic() - started
+                await asyncio.sleep(2)
+                idle_rss = usage.rss_mb()
+                commits = Commits()
+                load = os.getloadavg()
+                cpu0, t0 = usage.cpu(), time.monotonic()
+                sent = await ingest(world, store, args.rate, args.seconds, commits)
+                await asyncio.sleep(2)
+                elapsed, cpu = time.monotonic() - t0, usage.cpu() - cpu0
+                got = await stop()
             delays = [at - c for at, p in got if (c := commits.time_of(p)) is not None]
             print(
-                f"subscribers {opened} on {args.accounts} accounts ({len(SELECTIONS)} selections),"
-                f" opened in {opening:.1f} s; interval {args.interval} s\n"
+                f"subscribers {count} on {args.accounts} accounts ({len(SELECTIONS)} selections,"
+                f" {args.client_processes} client processes), opened in {opening:.1f} s;"
+                f" interval {args.interval} s; load average before {load[0]:.2f},"
+                f" after {os.getloadavg()[0]:.2f}\n"
                 f"  ingest {sent} events in {args.seconds} s ({sent / args.seconds:.0f}/s)\n"
                 f"  updates received {len(got)} ({len(got) / elapsed:.0f}/s);"
                 f" delay commit->receipt p50 {percentile(delays, 0.5):.0f} ms,"
@@ -286,9 +378,6 @@ async def subscriptions(args: argparse.Namespace) -> None:
                 f"  server CPU {cpu / elapsed * 100:.0f}% of one core;"
                 f" RSS idle {idle_rss:.0f} MB, end {usage.rss_mb():.0f} MB"
             )
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
         await pool.close()
 
 
@@ -385,7 +474,7 @@ async def webhooks(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=["subscriptions", "idle", "webhooks", "serve"])
+    parser.add_argument("mode", choices=["subscriptions", "idle", "webhooks", "serve", "clients"])
     parser.add_argument("rest", nargs="*")
     parser.add_argument("--accounts", type=int, default=100)
     parser.add_argument("--per-account", type=int, default=10)
@@ -393,6 +482,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=2_000)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--interval", type=float, default=0.25)
+    parser.add_argument("--client-processes", type=int, default=3)
     parser.add_argument(
         "--database",
         default=os.environ.get(
@@ -402,6 +492,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.mode == "serve":
         serve(int(args.rest[0]), float(args.rest[1]))
+        return
+    if args.mode == "clients":
+        clients(int(args.rest[0]), Path(args.rest[1]), Path(args.rest[2]))
         return
     runner: Any = {"subscriptions": subscriptions, "idle": idle_memory, "webhooks": webhooks}
     asyncio.run(runner[args.mode](args))

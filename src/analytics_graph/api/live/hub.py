@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import lru_cache, partial
@@ -59,6 +60,7 @@ from analytics_graph.projection.notices import NoticeQueue
 
 SHARED_FIELDS = frozenset(("accountMetrics", "videoMetrics"))
 SLOW_CLIENT = 4429
+ROUNDS_KEPT = 1_000
 log = logging.getLogger(__name__)
 
 
@@ -224,9 +226,9 @@ class Hub:
         """The open groups by the account or video (UUID text) they follow."""
         self.published = 0
         """Group updates sent so far (for benchmarks and tests)."""
-        self.rounds = 0
-        self.statements = 0
-        """Rounds run so far, and the SQL statements their reads sent."""
+        self.rounds: deque[tuple[int, int]] = deque(maxlen=ROUNDS_KEPT)
+        """The latest rounds: the questions each answered, and the SQL statements its
+        reads sent (for tests and benchmarks)."""
         self._changed: dict[Group, int] = {}
         self._requirement: dict[str, int] = {}
         self._wake = asyncio.Event()
@@ -330,8 +332,7 @@ class Hub:
         for group, result in zip(groups, results, strict=True):
             if result is not None:
                 group.publish(result)
-        self.rounds += 1
-        self.statements += shared.session.statements
+        self.rounds.append((len(groups), shared.session.statements))
 
     def stats(self) -> dict[str, int]:
         return {
@@ -339,5 +340,4 @@ class Hub:
             "following": len({g for gs in self.following.values() for g in gs}),
             "members": sum(len(g.members) for g in self.groups.values()),
             "published": self.published,
-            "rounds": self.rounds,
         }
