@@ -45,8 +45,10 @@ from analytics_graph.eventstore import EventStore
 from analytics_graph.eventstore.notify import Notifier
 from analytics_graph.eventstore.schema import migrate
 from analytics_graph.ingest import Ingestor
+from analytics_graph.projection import wait_until_applied
 from analytics_graph.simulation import SimulationConfig, World, generate_world, load_world
 from analytics_graph.webhooks import Topic, UrlPolicy, endpoints
+from projections import ALL as PROJECTIONS
 
 SECRET = "bench-live-secret-of-at-least-32-bytes!!"
 SELECTIONS = (
@@ -119,6 +121,13 @@ async def database(base: str) -> AsyncIterator[str]:
         await admin.close()
 
 
+async def caught_up(store: EventStore) -> None:
+    """Waits until the server's projections include the whole log."""
+    position = await store.last_position()
+    async with store.pool.acquire() as conn:
+        await wait_until_applied(conn, PROJECTIONS, position, within=600)
+
+
 @contextlib.asynccontextmanager
 async def server(url: str, port: int, interval: float, data_dir: Path) -> AsyncIterator[Usage]:
     env = {
@@ -164,7 +173,19 @@ def serve(port: int, interval: float) -> None:
         subscription_interval_seconds=interval,
         webhook_metrics_interval_seconds=interval,
     )
-    uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    app = create_app(settings)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    rounds = list(app.state.graphql.websocket.hub.rounds)
+    if rounds:
+        seconds = [r.seconds for r in rounds]
+        questions = [r.questions for r in rounds]
+        print(
+            f"  server: {len(rounds)} rounds (the latest kept), questions per round"
+            f" max {max(questions)}, round time p50 {percentile(seconds, 0.5):.0f} ms,"
+            f" max {percentile(seconds, 1.0):.0f} ms,"
+            f" statements per round max {max(r.statements for r in rounds)}",
+            file=sys.stderr,
+        )
 
 
 async def world_in(url: str, accounts: int) -> tuple[World, EventStore, asyncpg.Pool]:
@@ -246,8 +267,11 @@ async def subscriber(
         async for raw in ws:
             at = time.time()
             data = orjson.loads(raw)
-            if data.get("type") == "next":
+            if data.get("type") == "next" and data["payload"].get("data"):
                 received.append((at, data["payload"]["data"]["accountMetrics"]["position"]))
+            else:
+                print(f"subscriber of {account}: {raw!r}", file=sys.stderr)
+        print(f"subscriber of {account}: closed {ws.close_code}", file=sys.stderr)
 
 
 async def open_subscribers(
@@ -346,6 +370,7 @@ async def subscriptions(args: argparse.Namespace) -> None:
         port = 18_000 + os.getpid() % 1000
         scratch = Path(f"/tmp/bench-live-{port}")
         async with server(url, port, args.interval, scratch) as usage:
+            await caught_up(store)  # else subscribers may ask for accounts not projected yet
             accounts = [str(a.id) for a in world.accounts]
             count = args.accounts * args.per_account
             chosen = [
@@ -385,9 +410,10 @@ async def idle_memory(args: argparse.Namespace) -> None:
     """RSS of the server with 0 and with N idle subscribers (one account, one selection)."""
     raise_open_files()
     async with database(args.database) as url:
-        world, _, pool = await world_in(url, 1)
+        world, store, pool = await world_in(url, 1)
         port = 18_000 + os.getpid() % 1000
         async with server(url, port, args.interval, Path(f"/tmp/bench-live-{port}")) as usage:
+            await caught_up(store)
             account = str(world.accounts[0].id)
             await asyncio.sleep(2)
             before = usage.rss_mb()

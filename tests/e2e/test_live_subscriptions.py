@@ -277,8 +277,8 @@ async def _many_questions(server_url: str, tmp_path: Path) -> None:
             got = await _until_total(ws, want)
             assert got == want, (account, query)
         rounds = list(world.hub.rounds)[rounds_before:]
-        assert any(questions == 16 for questions, _ in rounds), rounds
-        assert all(1 <= statements <= STATEMENTS_PER_ROUND for _, statements in rounds), rounds
+        assert any(r.questions == 16 for r in rounds), rounds
+        assert all(1 <= r.statements <= STATEMENTS_PER_ROUND for r in rounds), rounds
 
 
 def _wanted(expected: Expected, account: str, query: str, today: date) -> dict[str, Any]:

@@ -71,5 +71,9 @@ class Context:
         questions of one round of shared subscriptions read together)."""
         self.session, self._loaders, self.today = other.session, other.loaders, other.today
 
+    def leave(self) -> None:
+        """Forgets what the round it joined read."""
+        self._loaders = None
+
 
 Info: TypeAlias = strawberry.Info[Context, None]

@@ -36,11 +36,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from functools import lru_cache, partial
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from graphql import ExecutionResult as CoreResult
@@ -55,6 +56,7 @@ from analytics_graph.api.reads.snapshots import PoolSession
 from analytics_graph.api.services import Services
 from analytics_graph.api.subscriptions import reached
 from analytics_graph.auth import Caller
+from analytics_graph.collector import collector_paused
 from analytics_graph.projection import ChangeNotice
 from analytics_graph.projection.notices import NoticeQueue
 
@@ -100,43 +102,104 @@ def key_of(
     return Key(query, canonical, operation_name, caller.key)
 
 
-Send = Callable[[str], Awaitable[None]]
+Send = Callable[[str], Coroutine[Any, Any, None]]
 """Sends one payload (serialised ``next`` payload text) to a member."""
 
 
 class Member:
-    """One subscriber of a group: the newest unsent payload, and what to do at the end."""
+    """One subscriber of a group: sends its updates as they come, holding at most one
+    unsent (the newest), and what to do at the end.
 
-    __slots__ = ("_latest", "_ready", "ended", "outcome")
+    A send is started at once, in the round that publishes the update (no task
+    switch, no timer): on a socket that takes the frame, as it nearly always does,
+    it completes there. One that has to wait (the client does not read, and the
+    socket's buffer is full) goes on in a task with ``send_timeout``; meanwhile
+    newer updates replace each other, and the newest is sent when it completes.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("_done", "_latest", "_send", "_send_timeout", "_sending", "ended", "outcome")
+
+    def __init__(self, send: Send, send_timeout: float) -> None:
+        self._send = send
+        self._send_timeout = send_timeout
         self._latest: str | None = None
-        self._ready = asyncio.Event()
+        self._sending: asyncio.Task[None] | None = None
+        self._done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.ended = False
         self.outcome: PreExecutionError | ExecutionResult | None = None
         """Set when the group ended before its first update with this result."""
 
     def offer(self, payload: str) -> None:
-        """Makes ``payload`` the next to send (replacing one not sent yet)."""
-        self._latest = payload
-        self._ready.set()
+        """Sends ``payload`` now, or after the send in flight (replacing one waiting)."""
+        if self._done.done():
+            return
+        if self._sending is not None:
+            self._latest = payload
+            return
+        coroutine = self._send(payload)
+        try:
+            awaited = coroutine.send(None)
+        except StopIteration:
+            return  # sent
+        except Exception as error:
+            self._done.set_exception(error)
+            return
+        self._sending = asyncio.create_task(self._go_on(coroutine, awaited))
+
+    async def _go_on(self, coroutine: Coroutine[Any, Any, None], awaited: Any) -> None:
+        try:
+            async with asyncio.timeout(self._send_timeout):
+                await _resumed(coroutine, awaited)
+        except Exception as error:  # TimeoutError: the client cannot keep up
+            if not self._done.done():
+                self._done.set_exception(error)
+            return
+        finally:
+            self._sending = None
+        payload, self._latest = self._latest, None
+        if payload is not None:
+            self.offer(payload)
+        if self.ended and self._sending is None:
+            self._finish()
 
     def end(self, outcome: PreExecutionError | ExecutionResult | None = None) -> None:
         self.ended, self.outcome = True, outcome
-        self._ready.set()
+        if self._sending is None:
+            self._finish()
 
-    async def pump(self, send: Send, send_timeout: float) -> None:
-        """Sends payloads as they come, until the group ends (then returns); raises
-        ``TimeoutError`` when a send takes longer than ``send_timeout``."""
+    def _finish(self) -> None:
+        if not self._done.done():
+            self._done.set_result(None)
+
+    async def finished(self) -> None:
+        """Returns when the group has ended and the last update was sent; raises what a
+        send raised (``TimeoutError`` when one took longer than ``send_timeout``)."""
+        await self._done
+
+
+async def _resumed(coroutine: Coroutine[Any, Any, None], awaited: Any) -> None:
+    """Runs ``coroutine``, which has started and awaits ``awaited`` (a future, or
+    ``None`` for a bare yield), to its end: what a task does with a coroutine."""
+    try:
         while True:
-            await self._ready.wait()
-            self._ready.clear()
-            payload, self._latest = self._latest, None
-            if payload is not None:
-                async with asyncio.timeout(send_timeout):
-                    await send(payload)
-            if self.ended and self._latest is None:
+            if awaited is None:
+                await asyncio.sleep(0)
+            else:
+                await asyncio.wait([awaited])
+            try:
+                awaited = coroutine.send(None)
+            except StopIteration:
                 return
+    finally:
+        coroutine.close()  # when cancelled (by the timeout) while it waits
+
+
+class Round(NamedTuple):
+    questions: int
+    statements: int
+    """The SQL statements its reads sent."""
+    seconds: float
+    """From its start until every update was published (and most of them sent)."""
 
 
 class Group:
@@ -226,9 +289,8 @@ class Hub:
         """The open groups by the account or video (UUID text) they follow."""
         self.published = 0
         """Group updates sent so far (for benchmarks and tests)."""
-        self.rounds: deque[tuple[int, int]] = deque(maxlen=ROUNDS_KEPT)
-        """The latest rounds: the questions each answered, and the SQL statements its
-        reads sent (for tests and benchmarks)."""
+        self.rounds: deque[Round] = deque(maxlen=ROUNDS_KEPT)
+        """The latest rounds (for tests and benchmarks)."""
         self._changed: dict[Group, int] = {}
         self._requirement: dict[str, int] = {}
         self._wake = asyncio.Event()
@@ -257,14 +319,14 @@ class Hub:
             self._task = None
 
     @contextlib.contextmanager
-    def joined(self, key: Key, caller: Caller) -> Any:
-        """A new member of the group for ``key`` (started if needed) while the block runs;
-        the last member to leave stops the group."""
+    def joined(self, key: Key, caller: Caller, send: Send) -> Any:
+        """A new member of the group for ``key`` (started if needed), sending its updates
+        with ``send``, while the block runs; the last member to leave stops the group."""
         group = self.groups.get(key)
         if group is None:
             group = self.groups[key] = Group(self, key, caller)
             group.start()
-        member = Member()
+        member = Member(send, self.send_timeout)
         group.members.add(member)
         try:
             yield member
@@ -320,19 +382,29 @@ class Hub:
     async def _round(self) -> None:
         """Reads, executes and publishes the updates of the groups changed since the
         last round, all together (see the module docstring)."""
+        started = time.perf_counter()
         changed, self._changed = self._changed, {}
         requirement, self._requirement = self._requirement, {}
         self._wake.clear()
         shared = Context(self.services, None, PoolSession(self.services.pool))
         shared.renew(requirement)  # one session and one set of loaders for the round
         groups = [g for g in changed if g.watch.update is not None]
+        with collector_paused():
+            await self._answer(groups, changed, shared)
+        elapsed = time.perf_counter() - started
+        self.rounds.append(Round(len(groups), shared.session.statements, elapsed))
+
+    async def _answer(
+        self, groups: list[Group], changed: dict[Group, int], shared: Context
+    ) -> None:
         for group in groups:
             group.context.join(shared)
-        results = await self.schema.engine.execute_events([g.event(changed[g]) for g in groups])
+        events = [g.event(changed[g]) for g in groups]
+        results = await self.schema.engine.execute_events(events)
         for group, result in zip(groups, results, strict=True):
+            group.context.leave()  # what the round read goes with it
             if result is not None:
                 group.publish(result)
-        self.rounds.append((len(groups), shared.session.statements))
 
     def stats(self) -> dict[str, int]:
         return {
