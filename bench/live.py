@@ -62,6 +62,11 @@ SELECTIONS = (
 )
 
 
+SERVER_SRC = os.environ.get("ANALYTICS_GRAPH_BENCH_SERVER_SRC", "")
+"""Where the server's ``analytics_graph`` comes from, when not from this tree (say an
+export of main's ``src``: its figures are the baseline of this tree's)."""
+
+
 def raise_open_files() -> None:
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -132,6 +137,7 @@ async def caught_up(store: EventStore) -> None:
 async def server(url: str, port: int, interval: float, data_dir: Path) -> AsyncIterator[Usage]:
     env = {
         **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [SERVER_SRC, os.environ.get("PYTHONPATH")])),
         "ANALYTICS_GRAPH_DATABASE_URL": url,
         "ANALYTICS_GRAPH_SECRET": SECRET,
         "ANALYTICS_GRAPH_DATA_DIR": str(data_dir),
@@ -175,14 +181,15 @@ def serve(port: int, interval: float) -> None:
     )
     app = create_app(settings)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
-    rounds = list(app.state.graphql.websocket.hub.rounds)
+    rounds = list(getattr(app.state.graphql.websocket.hub, "rounds", []))
     if rounds:
         seconds = [r.seconds for r in rounds]
         questions = [r.questions for r in rounds]
         print(
             f"  server: {len(rounds)} rounds (the latest kept), questions per round"
             f" max {max(questions)}, round time p50 {percentile(seconds, 0.5):.0f} ms,"
-            f" max {percentile(seconds, 1.0):.0f} ms,"
+            f" max {percentile(seconds, 1.0):.0f} ms, process CPU in a round p50"
+            f" {percentile([r.cpu for r in rounds], 0.5):.0f} ms,"
             f" statements per round max {max(r.statements for r in rounds)}",
             file=sys.stderr,
         )

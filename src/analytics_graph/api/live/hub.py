@@ -200,6 +200,8 @@ class Round(NamedTuple):
     """The SQL statements its reads sent."""
     seconds: float
     """From its start until every update was published (and most of them sent)."""
+    cpu: float
+    """The process's CPU seconds meanwhile (this round's, and whatever else ran)."""
 
 
 class Group:
@@ -382,7 +384,7 @@ class Hub:
     async def _round(self) -> None:
         """Reads, executes and publishes the updates of the groups changed since the
         last round, all together (see the module docstring)."""
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         changed, self._changed = self._changed, {}
         requirement, self._requirement = self._requirement, {}
         self._wake.clear()
@@ -391,8 +393,8 @@ class Hub:
         groups = [g for g in changed if g.watch.update is not None]
         with collector_paused():
             await self._answer(groups, changed, shared)
-        elapsed = time.perf_counter() - started
-        self.rounds.append(Round(len(groups), shared.session.statements, elapsed))
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        self.rounds.append(Round(len(groups), shared.session.statements, elapsed, cpu))
 
     async def _answer(
         self, groups: list[Group], changed: dict[Group, int], shared: Context
@@ -401,8 +403,9 @@ class Hub:
             group.context.join(shared)
         events = [g.event(changed[g]) for g in groups]
         results = await self.schema.engine.execute_events(events)
+        shared.leave()  # what the round read goes (before the collector resumes)
         for group, result in zip(groups, results, strict=True):
-            group.context.leave()  # what the round read goes with it
+            group.context.leave()
             if result is not None:
                 group.publish(result)
 
