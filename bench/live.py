@@ -26,7 +26,7 @@ import signal
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -87,6 +87,11 @@ class Usage:
     def cpu(self) -> float:
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def waited(self) -> float:
+        """Seconds its threads spent runnable but waiting for a CPU (the machine busy)."""
+        tasks = Path(f"/proc/{self.pid}/task")
+        return sum(int((t / "schedstat").read_text().split()[1]) for t in tasks.iterdir()) / 1e9
 
     def rss_mb(self) -> float:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
@@ -189,7 +194,8 @@ def serve(port: int, interval: float) -> None:
             f"  server: {len(rounds)} rounds (the latest kept), questions per round"
             f" max {max(questions)}, round time p50 {percentile(seconds, 0.5):.0f} ms,"
             f" max {percentile(seconds, 1.0):.0f} ms, process CPU in a round p50"
-            f" {percentile([r.cpu for r in rounds], 0.5):.0f} ms,"
+            f" {percentile([r.cpu for r in rounds], 0.5):.0f} ms (serialising and sending"
+            f" {percentile([r.publishing_cpu for r in rounds], 0.5):.0f} ms),"
             f" statements per round max {max(r.statements for r in rounds)}",
             file=sys.stderr,
         )
@@ -337,11 +343,28 @@ def read_results(paths: list[Path]) -> list[tuple[float, int]]:
     return received
 
 
+class Clients:
+    """The client processes: their CPU, and what they received once stopped."""
+
+    def __init__(self, started: list[tuple[asyncio.subprocess.Process, Path]]) -> None:
+        self.started = started
+        self.usages = [Usage(process.pid) for process, _ in started]
+
+    def cpu(self) -> float:
+        return sum(u.cpu() for u in self.usages)
+
+    async def stop(self) -> list[tuple[float, int]]:
+        for process, _ in self.started:
+            process.send_signal(signal.SIGTERM)
+        for process, _ in self.started:
+            await process.wait()
+        return read_results([results for _, results in self.started])
+
+
 async def client_processes(
     port: int, chosen: list[tuple[str, str]], processes: int, scratch: Path
-) -> AsyncIterator[Callable[[], Awaitable[list[tuple[float, int]]]]]:
-    """``processes`` client processes sharing ``chosen``; yields (once all subscribed) a
-    function that stops them and returns what they received."""
+) -> AsyncIterator[Clients]:
+    """``processes`` client processes sharing ``chosen``, once all subscribed."""
     started = []
     for plan in write_plans(chosen, processes, scratch):
         results = plan.with_suffix(".received")
@@ -354,15 +377,8 @@ async def client_processes(
         assert process.stdout is not None
         assert (await process.stdout.readline()).strip() == b"ready"
 
-    async def stop() -> list[tuple[float, int]]:
-        for process, _ in started:
-            process.send_signal(signal.SIGTERM)
-        for process, _ in started:
-            await process.wait()
-        return read_results([results for _, results in started])
-
     try:
-        yield stop
+        yield Clients(started)
     finally:
         for process, _ in started:
             if process.returncode is None:
@@ -386,17 +402,20 @@ async def subscriptions(args: argparse.Namespace) -> None:
             ]
             started = time.monotonic()
             opened = contextlib.asynccontextmanager(client_processes)
-            async with opened(port, chosen, args.client_processes, scratch) as stop:
+            async with opened(port, chosen, args.client_processes, scratch) as clients:
                 opening = time.monotonic() - started
                 await asyncio.sleep(2)
                 idle_rss = usage.rss_mb()
                 commits = Commits()
                 load = os.getloadavg()
-                cpu0, t0 = usage.cpu(), time.monotonic()
+                cpu0, clients0, t0 = usage.cpu(), clients.cpu(), time.monotonic()
+                waited0 = usage.waited()
                 sent = await ingest(world, store, args.rate, args.seconds, commits)
                 await asyncio.sleep(2)
                 elapsed, cpu = time.monotonic() - t0, usage.cpu() - cpu0
-                got = await stop()
+                waited = usage.waited() - waited0
+                clients_cpu = clients.cpu() - clients0
+                got = await clients.stop()
             delays = [at - c for at, p in got if (c := commits.time_of(p)) is not None]
             print(
                 f"subscribers {count} on {args.accounts} accounts ({len(SELECTIONS)} selections,"
@@ -407,8 +426,10 @@ async def subscriptions(args: argparse.Namespace) -> None:
                 f"  updates received {len(got)} ({len(got) / elapsed:.0f}/s);"
                 f" delay commit->receipt p50 {percentile(delays, 0.5):.0f} ms,"
                 f" p99 {percentile(delays, 0.99):.0f} ms, max {percentile(delays, 1.0):.0f} ms\n"
-                f"  server CPU {cpu / elapsed * 100:.0f}% of one core;"
-                f" RSS idle {idle_rss:.0f} MB, end {usage.rss_mb():.0f} MB"
+                f"  server CPU {cpu / elapsed * 100:.0f}% of one core, and waiting for a CPU"
+                f" {waited / elapsed * 100:.0f}% of the time;"
+                f" RSS idle {idle_rss:.0f} MB, end {usage.rss_mb():.0f} MB;"
+                f" client processes' CPU {clients_cpu / elapsed * 100:.0f}% of one core"
             )
         await pool.close()
 

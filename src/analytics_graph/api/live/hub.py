@@ -202,6 +202,8 @@ class Round(NamedTuple):
     """From its start until every update was published (and most of them sent)."""
     cpu: float
     """The process's CPU seconds meanwhile (this round's, and whatever else ran)."""
+    publishing_cpu: float
+    """Of which serialising and sending the updates (nothing else runs meanwhile)."""
 
 
 class Group:
@@ -392,22 +394,26 @@ class Hub:
         shared.renew(requirement)  # one session and one set of loaders for the round
         groups = [g for g in changed if g.watch.update is not None]
         with collector_paused():
-            await self._answer(groups, changed, shared)
+            publishing = await self._answer(groups, changed, shared)
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-        self.rounds.append(Round(len(groups), shared.session.statements, elapsed, cpu))
+        statements = shared.session.statements
+        self.rounds.append(Round(len(groups), statements, elapsed, cpu, publishing))
 
     async def _answer(
         self, groups: list[Group], changed: dict[Group, int], shared: Context
-    ) -> None:
+    ) -> float:
+        """Executes and publishes the updates; returns the CPU seconds of publishing."""
         for group in groups:
             group.context.join(shared)
         events = [g.event(changed[g]) for g in groups]
         results = await self.schema.engine.execute_events(events)
         shared.leave()  # what the round read goes (before the collector resumes)
+        publishing = time.process_time()
         for group, result in zip(groups, results, strict=True):
             group.context.leave()
             if result is not None:
                 group.publish(result)
+        return time.process_time() - publishing
 
     def stats(self) -> dict[str, int]:
         return {
