@@ -393,6 +393,8 @@ class Hub:
         shared = Context(self.services, None, PoolSession(self.services.pool))
         shared.renew(requirement)  # one session and one set of loaders for the round
         groups = [g for g in changed if g.watch.update is not None]
+        if not groups:  # those that changed have ended meanwhile
+            return
         with collector_paused():
             publishing = await self._answer(groups, changed, shared)
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
