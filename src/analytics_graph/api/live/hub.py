@@ -171,6 +171,12 @@ class Member:
         if not self._done.done():
             self._done.set_result(None)
 
+    def leave(self) -> None:
+        """Stops a send in flight (the subscriber is gone)."""
+        if self._sending is not None:
+            self._sending.cancel()
+        self._done.cancel()  # no-op once done; else nobody waits for it any more
+
     async def finished(self) -> None:
         """Returns when the group has ended and the last update was sent; raises what a
         send raised (``TimeoutError`` when one took longer than ``send_timeout``)."""
@@ -335,6 +341,7 @@ class Hub:
         try:
             yield member
         finally:
+            member.leave()
             group.members.discard(member)
             if not group.members:
                 self.forget(group)
