@@ -45,8 +45,10 @@ from analytics_graph.eventstore import EventStore
 from analytics_graph.eventstore.notify import Notifier
 from analytics_graph.eventstore.schema import migrate
 from analytics_graph.ingest import Ingestor
+from analytics_graph.projection import wait_until_applied
 from analytics_graph.simulation import SimulationConfig, World, generate_world, load_world
 from analytics_graph.webhooks import Topic, UrlPolicy, endpoints
+from projections import ALL as PROJECTIONS
 
 SECRET = "bench-live-secret-of-at-least-32-bytes!!"
 SELECTIONS = (
@@ -58,6 +60,11 @@ SELECTIONS = (
     " analytics(range: {preset: LAST_28_DAYS}) { overview { likes { total daily { value } }"
     " profileViews { total } } } } } }",
 )
+
+
+SERVER_SRC = os.environ.get("ANALYTICS_GRAPH_BENCH_SERVER_SRC", "")
+"""Where the server's ``analytics_graph`` comes from, when not from this tree (say an
+export of main's ``src``: its figures are the baseline of this tree's)."""
 
 
 def raise_open_files() -> None:
@@ -80,6 +87,11 @@ class Usage:
     def cpu(self) -> float:
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def waited(self) -> float:
+        """Seconds its threads spent runnable but waiting for a CPU (the machine busy)."""
+        tasks = Path(f"/proc/{self.pid}/task")
+        return sum(int((t / "schedstat").read_text().split()[1]) for t in tasks.iterdir()) / 1e9
 
     def rss_mb(self) -> float:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
@@ -107,7 +119,8 @@ class Commits:
 
 @contextlib.asynccontextmanager
 async def database(base: str) -> AsyncIterator[str]:
-    name = f"ag_bench_live_{uuid.uuid4().hex[:8]}"
+    prefix = os.environ.get("ANALYTICS_GRAPH_BENCH_DATABASE_PREFIX", "ag_bench_live")
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(base)
     await admin.execute(f'CREATE DATABASE "{name}"')
     url = base.rsplit("/", 1)[0] + f"/{name}"
@@ -118,10 +131,18 @@ async def database(base: str) -> AsyncIterator[str]:
         await admin.close()
 
 
+async def caught_up(store: EventStore) -> None:
+    """Waits until the server's projections include the whole log."""
+    position = await store.last_position()
+    async with store.pool.acquire() as conn:
+        await wait_until_applied(conn, PROJECTIONS, position, within=600)
+
+
 @contextlib.asynccontextmanager
 async def server(url: str, port: int, interval: float, data_dir: Path) -> AsyncIterator[Usage]:
     env = {
         **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [SERVER_SRC, os.environ.get("PYTHONPATH")])),
         "ANALYTICS_GRAPH_DATABASE_URL": url,
         "ANALYTICS_GRAPH_SECRET": SECRET,
         "ANALYTICS_GRAPH_DATA_DIR": str(data_dir),
@@ -163,7 +184,21 @@ def serve(port: int, interval: float) -> None:
         subscription_interval_seconds=interval,
         webhook_metrics_interval_seconds=interval,
     )
-    uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    app = create_app(settings)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    rounds = list(getattr(app.state.graphql.websocket.hub, "rounds", []))
+    if rounds:
+        seconds = [r.seconds for r in rounds]
+        questions = [r.questions for r in rounds]
+        print(
+            f"  server: {len(rounds)} rounds (the latest kept), questions per round"
+            f" max {max(questions)}, round time p50 {percentile(seconds, 0.5):.0f} ms,"
+            f" max {percentile(seconds, 1.0):.0f} ms, process CPU in a round p50"
+            f" {percentile([r.cpu for r in rounds], 0.5):.0f} ms (serialising and sending"
+            f" {percentile([r.publishing_cpu for r in rounds], 0.5):.0f} ms),"
+            f" statements per round max {max(r.statements for r in rounds)}",
+            file=sys.stderr,
+        )
 
 
 async def world_in(url: str, accounts: int) -> tuple[World, EventStore, asyncpg.Pool]:
@@ -229,10 +264,12 @@ async def ingest(
 async def subscriber(
     port: int, account: str, query: str, received: list[tuple[float, int]], ready: asyncio.Event
 ) -> None:
+    """One real graphql-transport-ws client; records each update's receipt time and
+    position (read off the payload with one ``orjson.loads``)."""
     auth = {"Authorization": f"Bearer {issue_token(SECRET, Role.CREATOR, uuid.UUID(account))}"}
     async with websockets.connect(
         f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
-        max_size=None, compression=None, open_timeout=120, ping_interval=None,
+        max_size=None, compression=None, open_timeout=300, ping_interval=None,
     ) as ws:  # fmt: skip
         await ws.send(orjson.dumps({"type": "connection_init", "payload": auth}).decode())
         await ws.recv()
@@ -241,10 +278,112 @@ async def subscriber(
         await ws.send(orjson.dumps(message).decode())
         ready.set()
         async for raw in ws:
+            at = time.time()
             data = orjson.loads(raw)
-            if data.get("type") == "next":
-                position = data["payload"]["data"]["accountMetrics"]["position"]
-                received.append((time.time(), position))
+            if data.get("type") == "next" and data["payload"].get("data"):
+                received.append((at, data["payload"]["data"]["accountMetrics"]["position"]))
+            else:
+                print(f"subscriber of {account}: {raw!r}", file=sys.stderr)
+        print(f"subscriber of {account}: closed {ws.close_code}", file=sys.stderr)
+
+
+async def open_subscribers(
+    port: int, chosen: list[tuple[str, str]], received: list[tuple[float, int]]
+) -> list[asyncio.Task[None]]:
+    """A subscriber per ``(account, query)``, opened 50 at a time; when all subscribed."""
+    tasks: list[asyncio.Task[None]] = []
+    for start in range(0, len(chosen), 50):
+        readies = []
+        for account, query in chosen[start : start + 50]:
+            ready = asyncio.Event()
+            readies.append(ready)
+            tasks.append(asyncio.create_task(subscriber(port, account, query, received, ready)))
+        for ready in readies:
+            await ready.wait()
+    return tasks
+
+
+def clients(port: int, plan: Path, results: Path) -> None:
+    """A client process: the subscribers of ``plan`` (JSON ``[[account, query], ...]``);
+    prints ``ready`` once all subscribed, and on SIGTERM writes what it received
+    (``time position`` lines) to ``results``."""
+    raise_open_files()
+    received = asyncio.run(receive(port, orjson.loads(plan.read_bytes())))
+    results.write_text("".join(f"{at} {position}\n" for at, position in received))
+
+
+async def receive(port: int, chosen: list[tuple[str, str]]) -> list[tuple[float, int]]:
+    received: list[tuple[float, int]] = []
+    tasks = await open_subscribers(port, chosen, received)
+    print("ready", flush=True)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await stop.wait()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return received
+
+
+def write_plans(chosen: list[tuple[str, str]], processes: int, scratch: Path) -> list[Path]:
+    """The plan file of each client process."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    plans = [scratch / f"plan-{i}.json" for i in range(processes)]
+    for i, plan in enumerate(plans):
+        plan.write_bytes(orjson.dumps(chosen[i::processes]))
+    return plans
+
+
+def read_results(paths: list[Path]) -> list[tuple[float, int]]:
+    received = []
+    for path in paths:
+        for line in path.read_text().splitlines():
+            at, position = line.split()
+            received.append((float(at), int(position)))
+    return received
+
+
+class Clients:
+    """The client processes: their CPU, and what they received once stopped."""
+
+    def __init__(self, started: list[tuple[asyncio.subprocess.Process, Path]]) -> None:
+        self.started = started
+        self.usages = [Usage(process.pid) for process, _ in started]
+
+    def cpu(self) -> float:
+        return sum(u.cpu() for u in self.usages)
+
+    async def stop(self) -> list[tuple[float, int]]:
+        for process, _ in self.started:
+            process.send_signal(signal.SIGTERM)
+        for process, _ in self.started:
+            await process.wait()
+        return read_results([results for _, results in self.started])
+
+
+async def client_processes(
+    port: int, chosen: list[tuple[str, str]], processes: int, scratch: Path
+) -> AsyncIterator[Clients]:
+    """``processes`` client processes sharing ``chosen``, once all subscribed."""
+    started = []
+    for plan in write_plans(chosen, processes, scratch):
+        results = plan.with_suffix(".received")
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bench.live", "clients", str(port), str(plan), str(results),
+            stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        started.append((process, results))
+    for process, _ in started:
+        assert process.stdout is not None
+        assert (await process.stdout.readline()).strip() == b"ready"
+
+    try:
+        yield Clients(started)
+    finally:
+        for process, _ in started:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
 
 
 async def subscriptions(args: argparse.Namespace) -> None:
@@ -252,42 +391,46 @@ async def subscriptions(args: argparse.Namespace) -> None:
     async with database(args.database) as url:
         world, store, pool = await world_in(url, args.accounts)
         port = 18_000 + os.getpid() % 1000
-        async with server(url, port, args.interval, Path(f"/tmp/bench-live-{port}")) as usage:
+        scratch = Path(f"/tmp/bench-live-{port}")
+        async with server(url, port, args.interval, scratch) as usage:
+            await caught_up(store)  # else subscribers may ask for accounts not projected yet
             accounts = [str(a.id) for a in world.accounts]
-            received: list[tuple[float, int]] = []
-            tasks, opened = [], 0
+            count = args.accounts * args.per_account
+            chosen = [
+                (accounts[i % len(accounts)], SELECTIONS[(i // len(accounts)) % len(SELECTIONS)])
+                for i in range(count)
+            ]
             started = time.monotonic()
-            for i in range(args.accounts * args.per_account):
-                ready = asyncio.Event()
-                account = accounts[i % len(accounts)]
-                query = SELECTIONS[(i // len(accounts)) % len(SELECTIONS)]
-                tasks.append(asyncio.create_task(subscriber(port, account, query, received, ready)))
-                await ready.wait()
-                opened += 1
-            opening = time.monotonic() - started
-            await asyncio.sleep(2)
-            idle_rss = usage.rss_mb()
-            commits = Commits()
-            cpu0, t0 = usage.cpu(), time.monotonic()
-            count0 = len(received)
-            sent = await ingest(world, store, args.rate, args.seconds, commits)
-            await asyncio.sleep(2)
-            elapsed, cpu = time.monotonic() - t0, usage.cpu() - cpu0
-            got = received[count0:]
+            opened = contextlib.asynccontextmanager(client_processes)
+            async with opened(port, chosen, args.client_processes, scratch) as clients:
+                opening = time.monotonic() - started
+                await asyncio.sleep(2)
+                idle_rss = usage.rss_mb()
+                commits = Commits()
+                load = os.getloadavg()
+                cpu0, clients0, t0 = usage.cpu(), clients.cpu(), time.monotonic()
+                waited0 = usage.waited()
+                sent = await ingest(world, store, args.rate, args.seconds, commits)
+                await asyncio.sleep(2)
+                elapsed, cpu = time.monotonic() - t0, usage.cpu() - cpu0
+                waited = usage.waited() - waited0
+                clients_cpu = clients.cpu() - clients0
+                got = await clients.stop()
             delays = [at - c for at, p in got if (c := commits.time_of(p)) is not None]
             print(
-                f"subscribers {opened} on {args.accounts} accounts ({len(SELECTIONS)} selections),"
-                f" opened in {opening:.1f} s; interval {args.interval} s\n"
+                f"subscribers {count} on {args.accounts} accounts ({len(SELECTIONS)} selections,"
+                f" {args.client_processes} client processes), opened in {opening:.1f} s;"
+                f" interval {args.interval} s; load average before {load[0]:.2f},"
+                f" after {os.getloadavg()[0]:.2f}\n"
                 f"  ingest {sent} events in {args.seconds} s ({sent / args.seconds:.0f}/s)\n"
                 f"  updates received {len(got)} ({len(got) / elapsed:.0f}/s);"
                 f" delay commit->receipt p50 {percentile(delays, 0.5):.0f} ms,"
                 f" p99 {percentile(delays, 0.99):.0f} ms, max {percentile(delays, 1.0):.0f} ms\n"
-                f"  server CPU {cpu / elapsed * 100:.0f}% of one core;"
-                f" RSS idle {idle_rss:.0f} MB, end {usage.rss_mb():.0f} MB"
+                f"  server CPU {cpu / elapsed * 100:.0f}% of one core, and waiting for a CPU"
+                f" {waited / elapsed * 100:.0f}% of the time;"
+                f" RSS idle {idle_rss:.0f} MB, end {usage.rss_mb():.0f} MB;"
+                f" client processes' CPU {clients_cpu / elapsed * 100:.0f}% of one core"
             )
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
         await pool.close()
 
 
@@ -295,9 +438,10 @@ async def idle_memory(args: argparse.Namespace) -> None:
     """RSS of the server with 0 and with N idle subscribers (one account, one selection)."""
     raise_open_files()
     async with database(args.database) as url:
-        world, _, pool = await world_in(url, 1)
+        world, store, pool = await world_in(url, 1)
         port = 18_000 + os.getpid() % 1000
         async with server(url, port, args.interval, Path(f"/tmp/bench-live-{port}")) as usage:
+            await caught_up(store)
             account = str(world.accounts[0].id)
             await asyncio.sleep(2)
             before = usage.rss_mb()
@@ -384,7 +528,7 @@ async def webhooks(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=["subscriptions", "idle", "webhooks", "serve"])
+    parser.add_argument("mode", choices=["subscriptions", "idle", "webhooks", "serve", "clients"])
     parser.add_argument("rest", nargs="*")
     parser.add_argument("--accounts", type=int, default=100)
     parser.add_argument("--per-account", type=int, default=10)
@@ -392,6 +536,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=2_000)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--interval", type=float, default=0.25)
+    parser.add_argument("--client-processes", type=int, default=3)
     parser.add_argument(
         "--database",
         default=os.environ.get(
@@ -401,6 +546,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.mode == "serve":
         serve(int(args.rest[0]), float(args.rest[1]))
+        return
+    if args.mode == "clients":
+        clients(int(args.rest[0]), Path(args.rest[1]), Path(args.rest[2]))
         return
     runner: Any = {"subscriptions": subscriptions, "idle": idle_memory, "webhooks": webhooks}
     asyncio.run(runner[args.mode](args))

@@ -71,8 +71,8 @@ def previous_period(start: date, end: date) -> tuple[date, date]:
 
 def series(values: Mapping[date, int], start: date, end: date) -> list[DailyValue]:
     """``values`` (ints) as a zero-filled daily series over ``start .. end``."""
-    get = values.get
-    return [DailyValue(d, get(d, 0)) for d in days(start, end)]
+    get, new = values.get, tuple.__new__  # a named tuple's __new__ minus its frame
+    return [new(DailyValue, (d, get(d, 0))) for d in days(start, end)]
 
 
 def metric(values: Mapping[date, int], start: date, end: date) -> Metric:

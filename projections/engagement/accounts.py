@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
@@ -34,15 +35,27 @@ class AccountOverview:
 
 async def overview(conn: Connection, account_id: UUID, start: date, end: date) -> AccountOverview:
     """The five counts over ``start .. end`` (one statement, O(days))."""
+    return (await overviews(conn, [account_id], start, end))[account_id]
+
+
+async def overviews(
+    conn: Connection, account_ids: Sequence[UUID], start: date, end: date
+) -> dict[UUID, AccountOverview]:
+    """:func:`overview` of each of ``account_ids`` (zeros for one without days), in one
+    statement."""
     check_range(start, end)
     previous_start, _ = previous_period(start, end)
     sql = f"""
-        SELECT day, {", ".join(METRICS)} FROM {{schema}}.account_days
-        WHERE account_id = $1 AND day BETWEEN $2 AND $3
+        SELECT account_id, day, {", ".join(METRICS)} FROM {{schema}}.account_days
+        WHERE account_id = ANY($1::uuid[]) AND day BETWEEN $2 AND $3
     """
-    rows = await conn.fetch(qualify(sql, SCHEMA), account_id, previous_start, end)
-    per_day: dict[str, dict[date, int]] = defaultdict(dict)
+    rows = await conn.fetch(qualify(sql, SCHEMA), list(account_ids), previous_start, end)
+    per_day: dict[UUID, dict[str, dict[date, int]]] = {a: defaultdict(dict) for a in account_ids}
     for row in rows:
+        days = per_day[row["account_id"]]
         for name in METRICS:
-            per_day[name][row["day"]] = row[name]
-    return AccountOverview(**{name: metric(per_day[name], start, end) for name in METRICS})
+            days[name][row["day"]] = row[name]
+    return {
+        a: AccountOverview(**{name: metric(per_day[a][name], start, end) for name in METRICS})
+        for a in account_ids
+    }

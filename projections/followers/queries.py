@@ -53,14 +53,35 @@ WHERE account_id = $1 AND day BETWEEN $2 AND $3
 """
 
 
+GROWTHS_SQL = f"""
+SELECT account_id, NULL::date AS day, sum(gained - lost) AS gained, 0::bigint AS lost
+FROM {SCHEMA}.follower_days WHERE account_id = ANY($1::uuid[]) AND day < $2
+GROUP BY account_id
+UNION ALL
+SELECT account_id, day, gained, lost FROM {SCHEMA}.follower_days
+WHERE account_id = ANY($1::uuid[]) AND day BETWEEN $2 AND $3
+"""
+"""``GROWTH_SQL`` for many accounts (the section's statement names one)."""
+
+
 async def follower_growth(
     conn: Connection, account_id: UUID, start: date, end: date
 ) -> FollowerGrowth:
     """:class:`FollowerGrowth` over ``start .. end``; one statement."""
+    return (await follower_growths(conn, [account_id], start, end))[account_id]
+
+
+async def follower_growths(
+    conn: Connection, account_ids: Sequence[UUID], start: date, end: date
+) -> dict[UUID, FollowerGrowth]:
+    """:func:`follower_growth` of each of ``account_ids``, in one statement."""
     check_range(start, end)
     previous_start, _ = previous_period(start, end)
-    rows = await conn.fetch(GROWTH_SQL, account_id, previous_start, end)
-    return _growth([(r["day"], r["gained"], r["lost"]) for r in rows], start, end)
+    rows = await conn.fetch(GROWTHS_SQL, list(account_ids), previous_start, end)
+    per_account: dict[UUID, list[tuple[date | None, int, int]]] = {a: [] for a in account_ids}
+    for r in rows:
+        per_account[r["account_id"]].append((r["day"], r["gained"], r["lost"]))
+    return {a: _growth(found, start, end) for a, found in per_account.items()}
 
 
 def _growth(rows: Iterable[tuple[date | None, int, int]], start: date, end: date) -> FollowerGrowth:

@@ -1,4 +1,5 @@
-"""The garbage collector kept off hot paths (the server's requests, bulk ingest).
+"""The garbage collector kept off hot paths (the server's requests, bulk ingest,
+rounds of shared subscriptions).
 
 What exists when the block starts (schema, pools, caches) is frozen out of the
 collector's scans, and young collections run less often. Safe where the work's
@@ -26,3 +27,18 @@ def quiet_collector(young_threshold: int) -> Iterator[None]:
     finally:
         gc.set_threshold(*threshold)
         gc.unfreeze()
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """No collection while the block runs: for a burst of work whose many objects all
+    live until it ends (a round of shared subscriptions: thousands of executions in
+    flight at once), which every collection would trace, and promote, again and
+    again; they are freed by reference counting after it. Collections resume after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -76,11 +76,15 @@ class Expected:
         self.world = world
         self.videos = {str(v.id): VideoFacts(v) for v in world.videos}
         self.accounts = {str(a.id): AccountFacts() for a in world.accounts}
-        seen: set[str] = set()
+        self.seen: set[str] = set()
         for event in world.events():
-            if event["eventId"] not in seen:
-                seen.add(event["eventId"])
-                self._apply(event)
+            self.add(event)
+
+    def add(self, event: dict[str, Any]) -> None:
+        """Folds in one more event (ingest format) recorded after the world's."""
+        if event["eventId"] not in self.seen:
+            self.seen.add(event["eventId"])
+            self._apply(event)
 
     # ------------------------------------------------------------ folding
 

@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from analytics_graph.config import Settings
 from analytics_graph.simulation import SimulationConfig, generate_world, load_world
 from tests.conftest import scratch_database
 from tests.e2e.conftest import free_port
+from tests.e2e.graphql_expected import Expected
 from tests.e2e.graphql_support import SECRET, Served, _writer, next_message, subscribed, token
 
 END = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
@@ -55,10 +56,10 @@ class LiveWorld:
     app: Starlette
 
     async def listening(self, groups: int) -> None:
-        """Waits until ``groups`` shared executions listen for change notices."""
+        """Waits until ``groups`` questions are open and the hub follows the notices."""
         feed = self.hub.services.feed
         assert feed is not None
-        await _until(lambda: feed.subscribers == groups)
+        await _until(lambda: self.hub.stats()["following"] == groups and feed.subscribers == 1)
 
     @property
     def hub(self) -> Hub:
@@ -70,18 +71,28 @@ class LiveWorld:
         return str(self.served.world.accounts[index].id)
 
     async def profile_views(self, account: str, n: int = 1) -> None:
-        at = (datetime.now(UTC) - timedelta(seconds=5)).isoformat()
-        events = [
-            {"profileView": {"eventId": str(uuid.uuid4()), "occurredAt": at,
-                             "accountId": account, "viewerId": "w"}}
-            for _ in range(n)
-        ]  # fmt: skip
-        result = await self.served.data(RECORD, {"events": events}, token=INGEST)
-        assert result["recordEngagement"]["accepted"] == n
+        await self.record(_profile_views(account, n))
+
+    async def record(self, events: list[dict[str, Any]]) -> None:
+        """Records profile views (ingest format) in one mutation."""
+        wrapped = [{"profileView": {k: v for k, v in e.items() if k != "type"}} for e in events]
+        result = await self.served.data(RECORD, {"events": wrapped}, token=INGEST)
+        assert result["recordEngagement"]["accepted"] == len(events)
+
+
+def _profile_views(account: str, n: int) -> list[dict[str, Any]]:
+    at = (datetime.now(UTC) - timedelta(seconds=5)).isoformat()
+    return [
+        {"type": "profileView", "eventId": str(uuid.uuid4()), "occurredAt": at,
+         "accountId": account, "viewerId": "w"}
+        for _ in range(n)
+    ]  # fmt: skip
 
 
 @contextlib.asynccontextmanager
-async def live_world(server_url: str, data_dir: Path, **overrides: Any) -> AsyncIterator[LiveWorld]:
+async def live_world(
+    server_url: str, data_dir: Path, *, config: SimulationConfig = CONFIG, **overrides: Any
+) -> AsyncIterator[LiveWorld]:
     async with scratch_database(server_url) as url:
         settings = Settings(database_url=url, data_dir=data_dir, secret=Secret(SECRET), **overrides)
         app = create_app(settings)
@@ -97,7 +108,7 @@ async def live_world(server_url: str, data_dir: Path, **overrides: Any) -> Async
                 await asyncio.sleep(0.02)
             async with _writer(url) as store:
                 served = Served(f"http://127.0.0.1:{port}", url, store)
-                served.world = generate_world(CONFIG)
+                served.world = generate_world(config)
                 await load_world(served.world, store)
                 await served.caught_up()
                 try:
@@ -209,6 +220,96 @@ async def test_an_expiring_token_ends_the_subscription_with_the_protocols_error(
             assert closed.value.code == 4403
 
 
+SHORT = """subscription S($id: ID!) { accountMetrics(accountId: $id) { accountId account {
+  followerCount analytics(range: {preset: LAST_7_DAYS}) { overview {
+    profileViews { total } netFollowers { total } } } } } }"""
+LONG = """subscription S($id: ID!) { accountMetrics(accountId: $id) { account {
+  analytics(range: {preset: LAST_28_DAYS}) { overview {
+    profileViews { total daily { date value } } likes { total } } } } } }"""
+STATEMENTS_PER_ROUND = 6
+"""The reads of a round of SHORT and LONG questions, whatever their number: the
+accounts, their follower counts, and per range (2) the overviews and the follower
+growth."""
+
+
+async def test_many_questions_get_their_own_numbers_from_reads_batched_per_round(
+    server_url: str, tmp_path: Path
+) -> None:
+    try:
+        await _many_questions(server_url, tmp_path)
+    except BaseExceptionGroup as group:
+        raise _first_leaf(group) from None
+
+
+async def _many_questions(server_url: str, tmp_path: Path) -> None:
+    config = SimulationConfig(
+        seed=22, accounts=4, pro_ratio=1.0, events=2_000, users=300, weeks=2, end=END
+    )
+    async with (
+        live_world(server_url, tmp_path, config=config) as world,
+        contextlib.AsyncExitStack() as stack,
+    ):
+        assert world.served.world is not None
+        expected = Expected(world.served.world)
+        accounts = [world.account(i) for i in range(4)]
+        # 4 accounts x 2 selections x 2 callers (its creator, an admin): 16 questions,
+        # each asked by 2 subscribers.
+        subscribers = []
+        for account in accounts:
+            for query in (SHORT, LONG):
+                for caller in (token(Role.CREATOR, account), token(Role.ADMIN)):
+                    for _ in range(2):
+                        ws = await stack.enter_async_context(
+                            subscribed(world.served, query, {"id": account}, token=caller)
+                        )
+                        subscribers.append((account, query, ws))
+        await _until(lambda: world.hub.stats()["members"] == 32)
+        await world.listening(16)
+        rounds_before = len(world.hub.rounds)
+        added = [e for i, a in enumerate(accounts) for e in _profile_views(a, i + 1)]
+        await world.record(added)
+        for event in added:
+            expected.add(event)
+        await world.served.caught_up()
+        today = datetime.now(UTC).date()
+        for account, query, ws in subscribers:
+            want = _wanted(expected, account, query, today)
+            got = await _until_total(ws, want)
+            assert got == want, (account, query)
+        rounds = list(world.hub.rounds)[rounds_before:]
+        assert any(r.questions == 16 for r in rounds), rounds
+        assert all(1 <= r.statements <= STATEMENTS_PER_ROUND for r in rounds), rounds
+
+
+def _wanted(expected: Expected, account: str, query: str, today: date) -> dict[str, Any]:
+    """The update ``query`` should carry, from the events themselves."""
+    if query == SHORT:
+        week = expected.overview(account, today - timedelta(days=6), today)
+        return {"accountId": account, "account": {
+            "followerCount": expected.follower_count(account),
+            "analytics": {"overview": {
+                "profileViews": {"total": week["profileViews"]["total"]},
+                "netFollowers": {"total": week["netFollowers"]["total"]}}}}}  # fmt: skip
+    month = expected.overview(account, today - timedelta(days=27), today)
+    return {"account": {"analytics": {"overview": {
+        "profileViews": {"total": month["profileViews"]["total"],
+                         "daily": month["profileViews"]["daily"]},
+        "likes": {"total": month["likes"]["total"]}}}}}  # fmt: skip
+
+
+async def _until_total(ws: Any, want: dict[str, Any]) -> dict[str, Any]:
+    """The first update whose profile views reach the wanted total (earlier updates
+    may show the state before the last batch)."""
+    total = want["account"]["analytics"]["overview"]["profileViews"]["total"]
+    while True:
+        message = await next_message(ws)
+        assert message["type"] == "next", message
+        assert "errors" not in message["payload"], message
+        update: dict[str, Any] = message["payload"]["data"]["accountMetrics"]
+        if update["account"]["analytics"]["overview"]["profileViews"]["total"] >= total:
+            return update
+
+
 def _raw_subscription(port: int, payload: dict[str, Any]) -> socket.socket:
     """A websocket client that subscribes, then never reads (a tiny receive buffer)."""
     sock = socket.socket()
@@ -244,7 +345,10 @@ def _frame(data: bytes) -> bytes:
 async def test_a_client_that_cannot_keep_up_is_closed_with_4429(
     server_url: str, tmp_path: Path
 ) -> None:
-    settings = {"subscription_interval_seconds": 0.01, "subscription_send_timeout_seconds": 0.5}
+    settings: dict[str, Any] = {
+        "subscription_interval_seconds": 0.01,
+        "subscription_send_timeout_seconds": 0.5,
+    }
     async with live_world(server_url, tmp_path, **settings) as world:
         mine = world.account()
         port = int(world.served.base_url.rsplit(":", 1)[1])

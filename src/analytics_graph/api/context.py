@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import strawberry
 
@@ -15,6 +15,9 @@ from analytics_graph.api.reads.snapshots import Session
 from analytics_graph.api.services import Services
 from analytics_graph.auth import Caller
 from analytics_graph.replication import Requirement
+
+if TYPE_CHECKING:
+    from analytics_graph.api.live.watch import Watch
 
 
 def utc_today() -> date:
@@ -42,6 +45,8 @@ class Context:
     beyond_read_models: bool = False
     """Set by a field that read the event log itself: the projections' checkpoints do
     not describe the log's head, so such an answer is never cached."""
+    live: Watch | None = None
+    """Set when the hub runs this subscription (``api/live``): see ``Watch``."""
     _loaders: Loaders | None = None
 
     @property
@@ -60,6 +65,15 @@ class Context:
         self.session = RoutedSession(self.services.reads, requirement)
         self._loaders = None
         self.today = utc_today()
+
+    def join(self, other: Context) -> None:
+        """Reads through ``other``'s session and loaders, with its ``today`` (the
+        questions of one round of shared subscriptions read together)."""
+        self.session, self._loaders, self.today = other.session, other.loaders, other.today
+
+    def leave(self) -> None:
+        """Forgets what the round it joined read."""
+        self._loaders = None
 
 
 Info: TypeAlias = strawberry.Info[Context, None]

@@ -3,14 +3,18 @@
 Metric updates follow the projections' change notices (``projection/notices.py``):
 after a batch that touched the account or video, one update is sent (notices
 that arrive together are coalesced). Its ``account`` / ``video`` is read
-afresh for each update.
+afresh for each update. When the hub runs the subscription (``api/live``: the
+context has a ``Watch``), the field only checks the request and names what it
+follows and how to read an update; the hub reads the updates of many questions
+together, in rounds.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from typing import TypeVar
 from uuid import UUID
 
 import strawberry
@@ -30,6 +34,7 @@ from analytics_graph.projection import ChangeNotice
 from analytics_graph.projection.notices import NoticeQueue
 
 COALESCE_SECONDS = 0.02
+T = TypeVar("T")
 
 
 class UnknownId(ClientError):
@@ -80,7 +85,7 @@ def _touches(batch: list[ChangeNotice], account: UUID | None, video: UUID | None
     return max(positions) if positions else None
 
 
-def _reached(batch: list[ChangeNotice]) -> dict[str, int]:
+def reached(batch: list[ChangeNotice]) -> dict[str, int]:
     """Each notified projection's position: what a replica read of the update must show
     (notices come from the primary, at commit; a replica may not have replayed it)."""
     reached: dict[str, int] = {}
@@ -95,15 +100,35 @@ async def changes(
 ) -> AsyncIterator[int]:
     """The positions after which the account's or video's numbers changed, as they come."""
     feed = info.context.services.feed
-    if feed is None:
-        raise ClientError("subscriptions to metrics are not available on this server")
+    assert feed is not None  # checked by updates()
     with feed.subscribe() as notices:
         while True:
             batch = await _next_batch(notices)
             position = _touches(batch, account, video)
             if position is not None:
-                info.context.renew(_reached(batch))
+                info.context.renew(reached(batch))
                 yield position
+
+
+async def updates(
+    info: Info,
+    update: Callable[[int], Awaitable[T | None]],
+    *,
+    account: UUID | None = None,
+    video: UUID | None = None,
+) -> AsyncIterator[T]:
+    """``update(position)`` after each change of the account or video (when it gives
+    one); under the hub, nothing here: the field's ``Watch`` is told what to follow."""
+    if info.context.services.feed is None:
+        raise ClientError("subscriptions to metrics are not available on this server")
+    live = info.context.live
+    if live is not None:
+        live.follow(update, account=account, video=video)
+        return
+    async for position in changes(info, account=account, video=video):
+        fresh = await update(position)
+        if fresh is not None:
+            yield fresh
 
 
 @strawberry.type
@@ -117,12 +142,17 @@ class Subscription:
         account = await visible_account(info, caller, account_id)
         if account is None:
             raise UnknownId(account_id)
-        async for position in changes(info, account=account.uuid):
+
+        async def update(position: int) -> AccountMetricsUpdate | None:
             fresh = await visible_account(info, caller, account_id)
-            if fresh is not None:
-                yield AccountMetricsUpdate(
-                    account_id=fresh.id, position=Position(position), account=fresh
-                )
+            if fresh is None:
+                return None
+            return AccountMetricsUpdate(
+                account_id=fresh.id, position=Position(position), account=fresh
+            )
+
+        async for each in updates(info, update, account=account.uuid):
+            yield each
 
     @subscription
     async def video_metrics(
@@ -133,12 +163,15 @@ class Subscription:
         video = await visible_video(info, caller, video_id)
         if video is None:
             raise UnknownId(video_id)
-        async for position in changes(info, video=video.entity.id):
+
+        async def update(position: int) -> VideoMetricsUpdate | None:
             fresh = await visible_video(info, caller, video_id)
-            if fresh is not None:
-                yield VideoMetricsUpdate(
-                    video_id=fresh.id, position=Position(position), video=fresh
-                )
+            if fresh is None:
+                return None
+            return VideoMetricsUpdate(video_id=fresh.id, position=Position(position), video=fresh)
+
+        async for each in updates(info, update, video=video.entity.id):
+            yield each
 
     @subscription
     async def event_log(

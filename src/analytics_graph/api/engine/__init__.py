@@ -8,7 +8,7 @@ extension); this package is the only place that uses them, and
 """
 
 from analytics_graph.api.engine.documents import DocumentCache, Prepared
-from analytics_graph.api.engine.execute import Engine
+from analytics_graph.api.engine.execute import Engine, Event
 from analytics_graph.api.engine.execution import Completion
 from analytics_graph.api.engine.limits import Limits
 from analytics_graph.api.engine.schema import AnalyticsSchema
@@ -19,6 +19,7 @@ __all__ = [
     "Completion",
     "DocumentCache",
     "Engine",
+    "Event",
     "Limits",
     "Prepared",
     "Served",

@@ -12,7 +12,15 @@ operations and every event of a subscription go through it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Sequence,
+)
+from dataclasses import dataclass
 from inspect import isawaitable
 from typing import Any
 
@@ -31,6 +39,18 @@ from analytics_graph.api.engine.documents import DocumentCache
 from analytics_graph.api.engine.execution import Completion, execution_for
 from analytics_graph.api.engine.limits import Limits
 from analytics_graph.api.engine.masking import log_unexpected, masked
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One subscription's event to execute: ``make()`` reads the event (the root value
+    of the subscription's operation), or ``None`` when there is nothing to send."""
+
+    document: DocumentNode
+    context: Any
+    variables: dict[str, Any] | None
+    operation_name: str | None
+    make: Callable[[], Awaitable[Any]]
 
 
 class Engine:
@@ -138,6 +158,27 @@ class Engine:
         if isinstance(stream, ExecutionResult):
             return _masked(stream)
         return self._each(stream, document, context, variables, operation_name)
+
+    async def execute_events(self, events: Sequence[Event]) -> list[ExecutionResult | None]:
+        """Each event made and executed, all together (see the module docstring); an
+        event that fails to be made gives a result of its (masked) error, as a
+        subscription's failing generator does; ``None`` where there is no event."""
+        return await asyncio.gather(*(self._execute_event(e) for e in events))
+
+    async def _execute_event(self, event: Event) -> ExecutionResult | None:
+        try:
+            root = await event.make()
+        except Exception as error:
+            return _masked(ExecutionResult(None, [_located(error)]))
+        if root is None:
+            return None
+        return await self.execute(
+            event.document,
+            event.context,
+            variables=event.variables,
+            operation_name=event.operation_name,
+            root=root,
+        )
 
     async def _each(
         self,

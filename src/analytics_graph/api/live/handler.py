@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from functools import partial
 from typing import Any, cast
 
 import orjson
@@ -91,11 +92,12 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await super().run_operation(operation)
             return
         key = key_of(operation.query, operation.variables, operation.operation_name, caller)
+        envelope = '{"id":' + orjson.dumps(operation.id).decode() + ',"type":"next","payload":'
         try:
-            with self.hub.joined(key, caller) as member:
-                await member.pump(
-                    lambda text: self._send_next(operation, text), self.hub.send_timeout
-                )
+            with self.hub.joined(
+                key, caller, partial(self._send_next, operation, envelope)
+            ) as member:
+                await member.finished()
         except TimeoutError:
             # Out of the group first: the close frame itself waits behind what the
             # client has not read, and is sent once it reads (or the connection dies).
@@ -112,8 +114,8 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
             cast(Message, {"id": operation.id, "type": "complete"})
         )
 
-    async def _send_next(self, operation: Operation[Context, None], payload: str) -> None:
-        if operation.completed:
-            return
-        envelope = '{"id":' + orjson.dumps(operation.id).decode() + ',"type":"next","payload":'
-        await self.send_message(cast(Message, envelope + payload + "}"))
+    async def _send_next(
+        self, operation: Operation[Context, None], envelope: str, payload: str
+    ) -> None:
+        if not operation.completed:
+            await self.send_message(cast(Message, envelope + payload + "}"))

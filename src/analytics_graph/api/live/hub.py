@@ -2,16 +2,30 @@
 
 Subscribers to metric updates (``accountMetrics``, ``videoMetrics``) who send the
 same document, variables and operation name, and whose tokens let them see the
-same things (the caller's role and account), form a :class:`Group`. A group runs
-the subscription once, with a context of its own, and serialises each update
-once; every member gets that text inside its own ``next`` envelope. So the cost
-of an update grows with the distinct questions, not with the subscribers.
+same things (the caller's role and account), form a :class:`Group` (a question).
+A group opens the subscription once, through the engine, with a context of its
+own: the field checks the request (an error ends the group, and its members get
+it) and names in the context's :class:`~analytics_graph.api.live.watch.Watch` the
+account or video it follows and how to read an update.
 
-Updates are states, not events: a group sends at most one update per
-``interval`` (the newest state), and each member holds at most one unsent update
-(a newer one replaces it: intermediate states are dropped, never the last). A
-member whose send does not complete within ``send_timeout`` cannot keep up at
-all: its connection is closed with 4429.
+The :class:`Hub` follows the change notices once for all groups and answers them
+in rounds: a round takes the groups whose account or video changed since the
+last one (with the newest position), reads and executes all their updates
+together through the engine's batched entry (``Engine.execute_events``), their
+contexts sharing one session and one set of DataLoaders, so each loader reads
+the round's ids in one statement (per parameter) whatever the number of
+questions; then it serialises each group's update once, and every member gets
+that text inside its own ``next`` envelope. So the cost of a round grows with
+the distinct questions (and their reads with the fields, not the questions), and
+the subscribers cost only a send each.
+
+Updates are states, not events. Rounds never overlap: one starts at most once
+per ``interval`` (so a group sends at most one update per interval), and when a
+round takes longer, the next starts at once with the newest state of whatever
+changed meanwhile. Each member holds at most one unsent update (a newer one
+replaces it: intermediate states are dropped, never the last). A member whose
+send does not complete within ``send_timeout`` cannot keep up at all: its
+connection is closed with 4429.
 
 Other operations (queries, mutations, the log, alerts: events that must not be
 dropped) run per subscriber, as before.
@@ -21,24 +35,35 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
+from functools import lru_cache, partial
+from typing import Any, NamedTuple
 
 import orjson
+from graphql import ExecutionResult as CoreResult
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.utils.aio import aclosing
 
 from analytics_graph.api.context import Context
-from analytics_graph.api.engine import AnalyticsSchema
+from analytics_graph.api.engine import AnalyticsSchema, Event
+from analytics_graph.api.live.watch import Watch
 from analytics_graph.api.reads.snapshots import PoolSession
 from analytics_graph.api.services import Services
+from analytics_graph.api.subscriptions import reached
 from analytics_graph.auth import Caller
+from analytics_graph.collector import collector_paused
+from analytics_graph.projection import ChangeNotice
+from analytics_graph.projection.notices import NoticeQueue
 
 SHARED_FIELDS = frozenset(("accountMetrics", "videoMetrics"))
 SLOW_CLIENT = 4429
+ROUNDS_KEPT = 1_000
+log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=1024)
@@ -77,92 +102,176 @@ def key_of(
     return Key(query, canonical, operation_name, caller.key)
 
 
-Send = Callable[[str], Awaitable[None]]
+Send = Callable[[str], Coroutine[Any, Any, None]]
 """Sends one payload (serialised ``next`` payload text) to a member."""
 
 
 class Member:
-    """One subscriber of a group: the newest unsent payload, and what to do at the end."""
+    """One subscriber of a group: sends its updates as they come, holding at most one
+    unsent (the newest), and what to do at the end.
 
-    __slots__ = ("_latest", "_ready", "ended", "outcome")
+    A send is started at once, in the round that publishes the update (no task
+    switch, no timer): on a socket that takes the frame, as it nearly always does,
+    it completes there. One that has to wait (the client does not read, and the
+    socket's buffer is full) goes on in a task with ``send_timeout``; meanwhile
+    newer updates replace each other, and the newest is sent when it completes.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("_done", "_latest", "_send", "_send_timeout", "_sending", "ended", "outcome")
+
+    def __init__(self, send: Send, send_timeout: float) -> None:
+        self._send = send
+        self._send_timeout = send_timeout
         self._latest: str | None = None
-        self._ready = asyncio.Event()
+        self._sending: asyncio.Task[None] | None = None
+        self._done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.ended = False
         self.outcome: PreExecutionError | ExecutionResult | None = None
         """Set when the group ended before its first update with this result."""
 
     def offer(self, payload: str) -> None:
-        """Makes ``payload`` the next to send (replacing one not sent yet)."""
-        self._latest = payload
-        self._ready.set()
+        """Sends ``payload`` now, or after the send in flight (replacing one waiting)."""
+        if self._done.done():
+            return
+        if self._sending is not None:
+            self._latest = payload
+            return
+        coroutine = self._send(payload)
+        try:
+            awaited = coroutine.send(None)
+        except StopIteration:
+            return  # sent
+        except Exception as error:
+            self._done.set_exception(error)
+            return
+        self._sending = asyncio.create_task(self._go_on(coroutine, awaited))
+
+    async def _go_on(self, coroutine: Coroutine[Any, Any, None], awaited: Any) -> None:
+        try:
+            async with asyncio.timeout(self._send_timeout):
+                await _resumed(coroutine, awaited)
+        except Exception as error:  # TimeoutError: the client cannot keep up
+            if not self._done.done():
+                self._done.set_exception(error)
+            return
+        finally:
+            self._sending = None
+        payload, self._latest = self._latest, None
+        if payload is not None:
+            self.offer(payload)
+        if self.ended and self._sending is None:
+            self._finish()
 
     def end(self, outcome: PreExecutionError | ExecutionResult | None = None) -> None:
         self.ended, self.outcome = True, outcome
-        self._ready.set()
+        if self._sending is None:
+            self._finish()
 
-    async def pump(self, send: Send, send_timeout: float) -> None:
-        """Sends payloads as they come, until the group ends (then returns); raises
-        ``TimeoutError`` when a send takes longer than ``send_timeout``."""
+    def _finish(self) -> None:
+        if not self._done.done():
+            self._done.set_result(None)
+
+    def leave(self) -> None:
+        """Stops a send in flight (the subscriber is gone)."""
+        if self._sending is not None:
+            self._sending.cancel()
+        self._done.cancel()  # no-op once done; else nobody waits for it any more
+
+    async def finished(self) -> None:
+        """Returns when the group has ended and the last update was sent; raises what a
+        send raised (``TimeoutError`` when one took longer than ``send_timeout``)."""
+        await self._done
+
+
+async def _resumed(coroutine: Coroutine[Any, Any, None], awaited: Any) -> None:
+    """Runs ``coroutine``, which has started and awaits ``awaited`` (a future, or
+    ``None`` for a bare yield), to its end: what a task does with a coroutine."""
+    try:
         while True:
-            await self._ready.wait()
-            self._ready.clear()
-            payload, self._latest = self._latest, None
-            if payload is not None:
-                async with asyncio.timeout(send_timeout):
-                    await send(payload)
-            if self.ended and self._latest is None:
+            if awaited is None:
+                await asyncio.sleep(0)
+            else:
+                await asyncio.wait([awaited])
+            try:
+                awaited = coroutine.send(None)
+            except StopIteration:
                 return
+    finally:
+        coroutine.close()  # when cancelled (by the timeout) while it waits
+
+
+class Round(NamedTuple):
+    questions: int
+    statements: int
+    """The SQL statements its reads sent."""
+    seconds: float
+    """From its start until every update was published (and most of them sent)."""
+    cpu: float
+    """The process's CPU seconds meanwhile (this round's, and whatever else ran)."""
+    publishing_cpu: float
+    """Of which serialising and sending the updates (nothing else runs meanwhile)."""
 
 
 class Group:
-    """One shared execution and its members."""
+    """One distinct question and its members."""
 
     def __init__(self, hub: Hub, key: Key, caller: Caller) -> None:
         self.hub = hub
         self.key = key
-        self.caller = caller
         self.members: set[Member] = set()
-        self.task: asyncio.Task[None] | None = None
+        self.watch = Watch()
+        services = hub.services
+        self.context = Context(services, caller, PoolSession(services.pool), live=self.watch)
+        self.variables: dict[str, Any] = orjson.loads(key.variables)
+        self.document: Any = None
+        self.opening: asyncio.Task[None] | None = None
         self.executions = 0
 
     def start(self) -> None:
-        self.task = asyncio.create_task(self._run(), name="shared-subscription")
+        self.opening = asyncio.create_task(self._open(), name="shared-subscription")
 
-    async def _run(self) -> None:
+    async def _open(self) -> None:
+        """Runs the subscription's field through the engine: it fails (its members get
+        the error) or names what it follows (the hub follows it from then on)."""
         outcome: PreExecutionError | ExecutionResult | None = None
         try:
-            outcome = await self._stream()
+            outcome = await self._first_result()
         finally:
-            self.hub.forget(self)
-            for member in list(self.members):
-                member.end(outcome)
+            if outcome is None and self.watch.update is not None:
+                self.document = self.hub.schema.documents.prepare(self.key.query).document
+                self.hub.follow(self)
+            else:
+                self.end(outcome)
 
-    async def _stream(self) -> PreExecutionError | ExecutionResult | None:
-        """Runs the subscription; returns the result that ended it before any update
-        (an error to report), else ``None``."""
-        services = self.hub.services
-        context = Context(services, self.caller, PoolSession(services.pool))
+    async def _first_result(self) -> PreExecutionError | ExecutionResult | None:
         source = await self.hub.schema.stream(
             self.key.query,
-            variable_values=orjson.loads(self.key.variables),
-            context_value=context,
+            variable_values=self.variables,
+            context_value=self.context,
             operation_name=self.key.operation_name,
         )
-        first = True
         async with aclosing(source):
             async for result in source:
-                if not isinstance(result, ExecutionResult):
-                    return None  # incremental delivery is not used by these fields
-                if first and (isinstance(result, PreExecutionError) or result.data is None):
-                    return result
-                first = False
-                self._publish(result)
-                await asyncio.sleep(self.hub.interval)  # at most one update per interval
+                return result  # an error: a field the hub runs yields nothing itself
         return None
 
-    def _publish(self, result: ExecutionResult) -> None:
+    def end(self, outcome: PreExecutionError | ExecutionResult | None = None) -> None:
+        self.hub.forget(self)
+        for member in list(self.members):
+            member.end(outcome)
+
+    def event(self, position: int) -> Event:
+        """The update at ``position`` to read and execute in a round."""
+        assert self.watch.update is not None
+        return Event(
+            self.document,
+            self.context,
+            self.variables,
+            self.key.operation_name,
+            partial(self.watch.update, position),
+        )
+
+    def publish(self, result: CoreResult) -> None:
         payload: dict[str, Any] = {"data": result.data}
         if result.errors:
             payload["errors"] = [e.formatted for e in result.errors]
@@ -176,7 +285,7 @@ class Group:
 
 
 class Hub:
-    """The groups of one server process."""
+    """The groups of one server process, and the rounds that answer them."""
 
     def __init__(
         self, schema: AnalyticsSchema, services: Services, interval: float, send_timeout: float
@@ -186,34 +295,139 @@ class Hub:
         self.interval = interval
         self.send_timeout = send_timeout
         self.groups: dict[Key, Group] = {}
+        self.following: dict[str, set[Group]] = {}
+        """The open groups by the account or video (UUID text) they follow."""
         self.published = 0
-        """Shared executions so far (for benchmarks and tests)."""
+        """Group updates sent so far (for benchmarks and tests)."""
+        self.rounds: deque[Round] = deque(maxlen=ROUNDS_KEPT)
+        """The latest rounds (for tests and benchmarks)."""
+        self._changed: dict[Group, int] = {}
+        self._requirement: dict[str, int] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def follow(self, group: Group) -> None:
+        """Answers ``group`` in the rounds from now on."""
+        for followed in (group.watch.account, group.watch.video):
+            if followed is not None:
+                self.following.setdefault(followed, set()).add(group)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="shared-subscription-rounds")
 
     def forget(self, group: Group) -> None:
         if self.groups.get(group.key) is group:
             del self.groups[group.key]
+        for followed in (group.watch.account, group.watch.video):
+            following = self.following.get(followed or "")
+            if following is not None:
+                following.discard(group)
+                if not following:
+                    del self.following[followed or ""]
+        self._changed.pop(group, None)
+        if not self.groups and self._task is not None:
+            self._task.cancel()
+            self._task = None
 
     @contextlib.contextmanager
-    def joined(self, key: Key, caller: Caller) -> Any:
-        """A new member of the group for ``key`` (started if needed) while the block runs;
-        the last member to leave stops the group."""
+    def joined(self, key: Key, caller: Caller, send: Send) -> Any:
+        """A new member of the group for ``key`` (started if needed), sending its updates
+        with ``send``, while the block runs; the last member to leave stops the group."""
         group = self.groups.get(key)
         if group is None:
             group = self.groups[key] = Group(self, key, caller)
             group.start()
-        member = Member()
+        member = Member(send, self.send_timeout)
         group.members.add(member)
         try:
             yield member
         finally:
+            member.leave()
             group.members.discard(member)
-            if not group.members and group.task is not None:
+            if not group.members:
                 self.forget(group)
-                group.task.cancel()
+                if group.opening is not None:
+                    group.opening.cancel()
+
+    async def _run(self) -> None:
+        """Follows the change notices and runs a round after changes, at most one per
+        interval (the next one at once when a round took longer)."""
+        feed = self.services.feed
+        assert feed is not None  # the fields refuse to open without one
+        loop = asyncio.get_running_loop()
+        with feed.subscribe() as notices:
+            listening = asyncio.create_task(self._listen(notices), name="live-notices")
+            try:
+                while True:
+                    await self._wake.wait()
+                    started = loop.time()
+                    try:
+                        await self._round()
+                    except Exception:  # a bug: the next round tries again
+                        log.exception("a round of shared subscriptions failed")
+                    await asyncio.sleep(max(0.0, self.interval - (loop.time() - started)))
+            finally:
+                listening.cancel()
+
+    async def _listen(self, notices: NoticeQueue) -> None:
+        async for notice in notices:
+            self._note(notice)
+
+    def _note(self, notice: ChangeNotice) -> None:
+        """Marks the groups whose account or video the notice names (all when it names
+        everything) as changed at its position."""
+        if notice.everything:
+            touched: list[set[Group]] = list(self.following.values())
+        else:
+            found = (self.following.get(i) for i in (*notice.accounts, *notice.videos))
+            touched = [groups for groups in found if groups]
+        changed = self._changed
+        for groups in touched:
+            for group in groups:
+                if changed.get(group, 0) < notice.position:
+                    changed[group] = notice.position
+        for projection, position in reached([notice]).items():
+            self._requirement[projection] = max(self._requirement.get(projection, 0), position)
+        if touched:
+            self._wake.set()
+
+    async def _round(self) -> None:
+        """Reads, executes and publishes the updates of the groups changed since the
+        last round, all together (see the module docstring)."""
+        started, cpu = time.perf_counter(), time.process_time()
+        changed, self._changed = self._changed, {}
+        requirement, self._requirement = self._requirement, {}
+        self._wake.clear()
+        shared = Context(self.services, None, PoolSession(self.services.pool))
+        shared.renew(requirement)  # one session and one set of loaders for the round
+        groups = [g for g in changed if g.watch.update is not None]
+        if not groups:  # those that changed have ended meanwhile
+            return
+        with collector_paused():
+            publishing = await self._answer(groups, changed, shared)
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        statements = shared.session.statements
+        self.rounds.append(Round(len(groups), statements, elapsed, cpu, publishing))
+
+    async def _answer(
+        self, groups: list[Group], changed: dict[Group, int], shared: Context
+    ) -> float:
+        """Executes and publishes the updates; returns the CPU seconds of publishing."""
+        for group in groups:
+            group.context.join(shared)
+        events = [g.event(changed[g]) for g in groups]
+        results = await self.schema.engine.execute_events(events)
+        shared.leave()  # what the round read goes (before the collector resumes)
+        publishing = time.process_time()
+        for group, result in zip(groups, results, strict=True):
+            group.context.leave()
+            if result is not None:
+                group.publish(result)
+        return time.process_time() - publishing
 
     def stats(self) -> dict[str, int]:
         return {
             "groups": len(self.groups),
+            "following": len({g for gs in self.following.values() for g in gs}),
             "members": sum(len(g.members) for g in self.groups.values()),
             "published": self.published,
         }

@@ -72,8 +72,16 @@ def per_key(session: Session, fn: PerKey[P, T]) -> DataLoader[tuple[UUID, P], T]
 # The read models' queries, adapted to (conn, ids-or-id, parameter).
 
 
-async def _overview(conn: Connection, account_id: UUID, days: Days) -> engagement.AccountOverview:
-    return await engagement.overview(conn, account_id, days.start, days.end)
+async def _overviews(
+    conn: Connection, ids: Sequence[UUID], days: Days
+) -> dict[UUID, engagement.AccountOverview]:
+    return await engagement.overviews(conn, ids, days.start, days.end)
+
+
+async def _growths(
+    conn: Connection, ids: Sequence[UUID], days: Days
+) -> dict[UUID, followers.FollowerGrowth]:
+    return await followers.follower_growths(conn, ids, days.start, days.end)
 
 
 async def _followers(conn: Connection, account_id: UUID, days: Days) -> followers.FollowerSection:
@@ -112,8 +120,13 @@ class Loaders:
         return by_ids(self._session, followers.follower_counts)
 
     @cached_property
-    def overview(self) -> DataLoader[tuple[UUID, Days], engagement.AccountOverview]:
-        return per_key(self._session, _overview)
+    def overview(self) -> DataLoader[tuple[UUID, Days], engagement.AccountOverview | None]:
+        return by_ids_with(self._session, _overviews)
+
+    @cached_property
+    def follower_growth(self) -> DataLoader[tuple[UUID, Days], followers.FollowerGrowth | None]:
+        """The growth part of ``followers`` (for an answer that needs no more of it)."""
+        return by_ids_with(self._session, _growths)
 
     @cached_property
     def followers(self) -> DataLoader[tuple[UUID, Days], followers.FollowerSection]:

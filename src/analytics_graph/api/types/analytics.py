@@ -199,13 +199,22 @@ UNSELECTED_VIEWERS = Viewers(total=0, new=0, returning=0, daily=[])
 
 async def account_analytics(info: Info, account_id: UUID, days: Days) -> AccountAnalytics:
     """The account's analytics over ``days``: the sections the selection names, each
-    one statement (the Followers one also gives the Overview its net followers;
-    ``viewers`` and ``asOf`` one each)."""
+    one statement (the Overview two: its counts, and the follower growth for its net
+    followers, which the Followers one gives when selected too; ``viewers`` and
+    ``asOf`` one each). The Overview's two read the ids of every answer in the
+    request (or round of subscriptions) that asks for the same days at once."""
     wanted, loaders, key = selected(info), info.context.loaders, (account_id, days)
     overview, content, followers = UNSELECTED_OVERVIEW, UNSELECTED_CONTENT, UNSELECTED_FOLLOWERS
     if "overview" in wanted:
         counts = await loaders.overview.load(key)
-        net = (await loaders.followers.load(key)).growth.net_followers
+        assert counts is not None  # zeros for an account without days
+        growth = (
+            (await loaders.followers.load(key)).growth
+            if "followers" in wanted  # read whole anyway: one statement for both
+            else await loaders.follower_growth.load(key)
+        )
+        assert growth is not None
+        net = growth.net_followers
         overview = Overview(
             video_views=METRIC.one(counts.video_views),
             profile_views=METRIC.one(counts.profile_views),
