@@ -32,7 +32,6 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from analytics_graph.bootstrap import open_system
 from analytics_graph.collector import quiet_collector
 from analytics_graph.config import Settings
 from analytics_graph.errors import AnalyticsGraphError, StoreError
@@ -40,6 +39,7 @@ from analytics_graph.ingest.ndjson import LineBatch, read_batches
 from analytics_graph.ingest.rejections import Rejection
 from analytics_graph.ingest.service import Ingestor, IngestOutcome
 from analytics_graph.observability import metrics
+from analytics_graph.storage import open_store
 
 SHOWN_REJECTIONS = 20
 EXIT_REJECTED, EXIT_UNREADABLE, EXIT_STORE = 1, 2, 3
@@ -162,8 +162,8 @@ def _batch_work() -> Iterator[None]:
 async def _run(settings: Settings, stream: IO[bytes], total: int | None, **options: int) -> Summary:
     console = Console(stderr=True)
     # Projections are the server's work (`serve`); this process only writes the log.
-    async with open_system(settings, run_projections=False) as system:
-        ingestor = system.ingestor
+    async with open_store(settings) as opened:
+        ingestor = Ingestor.configured(opened.store, settings)
         with _progress(console, total) as progress, _batch_work():
             task = progress.add_task("ingest", total=total, lines=0)
             return await ingest_stream(

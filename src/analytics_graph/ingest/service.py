@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Final
 from uuid import UUID
 
+from analytics_graph.config import Settings
 from analytics_graph.eventstore.records import NewEvent
 from analytics_graph.eventstore.store import EventStore
 from analytics_graph.ingest.facts import FactsCache
@@ -134,6 +135,13 @@ class Ingestor:
             store, max_batch=max_batch, clock=clock, facts=facts, max_line_bytes=max_line_bytes
         )
         self.stored = StoredIds(remember) if remember else None
+
+    @classmethod
+    def configured(cls, store: EventStore, settings: Settings) -> Ingestor:
+        """The ingestor of a process: the batch limit and remembered ids of ``settings``."""
+        return cls(
+            store, max_batch=settings.max_ingest_batch, remember=settings.ingest_remembered_ids
+        )
 
     async def ingest_events(
         self, events: Sequence[object], *, skip_invalid: bool = False
