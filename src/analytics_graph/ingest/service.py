@@ -16,7 +16,6 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence, Set
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 from uuid import UUID
@@ -25,33 +24,13 @@ from analytics_graph.config import Settings
 from analytics_graph.eventstore.records import NewEvent
 from analytics_graph.eventstore.store import EventStore
 from analytics_graph.ingest.facts import FactsCache
+from analytics_graph.ingest.outcome import IngestOutcome
 from analytics_graph.ingest.rejections import Rejection
 from analytics_graph.ingest.validation import Validation, Validator, utc_now
 from analytics_graph.ingest.vocabulary import DEFAULT_MAX_BATCH, MAX_LINE_BYTES
 from analytics_graph.observability import metrics
 
 DEFAULT_REMEMBERED: Final = 1_000_000  # ids; about 100 MB at most
-
-
-@dataclass(frozen=True, slots=True)
-class IngestOutcome:
-    """What became of one batch.
-
-    ``accepted`` events were new to the store and are now in the log;
-    ``duplicates`` had an ``eventId`` already stored (before, or earlier in the
-    batch). ``rejections`` name the invalid events. ``rejected_whole``: nothing
-    of the batch was written because of them; ``not_written`` then counts its
-    valid events. ``position``: the log position of the last event written
-    (``None`` when nothing was).
-    """
-
-    size: int
-    accepted: int
-    duplicates: int
-    rejections: tuple[Rejection, ...] = ()
-    rejected_whole: bool = False
-    not_written: int = 0
-    position: int | None = None
 
 
 class StoredIds:
