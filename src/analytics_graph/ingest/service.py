@@ -45,7 +45,7 @@ class StoredIds:
         self.limit = limit
         self._ids: set[UUID] = set()
         self._batches: deque[list[UUID]] = deque()
-        self._writing: dict[UUID, asyncio.Future[None]] = {}
+        self._writing: list[tuple[set[UUID], asyncio.Future[None]]] = []  # appends in flight
 
     @property
     def ids(self) -> Set[UUID]:
@@ -60,8 +60,8 @@ class StoredIds:
         (Correctness never depends on this: ``append_bulk`` handles races.)"""
         if not self._writing:
             return
-        writing = self._writing
-        found = {writing[e.event_id] for e in events if e.event_id in writing}
+        ids = {e.event_id for e in events}
+        found = [done for writing, done in self._writing if not writing.isdisjoint(ids)]
         if found:
             await asyncio.wait(found)
 
@@ -69,16 +69,13 @@ class StoredIds:
     def writing(self, events: Sequence[NewEvent]) -> Iterator[None]:
         """Marks the ids of ``events`` as being appended while the block runs."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        ids = [e.event_id for e in events if e.event_id is not None]
-        for event_id in ids:
-            self._writing[event_id] = done
+        entry = ({e.event_id for e in events if e.event_id is not None}, done)
+        self._writing.append(entry)
         try:
             yield
         finally:
             done.set_result(None)
-            for event_id in ids:
-                if self._writing.get(event_id) is done:
-                    del self._writing[event_id]
+            self._writing = [other for other in self._writing if other is not entry]
 
     def add(self, events: Sequence[NewEvent]) -> None:
         batch = [e.event_id for e in events if e.event_id is not None]

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import repeat
+from typing import cast
 
 import msgspec
 import orjson
@@ -77,6 +78,19 @@ class _Decoded:
             self.subjects.update(account_subjects(event))
         else:
             self.subjects.add(video)
+
+    def add_all(self, first: int, events: list[wire.EngagementEvent]) -> None:
+        """Adds ``events``, numbered from ``first``: :meth:`add` for each, in bulk."""
+        self.events.extend(events)
+        self.indices.extend(range(first, first + len(events)))
+        videos: list[str | None] = [getattr(event, "video_id", None) for event in events]
+        seen = set(videos)
+        if None in seen:  # account events
+            seen.discard(None)
+            for event, video in zip(events, videos, strict=True):
+                if video is None:
+                    self.subjects.update(account_subjects(event))
+        self.subjects.update(cast(set[str], seen))
 
 
 class Validator:
@@ -163,8 +177,7 @@ class Validator:
                 return False
             events.extend(found)
             await asyncio.sleep(0)  # lets a concurrent append make progress
-        for index, event in enumerate(events, first):
-            out.add(index, event)
+        out.add_all(first, events)
         return True
 
     async def _decode(self, raws: Iterable[tuple[int, bytes]], out: _Decoded) -> None:
