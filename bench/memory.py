@@ -183,8 +183,8 @@ def _view(account: str) -> dict[str, Any]:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("server_url")
-    parser.add_argument("--seconds", type=float, default=300)
-    parser.add_argument("--every", type=float, default=15)
+    parser.add_argument("--seconds", type=float, default=600)
+    parser.add_argument("--every", type=float, default=30)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--pythonpath")
     parser.add_argument("--probes-only", action="store_true")

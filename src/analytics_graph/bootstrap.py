@@ -26,15 +26,14 @@ from analytics_graph.audit.sealer import Sealer
 from analytics_graph.auth import signing_secret
 from analytics_graph.commands import Commands
 from analytics_graph.config import Settings
-from analytics_graph.database import create_pool, database_url
 from analytics_graph.eventstore import EventStore
 from analytics_graph.eventstore.notify import Listener, Notifier
 from analytics_graph.eventstore.persistence import DATABASE_URL
-from analytics_graph.eventstore.schema import migrate
 from analytics_graph.ingest import Ingestor
 from analytics_graph.projection import ChangeFeed, ProjectionRunner
 from analytics_graph.projection.notices import change_feed
 from analytics_graph.replication import ReadPools
+from analytics_graph.storage import open_store
 from analytics_graph.webhooks import WebhookService
 from analytics_graph.webhooks import policy as webhook_policy
 
@@ -82,86 +81,69 @@ async def open_system(settings: Settings, *, run_projections: bool = True) -> As
     the change feed (which subscriptions follow) is listening; without it (the
     command line's ingest and projection commands) neither runs.
     """
-    async with database_url(settings) as url:
-        pool = await create_pool(
-            url,
-            min_size=settings.pool_min_size,
-            max_size=settings.pool_max_size,
-            connect_timeout=settings.database_connect_timeout,
-            command_timeout=settings.statement_timeout,
-        )
+    async with (
+        open_store(settings) as opened,
+        Listener(opened.url) as listener,
+        running_application(opened.url) as commands,
+    ):
+        url, pool, store, notifier = opened.url, opened.pool, opened.store, opened.notifier
+        runner = ProjectionRunner(url, store, listener, projections.ALL)
+        sealer = Sealer(url, signer(settings), listener)  # audit: seals the log
+        webhooks = WebhookService.of(settings, url, store, pool, listener)
+        alerts = Evaluator(url, store, listener, EvaluatorOptions())
+        if run_projections:
+            await runner.start()
+            await sealer.start()
+            await webhooks.start()
+            await alerts.start()
+        names = [p.name for p in projections.ALL]
         try:
-            async with pool.acquire() as conn:
-                await migrate(conn)
             async with (
-                Notifier(url) as notifier,
-                Listener(url) as listener,
-                running_application(url) as commands,
+                _feed(url, run_projections) as feed,
+                ReadPools.opened(
+                    pool,
+                    settings.read_database_urls,
+                    names,
+                    max_size=settings.pool_max_size,
+                    acquire_timeout=settings.database_acquire_timeout,
+                ) as reads,
             ):
-                store = EventStore(pool, notifier)
-                runner = ProjectionRunner(url, store, listener, projections.ALL)
-                sealer = Sealer(url, signer(settings), listener)  # audit: seals the log
-                webhooks = WebhookService.of(settings, url, store, pool, listener)
-                alerts = Evaluator(url, store, listener, EvaluatorOptions())
-                if run_projections:
-                    await runner.start()
-                    await sealer.start()
-                    await webhooks.start()
-                    await alerts.start()
-                names = [p.name for p in projections.ALL]
-                try:
-                    async with (
-                        _feed(url, run_projections) as feed,
-                        ReadPools.opened(
-                            pool,
-                            settings.read_database_urls,
-                            names,
-                            max_size=settings.pool_max_size,
-                            acquire_timeout=settings.database_acquire_timeout,
-                        ) as reads,
-                    ):
-                        limits = limits_of(settings)
-                        ingestor = Ingestor(
-                            store,
-                            max_batch=limits.max_batch,
-                            remember=settings.ingest_remembered_ids,
-                        )
-                        services = Services(
-                            mode=settings.mode,
-                            limits=limits,
-                            pool=pool,
-                            store=store,
-                            commands=commands,
-                            ingestor=ingestor,
-                            listener=listener,
-                            feed=feed,
-                            projections=projections.ALL,
-                            webhook_policy=webhook_policy(settings),
-                            live_interval=settings.subscription_interval_seconds,
-                            live_send_timeout=settings.subscription_send_timeout_seconds,
-                            reads=reads,
-                        )
-                        yield System(
-                            settings=settings,
-                            url=url,
-                            pool=pool,
-                            store=store,
-                            notifier=notifier,
-                            listener=listener,
-                            commands=commands,
-                            projections=runner if run_projections else None,
-                            ingestor=ingestor,
-                            services=services,
-                            secret=signing_secret(settings),
-                            webhooks=webhooks if run_projections else None,
-                        )
-                finally:
-                    await alerts.stop()
-                    await webhooks.stop()
-                    await sealer.stop()
-                    await runner.stop()
+                limits = limits_of(settings)
+                ingestor = Ingestor.configured(store, settings)
+                services = Services(
+                    mode=settings.mode,
+                    limits=limits,
+                    pool=pool,
+                    store=store,
+                    commands=commands,
+                    ingestor=ingestor,
+                    listener=listener,
+                    feed=feed,
+                    projections=projections.ALL,
+                    webhook_policy=webhook_policy(settings),
+                    live_interval=settings.subscription_interval_seconds,
+                    live_send_timeout=settings.subscription_send_timeout_seconds,
+                    reads=reads,
+                )
+                yield System(
+                    settings=settings,
+                    url=url,
+                    pool=pool,
+                    store=store,
+                    notifier=notifier,
+                    listener=listener,
+                    commands=commands,
+                    projections=runner if run_projections else None,
+                    ingestor=ingestor,
+                    services=services,
+                    secret=signing_secret(settings),
+                    webhooks=webhooks if run_projections else None,
+                )
         finally:
-            await pool.close()
+            await alerts.stop()
+            await webhooks.stop()
+            await sealer.stop()
+            await runner.stop()
 
 
 @contextlib.asynccontextmanager

@@ -367,6 +367,50 @@ async def test_a_batch_reports_every_invalid_event_in_order_and_keeps_the_valid_
     assert result.size == 5 and not result.ok
 
 
+async def test_lines_are_events_on_their_own_even_where_joined_they_would_parse() -> None:
+    # A batch of ordinary lines is decoded as one JSON array (the lines joined with
+    # "\n,"); these lines would make other events that way, and must not.
+    def ids(i: int) -> str:
+        return f"00000000-0000-4000-8000-00000000000{i}"
+
+    whole = orjson.dumps(view(eventId=ids(2), viewer={"country": "DE", "gender": "FEMALE"}))
+    head, _, tail = whole.partition(b',"gender"')
+    lines = [
+        orjson.dumps(view(eventId=ids(1))),
+        head,  # an object cut after a member ...
+        b'{"gender"' + tail,  # ... and the rest, itself starting like an object
+        orjson.dumps(view(eventId=ids(3))) + b", " + orjson.dumps(view(eventId=ids(4))),
+        orjson.dumps(view(eventId=ids(5))) + b"\n",
+    ]
+    assert all(line.startswith(b"{") for line in lines)
+    result = await validator().lines(lines, first_line=1)
+    assert [r.index for r in result.rejections] == [2, 3, 4]
+    assert "malformed JSON" in result.rejections[0].reason  # ends inside the object
+    assert "malformed JSON" in result.rejections[2].reason  # two values on one line
+    assert [e.event_id for e in result.events] == [UUID(ids(1)), UUID(ids(5))]
+    # each line on its own is refused for the same reason
+    for number in (2, 3, 4):
+        alone = await validator().lines([lines[number - 1]], first_line=number)
+        assert alone.rejections == [r for r in result.rejections if r.index == number]
+    # a line ending inside a string, the next one going on with it: joined with a bare
+    # comma, the three lines would be three valid events
+    start, _, rest = orjson.dumps(view(eventId=ids(6), viewerId="ab,{c")).partition(b",{c")
+    lines = [start, b"{c" + rest, lines[3]]
+    result = await validator().lines(lines, first_line=1)
+    assert [r.index for r in result.rejections] == [1, 2, 3]
+    assert result.events == []
+
+
+async def test_a_nul_character_in_a_batch_of_ordinary_lines_is_found_by_line() -> None:
+    lines = [
+        orjson.dumps(view(eventId=f"00000000-0000-4000-8000-00000000000{i}")) for i in range(4)
+    ]
+    lines[2] = orjson.dumps(view(viewerId="a\x00b"))
+    result = await validator().lines(lines, first_line=11)
+    assert [(r.index, r.field) for r in result.rejections] == [(13, "viewerId")]
+    assert len(result.events) == 3
+
+
 async def test_an_oversized_batch_is_refused_whole_without_looking_inside() -> None:
     result = await validator(max_batch=3).events([view()] * 4)
     assert result.events == []

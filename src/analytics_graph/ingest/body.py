@@ -101,7 +101,10 @@ class _Lines:
         if complete:
             first = self._tail if self._overlong else self._tail + complete[0]
             lines.append(self._cut(first))
-            lines.extend(self._cut(line) for line in complete[1:])
+            others = complete[1:]
+            if others and max(map(len, others)) > self.limit:
+                others = [self._cut(line) for line in others]
+            lines.extend(others)
             self._tail, self._overlong = b"", False
         if not self._overlong:
             self._tail += rest

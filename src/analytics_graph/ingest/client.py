@@ -22,10 +22,9 @@ from typing import IO, Any, Final
 
 import httpx
 
-from analytics_graph.ingest.command import Summary
 from analytics_graph.ingest.ndjson import LineBatch, read_batches
+from analytics_graph.ingest.outcome import IngestOutcome, Summary
 from analytics_graph.ingest.rejections import Rejection
-from analytics_graph.ingest.service import IngestOutcome
 
 MAX_ATTEMPTS: Final = 30
 MAX_PAUSE: Final = 30.0

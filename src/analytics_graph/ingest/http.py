@@ -35,7 +35,8 @@ from analytics_graph.config import Settings
 from analytics_graph.errors import StoreError
 from analytics_graph.eventstore import EventStore
 from analytics_graph.ingest.body import BodyLimits, BodyRefused, body_batches
-from analytics_graph.ingest.service import Ingestor, IngestOutcome
+from analytics_graph.ingest.outcome import IngestOutcome
+from analytics_graph.ingest.service import Ingestor
 from analytics_graph.ingest.validation import Validation
 from analytics_graph.observability import metrics
 

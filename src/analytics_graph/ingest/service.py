@@ -16,41 +16,21 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence, Set
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 from uuid import UUID
 
+from analytics_graph.config import Settings
 from analytics_graph.eventstore.records import NewEvent
 from analytics_graph.eventstore.store import EventStore
 from analytics_graph.ingest.facts import FactsCache
+from analytics_graph.ingest.outcome import IngestOutcome
 from analytics_graph.ingest.rejections import Rejection
 from analytics_graph.ingest.validation import Validation, Validator, utc_now
 from analytics_graph.ingest.vocabulary import DEFAULT_MAX_BATCH, MAX_LINE_BYTES
 from analytics_graph.observability import metrics
 
 DEFAULT_REMEMBERED: Final = 1_000_000  # ids; about 100 MB at most
-
-
-@dataclass(frozen=True, slots=True)
-class IngestOutcome:
-    """What became of one batch.
-
-    ``accepted`` events were new to the store and are now in the log;
-    ``duplicates`` had an ``eventId`` already stored (before, or earlier in the
-    batch). ``rejections`` name the invalid events. ``rejected_whole``: nothing
-    of the batch was written because of them; ``not_written`` then counts its
-    valid events. ``position``: the log position of the last event written
-    (``None`` when nothing was).
-    """
-
-    size: int
-    accepted: int
-    duplicates: int
-    rejections: tuple[Rejection, ...] = ()
-    rejected_whole: bool = False
-    not_written: int = 0
-    position: int | None = None
 
 
 class StoredIds:
@@ -65,7 +45,7 @@ class StoredIds:
         self.limit = limit
         self._ids: set[UUID] = set()
         self._batches: deque[list[UUID]] = deque()
-        self._writing: dict[UUID, asyncio.Future[None]] = {}
+        self._writing: list[tuple[set[UUID], asyncio.Future[None]]] = []  # appends in flight
 
     @property
     def ids(self) -> Set[UUID]:
@@ -80,8 +60,8 @@ class StoredIds:
         (Correctness never depends on this: ``append_bulk`` handles races.)"""
         if not self._writing:
             return
-        writing = self._writing
-        found = {writing[e.event_id] for e in events if e.event_id in writing}
+        ids = {e.event_id for e in events}
+        found = [done for writing, done in self._writing if not writing.isdisjoint(ids)]
         if found:
             await asyncio.wait(found)
 
@@ -89,16 +69,13 @@ class StoredIds:
     def writing(self, events: Sequence[NewEvent]) -> Iterator[None]:
         """Marks the ids of ``events`` as being appended while the block runs."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        ids = [e.event_id for e in events if e.event_id is not None]
-        for event_id in ids:
-            self._writing[event_id] = done
+        entry = ({e.event_id for e in events if e.event_id is not None}, done)
+        self._writing.append(entry)
         try:
             yield
         finally:
             done.set_result(None)
-            for event_id in ids:
-                if self._writing.get(event_id) is done:
-                    del self._writing[event_id]
+            self._writing = [other for other in self._writing if other is not entry]
 
     def add(self, events: Sequence[NewEvent]) -> None:
         batch = [e.event_id for e in events if e.event_id is not None]
@@ -134,6 +111,13 @@ class Ingestor:
             store, max_batch=max_batch, clock=clock, facts=facts, max_line_bytes=max_line_bytes
         )
         self.stored = StoredIds(remember) if remember else None
+
+    @classmethod
+    def configured(cls, store: EventStore, settings: Settings) -> Ingestor:
+        """The ingestor of a process: the batch limit and remembered ids of ``settings``."""
+        return cls(
+            store, max_batch=settings.max_ingest_batch, remember=settings.ingest_remembered_ids
+        )
 
     async def ingest_events(
         self, events: Sequence[object], *, skip_invalid: bool = False

@@ -102,3 +102,5 @@ VideoEvent = View | Like | Unlike | Favorite | Comment | Share
 AccountEvent = ProfileView | Follow | Unfollow
 
 DECODER: Final = msgspec.json.Decoder(EngagementEvent)
+#: Several events at once (a JSON array): see ``Validator._decode_whole``.
+ARRAY_DECODER: Final = msgspec.json.Decoder(list[EngagementEvent])

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Final
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 if TYPE_CHECKING:
-    from analytics_graph.ingest.service import IngestOutcome
+    from analytics_graph.ingest.outcome import IngestOutcome
 
 REGISTRY: Final = CollectorRegistry(auto_describe=True)
 PATHS: Final = ("cli", "http", "graphql")

@@ -1,0 +1,128 @@
+"""``analytics-graph ingest FILE`` straight into the database: validate a batch while
+the previous ones append (see :mod:`analytics_graph.ingest.command`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import sys
+from collections import deque
+from collections.abc import Iterator
+from typing import IO
+
+import asyncpg
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from analytics_graph.collector import quiet_collector
+from analytics_graph.config import Settings
+from analytics_graph.errors import AnalyticsGraphError, StoreError
+from analytics_graph.ingest.ndjson import LineBatch, read_batches
+from analytics_graph.ingest.outcome import EXIT_STORE, IngestOutcome, Summary
+from analytics_graph.ingest.service import Ingestor
+from analytics_graph.storage import open_store
+
+
+async def ingest_stream(
+    ingestor: Ingestor,
+    stream: IO[bytes],
+    *,
+    batch_size: int,
+    skip_invalid: bool = False,
+    writers: int = 1,
+    progress: Progress | None = None,
+    task: TaskID | None = None,
+) -> Summary:
+    """Ingests every batch of ``stream``; returns the totals (stops at a store failure).
+
+    Up to ``writers`` appends run at once while the next batch is validated; with
+    one, batches reach the log in file order, with more, the batches in flight
+    may commit in any order among themselves (each keeps its lines' order).
+    """
+    summary = Summary()
+    pending: deque[tuple[LineBatch, asyncio.Task[IngestOutcome]]] = deque()
+    try:
+        for batch in read_batches(stream, batch_size):
+            validation = await ingestor.validator.lines(batch.lines, first_line=batch.first_line)
+            while len(pending) >= writers:
+                done, write = pending.popleft()
+                summary.add(done, await write)
+            write = asyncio.create_task(ingestor.write(validation, skip_invalid=skip_invalid))
+            pending.append((batch, write))
+            if progress is not None and task is not None:
+                progress.update(task, advance=batch.nbytes, lines=batch.last_line)
+        while pending:
+            done, write = pending.popleft()
+            summary.add(done, await write)
+    except StoreError as exc:
+        summary.failure = str(exc)
+        while pending:  # appends already under way may still succeed
+            done, write = pending.popleft()
+            with contextlib.suppress(StoreError):
+                summary.add(done, await write)
+    return summary
+
+
+def _progress(console: Console, total: int | None) -> Progress:
+    if total is None:
+        columns = (TextColumn("ingesting"), TextColumn("{task.fields[lines]} lines"))
+        return Progress(*columns, console=console, transient=True)
+    return Progress(
+        TextColumn("ingesting"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TextColumn("{task.fields[lines]} lines"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+@contextlib.contextmanager
+def _batch_work() -> Iterator[None]:
+    """Keeps the garbage collector off the hot path: everything loaded so far is frozen
+    out of its scans, and young collections run a hundred times less often (every
+    70,000 allocations: most rows of a batch are freed before one runs; at ten times,
+    the CLI spent about 5% more CPU). Each batch's objects are acyclic and freed by
+    reference counting."""
+    with quiet_collector(gc.get_threshold()[0] * 100):
+        yield
+
+
+async def _run(settings: Settings, stream: IO[bytes], total: int | None, **options: int) -> Summary:
+    console = Console(stderr=True)
+    # Projections are the server's work (`serve`); this process only writes the log.
+    async with open_store(settings) as opened:
+        ingestor = Ingestor.configured(opened.store, settings)
+        with _progress(console, total) as progress, _batch_work():
+            task = progress.add_task("ingest", total=total, lines=0)
+            return await ingest_stream(
+                ingestor,
+                stream,
+                batch_size=options["batch_size"],
+                skip_invalid=bool(options["skip_invalid"]),
+                writers=options.get("writers", 1),
+                progress=progress,
+                task=task,
+            )
+
+
+def ingest(
+    settings: Settings, stream: IO[bytes], total: int | None, options: dict[str, int]
+) -> Summary | int:
+    """The run's summary, or the exit status when the database is unavailable."""
+    try:
+        return asyncio.run(_run(settings, stream, total, **options))
+    except (OSError, asyncpg.PostgresError, AnalyticsGraphError) as exc:
+        print(f"database unavailable: {exc}", file=sys.stderr)
+        return EXIT_STORE
