@@ -3,6 +3,7 @@
     python bench/graphql.py run --events 1000000 [--events 3000000] [--seconds 3]
     python bench/graphql.py completion --events 1000000 [--seconds 3]
     python bench/graphql.py versus CHECKOUT --events 1000000 [--seconds 3]
+    python bench/graphql.py sizes --events 1000000 --events 10000000 [--only video28]
 
 For each ``--events`` size: a database ``bench_graphql_<size>`` on the server of
 ``--server-url`` (created, loaded through the regular ingest and projected once,
@@ -340,6 +341,14 @@ async def run(
         await compare_sizes(urls, seconds, only)
 
 
+async def run_sizes(
+    server_url: str, sizes: list[int], seconds: float, only: list[str] | None = None
+) -> None:
+    """Only the comparison of sizes (databases prepared as for ``run``)."""
+    urls = {events: await prepare(server_url, events) for events in sizes}
+    await compare_sizes(urls, seconds, only)
+
+
 async def compare_sizes(
     urls: dict[int, str], seconds: float, kinds: list[str] | None = None, rounds: int = 3
 ) -> None:
@@ -456,6 +465,11 @@ def main() -> None:
     versus.add_argument("--events", type=int, default=1_000_000)
     versus.add_argument("--seconds", type=float, default=3.0, help="per case and round")
     runner.add_argument("--only", action="append", choices=list(QUERIES), help="repeatable")
+    sizer = sub.add_parser("sizes", help="only the sizes taking turns (uncached, vary)")
+    sizer.add_argument("--server-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    sizer.add_argument("--events", type=int, action="append", required=True)
+    sizer.add_argument("--seconds", type=float, default=3.0, help="per case and round")
+    sizer.add_argument("--only", action="append", choices=list(QUERIES), help="repeatable")
     preparer = sub.add_parser("prepare", help="only load the databases (reused by run)")
     preparer.add_argument("--server-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     preparer.add_argument("--events", type=int, action="append")
@@ -466,6 +480,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.command == "run":
         asyncio.run(run(args.server_url, args.events or [1_000_000], args.seconds, args.only))
+    elif args.command == "sizes":
+        asyncio.run(run_sizes(args.server_url, args.events, args.seconds, args.only))
     elif args.command == "prepare":
         for events in args.events or [1_000_000]:
             asyncio.run(prepare(args.server_url, events))
