@@ -38,10 +38,9 @@ ON CONFLICT (video_id) DO NOTHING
 """
 
 
-def _statement(audience_ctes: str) -> str:
-    """The batch's distinct (video, viewer, day) first, then their accounts (the join
-    after the DISTINCT: fewer rows to join), folded by ``audience_ctes``."""
-    return f"""
+# A batch: its distinct (video, viewer, day) first, then their accounts (the join
+# after the DISTINCT: fewer rows to join).
+DISTINCT_VIEWS = """
 WITH e AS MATERIALIZED (
     SELECT v.account_id AS k, b.member, b.day
     FROM (
@@ -49,14 +48,31 @@ WITH e AS MATERIALIZED (
                (occurred_at AT TIME ZONE 'UTC')::date AS day
         FROM events WHERE position > $1 AND position <= $2 AND type = 'view'
     ) b
-    JOIN {{schema}}.videos v ON v.video_id = b.vid::uuid
-){audience_ctes}
+    JOIN {schema}.videos v ON v.video_id = b.vid::uuid
+)"""
+# A first batch: every view joined to its account, left to the fill's one DISTINCT
+# (sorted for the window anyway): measured 30% less CPU than DISTINCT_VIEWS there.
+VIEWS = """
+WITH e AS NOT MATERIALIZED (
+    SELECT v.account_id AS k, (b.data->>'viewerId') COLLATE "C" AS member,
+           (b.occurred_at AT TIME ZONE 'UTC')::date AS day
+    FROM events b JOIN {schema}.videos v ON v.video_id = b.stream_id::uuid
+    WHERE b.position > $1 AND b.position <= $2 AND b.type = 'view'
+)"""
+APPLY = (
+    DISTINCT_VIEWS
+    + audience.fold_ctes("account_viewer", "account_id", "e")
+    + """
 SELECT DISTINCT k FROM account_viewer_moves
 """
-
-
-APPLY = _statement(audience.fold_ctes("account_viewer", "account_id", "e"))
-FILL = _statement(audience.fill_ctes("account_viewer", "account_id", "e"))
+)
+FILL = (
+    VIEWS
+    + audience.fill_ctes("account_viewer", "account_id", "e")
+    + """
+SELECT DISTINCT k FROM account_viewer_moves
+"""
+)
 
 
 async def apply(conn: Connection, batch: Batch) -> Changes:
