@@ -14,6 +14,7 @@ replay.
 from __future__ import annotations
 
 from analytics_graph.domain.aggregates import Video
+from analytics_graph.eventstore import formats
 from analytics_graph.projection import Batch, Changes, Projection
 from analytics_graph.projection.aggregates import aggregate_events, topic
 from analytics_graph.projection.tables import qualify
@@ -43,7 +44,7 @@ APPLY = f"""
 WITH e AS MATERIALIZED (
     SELECT v.account_id AS k, b.member, b.day
     FROM (
-        SELECT DISTINCT stream_id COLLATE "C" AS vid, (data->>'viewerId') COLLATE "C" AS member,
+        SELECT DISTINCT stream_id COLLATE "C" AS vid, ({formats.VIEWER_ID}) COLLATE "C" AS member,
                (occurred_at AT TIME ZONE 'UTC')::date AS day
         FROM events WHERE position > $1 AND position <= $2 AND type = 'view'
     ) b

@@ -24,6 +24,7 @@ on another core, during a replay.
 from __future__ import annotations
 
 from analytics_graph.domain.aggregates import Video
+from analytics_graph.eventstore import formats
 from analytics_graph.projection import Batch, Changes, Projection
 from analytics_graph.projection.aggregates import aggregate_events, topic
 from analytics_graph.projection.tables import qualify
@@ -64,9 +65,9 @@ ON CONFLICT (video_id) DO NOTHING
 # publication in the log (ingest checks it), so the join with `videos` loses none.
 APPLY = f"""
 WITH e AS MATERIALIZED (
-    SELECT stream_id::uuid AS k, (data->>'viewerId') COLLATE "C" AS member,
+    SELECT stream_id::uuid AS k, ({formats.VIEWER_ID}) COLLATE "C" AS member,
            (occurred_at AT TIME ZONE 'UTC')::date AS day,
-           floor((data->>'watchedSeconds')::numeric)::integer AS second
+           floor({formats.WATCHED_SECONDS})::integer AS second
     FROM events WHERE position > $1 AND position <= $2 AND type = 'view'
 ){audience.fold_ctes("video_viewer", "video_id", "e")},
 reach AS (

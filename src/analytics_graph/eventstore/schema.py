@@ -190,6 +190,31 @@ INSERT INTO alert_checkpoint (name, position)
 SELECT 'evaluator', coalesce(max(position), 0) FROM events;
 """
 
+COMPACT_FORMAT = """
+-- Format 2 of engagement facts (eventstore/formats.py): the payload in typed
+-- columns, `data` NULL. Nullable columns without a default: adding them rewrites
+-- nothing, and the rows stored so far keep format 1 (their JSON) for good.
+ALTER TABLE events
+    ADD COLUMN format       smallint,
+    ADD COLUMN account_id   uuid,
+    ADD COLUMN user_id      text,
+    ADD COLUMN watched      numeric,
+    ADD COLUMN completed    boolean,
+    ADD COLUMN source       smallint,
+    ADD COLUMN search_term  text,
+    ADD COLUMN channel      text,
+    ADD COLUMN via_video_id uuid,
+    ADD COLUMN country      text,
+    ADD COLUMN gender       smallint,
+    ADD COLUMN age_range    smallint;
+-- One payload per row: JSON, the aggregate's bytes, or format 2's columns. Checked
+-- over the stored rows once (a scan under this migration's lock; no rewrite).
+ALTER TABLE events DROP CONSTRAINT events_one_payload;
+ALTER TABLE events ADD CONSTRAINT events_one_payload
+    CHECK (num_nonnulls(data, state, format) = 1);
+ALTER TABLE events ADD CONSTRAINT events_known_format CHECK (format IS NULL OR format = 2);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "event log", EVENTS_TABLE),
     Migration(2, "aggregate events by position", AGGREGATE_ROWS_INDEX),
@@ -197,6 +222,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "aggregate snapshots", SNAPSHOTS_TABLE),
     Migration(5, "webhooks", WEBHOOK_TABLES),
     Migration(6, "alerts", ALERT_TABLES),
+    Migration(7, "compact format of engagement facts", COMPACT_FORMAT),
 )
 
 

@@ -22,6 +22,7 @@ import asyncpg
 import orjson
 
 from analytics_graph.errors import AppendOnlyViolation, ConcurrencyError, StoreError
+from analytics_graph.eventstore.formats import FORMAT_COLUMNS, NO_FORMAT_COLUMNS, compact, payload
 from analytics_graph.eventstore.notify import Notifier
 from analytics_graph.eventstore.reader import LogCursor, wait_until_final
 from analytics_graph.eventstore.records import BulkResult, NewEvent, RecordedEvent
@@ -29,14 +30,29 @@ from analytics_graph.eventstore.schema import pending
 from analytics_graph.eventstore.snapshot import HORIZON_SUBQUERY, Horizon
 from analytics_graph.types import Connection
 
-COLUMNS = (
-    "position, stream_id, stream_version, type, event_id, occurred_at, recorded_at, data, state"
-)
-COPY_COLUMNS = ("stream_id", "stream_version", "type", "event_id", "occurred_at", "data", "state")
+
+def columns(alias: str = "") -> str:
+    """The select list of a :class:`RecordedEvent`; ``data`` upcast to format 1's shape
+    (``formats.py``). ``alias``: the table's alias with its dot."""
+    e = alias
+    return (
+        f"{e}position, {e}stream_id, {e}stream_version, {e}type, {e}event_id,"
+        f" {e}occurred_at, {e}recorded_at, {payload(e)} AS data, {e}state"
+    )
+
+
+COLUMNS = columns()
+COPY_COLUMNS = (
+    "stream_id", "stream_version", "type", "event_id", "occurred_at", "data", "state",
+    *FORMAT_COLUMNS,
+)  # fmt: skip
 INSERT_SQL = f"""
 INSERT INTO events ({", ".join(COPY_COLUMNS)})
 SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::uuid[],
-                     $5::timestamptz[], $6::jsonb[], $7::bytea[])
+                     $5::timestamptz[], $6::jsonb[], $7::bytea[],
+                     $8::smallint[], $9::uuid[], $10::text[], $11::numeric[], $12::boolean[],
+                     $13::smallint[], $14::text[], $15::text[], $16::uuid[], $17::text[],
+                     $18::smallint[], $19::smallint[])
 RETURNING position
 """
 # One statement, so the rows, the snapshot and the largest position agree.
@@ -100,7 +116,7 @@ DATABASE_ERRORS = (
 # without JIT: with such estimates PostgreSQL compiled this query for every batch,
 # which cost it more CPU than the COPY of the batch.
 STREAMS_AFTER_SQL = f"""
-SELECT {", ".join("e." + c.strip() for c in COLUMNS.split(","))}
+SELECT {columns("e.")}
 FROM unnest($1::text[], $2::bigint[]) AS k(stream_id, known)
 CROSS JOIN LATERAL (
     SELECT * FROM events
@@ -117,6 +133,11 @@ def _json(data: Any) -> str | None:
 
 
 def _row(event: NewEvent) -> tuple[Any, ...]:
+    """The values of :data:`COPY_COLUMNS`: format 2 when the event has it, else 1."""
+    compacted = compact(event)
+    if compacted is not None:
+        e = event
+        return (e.stream_id, None, e.type, e.event_id, e.occurred_at, None, None, *compacted)
     return (
         event.stream_id,
         event.stream_version,
@@ -125,6 +146,7 @@ def _row(event: NewEvent) -> tuple[Any, ...]:
         event.occurred_at,
         _json(event.data),
         event.state,
+        *NO_FORMAT_COLUMNS,
     )
 
 
