@@ -30,6 +30,7 @@ from starlette.datastructures import Secret
 from analytics_graph.audit.documents import account_query, video_query
 from analytics_graph.auth import Role, issue_token, signing_secret
 from analytics_graph.config import Settings
+from analytics_graph.eventstore import partitions
 from analytics_graph.eventstore.formats import FORMAT_COLUMNS
 from analytics_graph.eventstore.reader import wait_until_final
 from analytics_graph.eventstore.schema import migrate
@@ -178,6 +179,7 @@ async def scratch_copy(live: Connection, live_url: str, position: int) -> AsyncI
         scratch = await asyncpg.connect(url)
         try:
             await migrate(scratch)
+            await partitions.cover(scratch, position)
             with tempfile.TemporaryFile() as spool:
                 query = f"SELECT {', '.join(COPY_COLUMNS)} FROM events WHERE position <= $1"
                 await live.copy_from_query(query, position, output=spool, format="binary")

@@ -1,5 +1,6 @@
 """The ``analytics-graph`` command line: ``serve``, ``migrate``, ``ingest``, ``token``,
-``export-schema`` here; ``projections ...`` in ``projections.py``. Settings are read
+``export-schema`` here; ``projections ...`` in ``projections.py``, ``partitions ...`` in
+``partitions.py``. Settings are read
 in one place (``settings.py``)."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import typer
 from analytics_graph.audit.cli import app as audit_app
 from analytics_graph.auth import Role, issue_token, signing_secret
 from analytics_graph.bootstrap import open_system
+from analytics_graph.cli.partitions import app as partitions_app
 from analytics_graph.cli.projections import app as projections_app
 from analytics_graph.cli.settings import settings
 from analytics_graph.export.cli import app as export_app
@@ -20,6 +22,7 @@ from analytics_graph.export.cli import app as export_app
 cli = typer.Typer(no_args_is_help=True, help="Event-sourced creator analytics.")
 cli.add_typer(projections_app, name="projections")
 cli.add_typer(audit_app, name="audit")
+cli.add_typer(partitions_app, name="partitions")
 cli.add_typer(export_app, name="export")
 
 

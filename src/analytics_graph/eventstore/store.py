@@ -22,6 +22,7 @@ import asyncpg
 import orjson
 
 from analytics_graph.errors import AppendOnlyViolation, ConcurrencyError, StoreError
+from analytics_graph.eventstore import partitions
 from analytics_graph.eventstore.formats import FORMAT_COLUMNS, NO_FORMAT_COLUMNS, compact, payload
 from analytics_graph.eventstore.notify import Notifier
 from analytics_graph.eventstore.reader import LogCursor, wait_until_final
@@ -95,12 +96,36 @@ MAX_BULK_RETRIES = 5
 # A table filled by bulk loads is seldom analysed yet, and then PostgreSQL chose a
 # (parallel) sequential scan of the whole log, plus JIT compilation, for every batch.
 BULK_BEGIN_SQL = "SELECT pg_current_xact_id(); SET LOCAL enable_seqscan = off; SET LOCAL jit = off"
+
+
 # Lost races of concurrent bulk appends of the same ids: a unique violation, or a
 # deadlock when two COPYs each wait for a key the other has written.
-RETRYABLE_BULK_ERRORS = (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError)
+class DoubleAcrossPartitions(Exception):
+    """An unchecked bulk append stored an id again in a new partition (rolled back, and
+    redone with the lookup, like any lost race)."""
+
+
+RETRYABLE_BULK_ERRORS = (
+    asyncpg.UniqueViolationError,
+    asyncpg.DeadlockDetectedError,
+    DoubleAcrossPartitions,
+)
 # The last position this session drew: the COPY's last row (positions are drawn in
 # row order, CACHE 1).
 LAST_DRAWN_SQL = "SELECT currval(pg_get_serial_sequence('events', 'position'))"
+# The ids of a bulk append already stored (in the partitions below $2, if given).
+STORED_IDS_SQL = """
+SELECT event_id FROM events WHERE event_id = ANY($1::uuid[])
+  AND ($2::bigint IS NULL OR position < $2)
+"""
+# The partition the next position goes into.
+HEAD_PARTITION_SQL = f"""
+SELECT lower, upper FROM events_partitions() WHERE upper > ({partitions.LAST_DRAWN_SQL})
+ORDER BY upper LIMIT 1
+"""
+DOUBLES_SQL = """
+SELECT count(*) > count(DISTINCT event_id) FROM events WHERE event_id = ANY($1::uuid[])
+"""
 DATABASE_ERRORS = (
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
@@ -163,6 +188,11 @@ def _recorded(row: asyncpg.Record) -> RecordedEvent:
         data=None if data is None else orjson.loads(data),
         state=row["state"],
     )
+
+
+async def _refuse_doubles(conn: Connection, ids: list[UUID | None]) -> None:
+    if await conn.fetchval(DOUBLES_SQL, ids):
+        raise DoubleAcrossPartitions("an event id is stored in two partitions")
 
 
 def _horizon(row: asyncpg.Record) -> Horizon:
@@ -307,7 +337,12 @@ class EventStore:
     async def _copy_new(
         self, events: list[NewEvent], *, check: bool = True
     ) -> tuple[int, int | None]:
-        """Copies the events not stored yet; returns how many, and the last position."""
+        """Copies the events not stored yet; returns how many, and the last position.
+
+        The lookup covers the deduplication window (the attached partitions,
+        ``partitions.py``). Unchecked, it covers the partitions below the one being
+        filled, whose own unique index catches the rest; an append that may have
+        crossed into the next partition is checked after its COPY."""
         last = None
         async with (
             translated_errors_except_unique(),
@@ -315,17 +350,22 @@ class EventStore:
         ):
             async with conn.transaction():
                 await conn.execute(BULK_BEGIN_SQL)
-                stored = await self._stored_ids(conn, events) if check else set()
+                head = None if check else await conn.fetchrow(HEAD_PARTITION_SQL)
+                below = None if head is None else head["lower"]
+                stored = await self._stored_ids(conn, events, below)
                 fresh = [_row(e) for e in events if e.event_id not in stored]
                 if fresh:
                     await conn.copy_records_to_table("events", records=fresh, columns=COPY_COLUMNS)
                     last = await conn.fetchval(LAST_DRAWN_SQL)
+                    if head is not None and last >= head["upper"]:
+                        await _refuse_doubles(conn, [e.event_id for e in events])
         return len(fresh), last
 
-    async def _stored_ids(self, conn: Connection, events: list[NewEvent]) -> set[UUID]:
+    async def _stored_ids(
+        self, conn: Connection, events: list[NewEvent], below: int | None = None
+    ) -> set[UUID]:
         ids = [e.event_id for e in events]
-        sql = "SELECT event_id FROM events WHERE event_id = ANY($1::uuid[])"
-        return {r[0] for r in await conn.fetch(sql, ids)}
+        return {r[0] for r in await conn.fetch(STORED_IDS_SQL, ids, below)}
 
     # ---------------------------------------------------------------- reading
 
