@@ -54,7 +54,7 @@ import orjson  # noqa: E402
 from analytics_graph.auth import Role, issue_token  # noqa: E402
 from analytics_graph.database import create_pool  # noqa: E402
 from analytics_graph.eventstore import EventStore, NewEvent  # noqa: E402
-from analytics_graph.eventstore.formats import FORMAT_COLUMNS, payload  # noqa: E402
+from analytics_graph.eventstore.formats import FORMAT_COLUMNS, payload_text  # noqa: E402
 from analytics_graph.projection import ProjectionRunner, RunnerOptions, wait_until_applied  # noqa: E402
 from analytics_graph.projection.projector import rebuild_schema  # noqa: E402
 from bench.graphql import DASHBOARD, SECRET, load  # noqa: E402
@@ -84,7 +84,7 @@ SELECT (SELECT count(*) FROM events) AS n,
 FROM pg_partition_tree('events') WHERE isleaf
 """
 PAYLOADS_SQL = f"""
-SELECT stream_id, type, event_id, occurred_at, ({payload()})::text AS data FROM events
+SELECT stream_id, type, event_id, occurred_at, {payload_text()} AS data FROM events
 """
 
 

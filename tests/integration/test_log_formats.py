@@ -17,7 +17,7 @@ from analytics_graph.audit.sealer import catch_up
 from analytics_graph.audit.verify import verify
 from analytics_graph.database import create_pool
 from analytics_graph.eventstore import EventStore, NewEvent
-from analytics_graph.eventstore.formats import payload
+from analytics_graph.eventstore.formats import payload_text
 from analytics_graph.eventstore.schema import MIGRATIONS, migrate
 from analytics_graph.types import Connection
 from tests.conftest import scratch_database
@@ -46,7 +46,7 @@ async def test_compact_rows_read_as_the_json_format_1_stores(
     async with pool.acquire() as conn:
         expected = await jsonb_texts(conn, events)
         rows = await conn.fetch(
-            f"SELECT event_id, format, data, ({payload()})::text AS got FROM events"
+            f"SELECT event_id, format, data, {payload_text()} AS got FROM events"
         )
     assert {r["format"] for r in rows} == {2} and all(r["data"] is None for r in rows)
     assert {r["event_id"]: r["got"] for r in rows} == expected

@@ -32,7 +32,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from analytics_graph.audit.merkle import leaf_hash
-from analytics_graph.eventstore.formats import payload
+from analytics_graph.eventstore.formats import payload_text
 
 PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
@@ -43,7 +43,7 @@ _I = struct.Struct(">I")
 # a compact row is the one its JSON would have been: eventstore/formats.py).
 ROW_COLUMNS = (
     "position, stream_id, stream_version, type, event_id, occurred_at, recorded_at, "
-    f"({payload()})::text AS data, state"
+    f"{payload_text()} AS data, state"
 )
 
 _PRESENT = b"\x01"
@@ -128,7 +128,7 @@ def _sql_optional(column: str, send: str) -> str:
 # bytes of stream_id, type and data::text.
 _LEAF_INPUTS = f"""position, stream_version, event_id, occurred_at, recorded_at, state,
     convert_to(stream_id, 'UTF8') AS s, convert_to(type, 'UTF8') AS t,
-    convert_to(({payload()})::text, 'UTF8') AS d"""
+    convert_to({payload_text()}, 'UTF8') AS d"""
 _LEAF_HASH = f"""sha256('\\x00'::bytea
     || int8send(position)
     || {_sql_text("s")}

@@ -188,36 +188,67 @@ def _names(values: tuple[str, ...]) -> str:
     return "ARRAY[" + ", ".join(f"'{v}'" for v in values) + "]"
 
 
-def _case(column: str, keys: dict[str, str]) -> str:
-    whens = " ".join(f"WHEN '{kind}' THEN '{key}'" for kind, key in keys.items())
-    return f"CASE {column} {whens} ELSE 'none' END"
+def _in(column: str, kinds: list[str]) -> str:
+    return f"{column} IN ({', '.join(repr(k) for k in kinds)})"
+
+
+def _pairs(pairs: list[tuple[str, str]]) -> str:
+    """A JSON object's text from ``(key, SQL text of the value)``, pairs whose value is
+    NULL left out: in the order given, which must be jsonb's (by length, then bytes)."""
+    members = ", ".join(f"""'"{key}": ' || {value}""" for key, value in pairs)
+    return f"'{{' || concat_ws(', ', {members}) || '}}'"
+
+
+def payload_text(alias: str = "") -> str:
+    """A ``text`` expression: the row's payload as PostgreSQL prints format 1's jsonb
+    (``data::text``), whatever its format: the upcaster (``alias``: the table's alias
+    with its dot, e.g. ``"e."``). Format 2's text is assembled directly in jsonb's
+    canonical form (keys by length then bytes, ``": "`` and ``", "``), which is what
+    the auditors hash; ``tests/integration/test_log_formats.py`` holds it to jsonb."""
+    e = alias
+
+    def js(value: str) -> str:
+        return f"to_json({value})::text"
+
+    occurred = f"{e}occurred_at AT TIME ZONE 'UTC'"
+    when = (
+        f"""'"' || to_char({occurred}, 'YYYY-MM-DD"T"HH24:MI:SS')"""
+        f" || CASE WHEN date_trunc('second', {occurred}) = {occurred} THEN ''"
+        f""" ELSE to_char({occurred}, '.US') END || '+00:00"'"""
+    )
+    attributes = _pairs([
+        ("gender", js(f"({_names(GENDERS)})[{e}gender]")),
+        ("country", js(f"{e}country")),
+        ("ageRange", js(f"({_names(AGE_RANGES)})[{e}age_range]")),
+    ])  # fmt: skip
+    given = f"num_nonnulls({e}country, {e}gender, {e}age_range) > 0"
+    attributes = f"CASE WHEN {given} THEN {attributes} END"
+    user = {key: [k for k, v in USER_KEYS.items() if v == key] for key in set(USER_KEYS.values())}
+    kind = f"{e}type"
+    compact_text = _pairs([
+        ("type", js(kind)),
+        ("source", js(f"({_names(SOURCES)})[{e}source]")),
+        ("userId", f"CASE WHEN {_in(kind, user['userId'])} THEN {js(e + 'user_id')} END"),
+        ("viewer", f"CASE WHEN {kind} = 'view' THEN {attributes} END"),
+        ("channel", js(f"{e}channel")),
+        ("eventId", js(f"{e}event_id")),
+        ("videoId", f"CASE WHEN {e}account_id IS NOT NULL THEN {js(e + 'stream_id')} END"),
+        ("follower", f"CASE WHEN {kind} = 'follow' THEN {attributes} END"),
+        ("viewerId", f"CASE WHEN {_in(kind, user['viewerId'])} THEN {js(e + 'user_id')} END"),
+        ("accountId", js(f"coalesce({e}account_id::text, {e}stream_id)")),
+        ("completed", js(f"{e}completed")),
+        ("followerId", f"CASE WHEN {_in(kind, user['followerId'])} THEN {js(e + 'user_id')} END"),
+        ("occurredAt", when),
+        ("searchTerm", js(f"{e}search_term")),
+        ("viaVideoId", js(f"{e}via_video_id")),
+        ("watchedSeconds", f"{e}watched::text"),
+    ])  # fmt: skip
+    return f"CASE WHEN {e}format IS NULL THEN {e}data::text ELSE {compact_text} END"
 
 
 def payload(alias: str = "") -> str:
-    """A ``jsonb`` expression: the row's payload in format 1's shape whatever its format
-    (``alias``: the table's alias with its dot, e.g. ``"e."``)."""
-    e = alias
-    occurred = f"{e}occurred_at AT TIME ZONE 'UTC'"
-    when = (
-        f"""to_char({occurred}, 'YYYY-MM-DD"T"HH24:MI:SS')"""
-        f" || CASE WHEN date_trunc('second', {occurred}) = {occurred} THEN ''"
-        f" ELSE to_char({occurred}, '.US') END || '+00:00'"
-    )
-    attributes = (
-        f"CASE WHEN num_nonnulls({e}country, {e}gender, {e}age_range) > 0"
-        f" THEN jsonb_build_object('country', {e}country,"
-        f" 'gender', ({_names(GENDERS)})[{e}gender],"
-        f" 'ageRange', ({_names(AGE_RANGES)})[{e}age_range]) END"
-    )
-    return f"""CASE WHEN {e}format IS NULL THEN {e}data ELSE jsonb_strip_nulls(jsonb_build_object(
-        'eventId', {e}event_id, 'type', {e}type, 'occurredAt', {when},
-        'videoId', CASE WHEN {e}account_id IS NOT NULL THEN {e}stream_id END,
-        'accountId', coalesce({e}account_id::text, {e}stream_id),
-        {_case(e + "type", USER_KEYS)}, {e}user_id,
-        'watchedSeconds', {e}watched, 'completed', {e}completed,
-        'source', ({_names(SOURCES)})[{e}source], 'searchTerm', {e}search_term,
-        'channel', {e}channel, 'viaVideoId', {e}via_video_id,
-        {_case(e + "type", ATTRIBUTE_KEYS)}, {attributes})) END"""
+    """:func:`payload_text` as ``jsonb`` (for SQL that reads into the payload)."""
+    return f"({payload_text(alias)})::jsonb"
 
 
 # ---------------------------------------------------------------- SQL: single fields

@@ -23,7 +23,12 @@ import orjson
 
 from analytics_graph.errors import AppendOnlyViolation, ConcurrencyError, StoreError
 from analytics_graph.eventstore import partitions
-from analytics_graph.eventstore.formats import FORMAT_COLUMNS, NO_FORMAT_COLUMNS, compact, payload
+from analytics_graph.eventstore.formats import (
+    FORMAT_COLUMNS,
+    NO_FORMAT_COLUMNS,
+    compact,
+    payload_text,
+)
 from analytics_graph.eventstore.notify import Notifier
 from analytics_graph.eventstore.reader import LogCursor, wait_until_final
 from analytics_graph.eventstore.records import BulkResult, NewEvent, RecordedEvent
@@ -38,7 +43,7 @@ def columns(alias: str = "") -> str:
     e = alias
     return (
         f"{e}position, {e}stream_id, {e}stream_version, {e}type, {e}event_id,"
-        f" {e}occurred_at, {e}recorded_at, {payload(e)} AS data, {e}state"
+        f" {e}occurred_at, {e}recorded_at, {payload_text(e)} AS data, {e}state"
     )
 
 
