@@ -196,3 +196,19 @@ async def test_a_changed_export_fails_offline_and_is_not_detached_against(
     assert refused.returncode == 1 and "does not hash to its leaf" in refused.stderr
     async with pool.acquire() as conn:
         assert "events_1" in {p.name for p in await parts.attached(conn)}
+
+
+async def test_the_list_and_create_commands(database_url: str, store: EventStore) -> None:
+    await store.append_bulk(facts(3, seed=9))
+    created = cli(database_url, "create", "--ahead", "3", "--size", "500")
+    top = BOUNDARY + parts.DEFAULT_SIZE
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.strip() == f"created events_{top}, events_{top + 500}"
+    again = cli(database_url, "create", "--ahead", "3")
+    assert again.stdout.strip() == "3 partitions ahead already"
+    listed = cli(database_url, "list")
+    assert listed.returncode == 0, listed.stderr
+    states = {line.split()[1]: line.split()[-2] for line in listed.stdout.splitlines()
+              if line.startswith("│ events_")}  # fmt: skip
+    assert states == {"events_0": "closed", "events_1": "filling", f"events_{BOUNDARY}": "ahead",
+                      f"events_{top}": "ahead", f"events_{top + 500}": "ahead"}  # fmt: skip
