@@ -9,8 +9,9 @@ the row already holds is not stored again (``eventId``, ``type``, ``occurredAt``
 and ``videoId`` or ``accountId``: the stream); the rest goes into
 :data:`FORMAT_COLUMNS`. Stored rows are never rewritten: old rows keep format 1.
 
-The upcaster is SQL (:func:`payload`): it turns a format 2 row into the very
-``jsonb`` value format 1 stores for the same event, so the event store's reads,
+The upcaster is SQL (:func:`payload_text`): it prints a format 2 row exactly as
+PostgreSQL prints the ``jsonb`` value format 1 stores for the same event (and
+:func:`payload` is that jsonb), so the event store's reads,
 ``eventLog``, the exports and the auditors' canonical bytes (``audit/leaves.py``)
 are the same whatever the format. Set-based projections read single fields
 through the expressions at the end of this module, which look in both places.
