@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
 from analytics_graph.eventstore import EventStore  # noqa: E402
+from analytics_graph.eventstore.formats import VIEWER_ID, WATCHED_SECONDS  # noqa: E402
 from analytics_graph.types import Connection  # noqa: E402
 from projections import audience  # noqa: E402
 
@@ -38,11 +39,11 @@ BATCH = 100_000
 REGISTERS_LOG2 = 14
 REGISTERS = 1 << REGISTERS_LOG2
 
-VIEWS = """
+VIEWS = f"""
 WITH e AS MATERIALIZED (
-    SELECT stream_id::uuid AS k, (data->>'viewerId') COLLATE "C" AS member,
+    SELECT stream_id::uuid AS k, ({VIEWER_ID}) COLLATE "C" AS member,
            (occurred_at AT TIME ZONE 'UTC')::date AS day,
-           floor((data->>'watchedSeconds')::numeric)::integer AS second
+           floor({WATCHED_SECONDS})::integer AS second
     FROM events WHERE position > $1 AND position <= $2 AND type = 'view'
 )"""
 
@@ -52,14 +53,14 @@ CREATE TABLE {schema}.video_viewers (
     PRIMARY KEY (video_id, viewer_id)
 );"""
 # video_reach version 1 (lifetime pairs, no count table): the fold before issue 14.
-V1 = """
+V1 = f"""
 WITH pairs AS (
-    SELECT DISTINCT stream_id::uuid AS vid, (data->>'viewerId') COLLATE "C" AS viewer
+    SELECT DISTINCT stream_id::uuid AS vid, ({VIEWER_ID}) COLLATE "C" AS viewer
     FROM events WHERE position > $1 AND position <= $2 AND type = 'view'
 )
-INSERT INTO {schema}.video_viewers (video_id, viewer_id)
+INSERT INTO {{schema}}.video_viewers (video_id, viewer_id)
 SELECT vid, viewer FROM pairs p WHERE NOT EXISTS (
-    SELECT 1 FROM {schema}.video_viewers w WHERE w.video_id = p.vid AND w.viewer_id = p.viewer
+    SELECT 1 FROM {{schema}}.video_viewers w WHERE w.video_id = p.vid AND w.viewer_id = p.viewer
 )
 """
 

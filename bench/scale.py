@@ -49,10 +49,12 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
+import orjson  # noqa: E402
 
 from analytics_graph.auth import Role, issue_token  # noqa: E402
 from analytics_graph.database import create_pool  # noqa: E402
 from analytics_graph.eventstore import EventStore, NewEvent  # noqa: E402
+from analytics_graph.eventstore.formats import FORMAT_COLUMNS, payload_text  # noqa: E402
 from analytics_graph.projection import ProjectionRunner, RunnerOptions, wait_until_applied  # noqa: E402
 from analytics_graph.projection.projector import rebuild_schema  # noqa: E402
 from bench.graphql import DASHBOARD, SECRET, load  # noqa: E402
@@ -63,17 +65,26 @@ from tests.cluster import throwaway_cluster  # noqa: E402
 
 BATCH = 10_000
 GROW_CHUNK = 1_000_000
-GROW_SQL = """
-INSERT INTO events (stream_id, type, event_id, occurred_at, data)
-SELECT stream_id, type, id, occurred_at, jsonb_set(data, '{eventId}', to_jsonb(id::text))
-FROM (SELECT stream_id, type, gen_random_uuid() AS id, occurred_at, data
+# Rows of either format copied as they are stored (format 2: its columns; format 1:
+# the JSON, with the new id inside).
+GROW_SQL = f"""
+INSERT INTO events (stream_id, type, event_id, occurred_at, data, {", ".join(FORMAT_COLUMNS)})
+SELECT stream_id, type, id, occurred_at, jsonb_set(data, '{{eventId}}', to_jsonb(id::text)),
+       {", ".join(FORMAT_COLUMNS)}
+FROM (SELECT *, gen_random_uuid() AS id
       FROM events WHERE event_id IS NOT NULL AND position <= $1
       ORDER BY position LIMIT $2) s
 """
+# Summed over the partitions (a partitioned table has no storage of its own).
 SIZES_SQL = """
-SELECT count(*) AS n, pg_relation_size('events') AS heap,
-       pg_indexes_size('events') AS indexes, pg_total_relation_size('events') AS total
-FROM events
+SELECT (SELECT count(*) FROM events) AS n,
+       (SELECT count(*) FROM events WHERE format IS NOT NULL) AS compact,
+       sum(pg_relation_size(relid)) AS heap, sum(pg_indexes_size(relid)) AS indexes,
+       sum(pg_total_relation_size(relid)) AS total
+FROM pg_partition_tree('events') WHERE isleaf
+"""
+PAYLOADS_SQL = f"""
+SELECT stream_id, type, event_id, occurred_at, {payload_text()} AS data FROM events
 """
 
 
@@ -84,8 +95,8 @@ def dsn_for(url: str, name: str) -> str:
 
 
 @contextlib.asynccontextmanager
-async def scratch(server: str) -> AsyncIterator[str]:
-    name = f"ag_scale_{uuid.uuid4().hex[:10]}"
+async def scratch(server: str, prefix: str = "ag_scale") -> AsyncIterator[str]:
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(server)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
@@ -108,14 +119,15 @@ async def grow(conn: asyncpg.Connection, seed_last: int, target: int) -> None:
 
 
 async def seed_rows(conn: asyncpg.Connection, count: int) -> list[NewEvent]:
-    rows = await conn.fetch(
-        "SELECT stream_id, type, event_id, occurred_at, data FROM events"
-        " WHERE event_id IS NOT NULL ORDER BY position LIMIT $1",
-        count,
-    )
+    sql = PAYLOADS_SQL + " WHERE event_id IS NOT NULL ORDER BY position LIMIT $1"
+    return events_of(await conn.fetch(sql, count))
+
+
+def events_of(rows: Sequence[asyncpg.Record]) -> list[NewEvent]:
+    """The rows as events to append (payloads as the ingest makes them: dicts)."""
     return [
         NewEvent(r["stream_id"], r["type"], None, event_id=r["event_id"],
-                 occurred_at=r["occurred_at"], data=r["data"])
+                 occurred_at=r["occurred_at"], data=orjson.loads(r["data"]))
         for r in rows
     ]  # fmt: skip
 
@@ -125,11 +137,12 @@ def fresh(template: Sequence[NewEvent]) -> list[NewEvent]:
     out = []
     for event in template:
         new_id = uuid.uuid4()
-        data = event.data
-        if isinstance(data, str):
-            data = data.replace(str(event.event_id), str(new_id)) if event.event_id else data
-        out.append(replace(event, event_id=new_id, data=data))
+        out.append(replace(event, event_id=new_id, data={**event.data, "eventId": str(new_id)}))
     return out
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def own_cpu() -> float:
@@ -154,16 +167,10 @@ async def measure_ingest(
 
 async def measure_idempotency(store: EventStore, conn: asyncpg.Connection, rounds: int) -> float:
     """Microseconds per id of a batch whose ids are all stored (random ones)."""
-    rows = await conn.fetch(
-        "SELECT stream_id, type, event_id, occurred_at, data FROM events TABLESAMPLE SYSTEM (1)"
-        " WHERE event_id IS NOT NULL LIMIT $1",
-        BATCH * rounds,
+    sql = PAYLOADS_SQL.replace("FROM events", "FROM events TABLESAMPLE SYSTEM (1)")
+    events = events_of(
+        await conn.fetch(sql + " WHERE event_id IS NOT NULL LIMIT $1", BATCH * rounds)
     )
-    events = [
-        NewEvent(r["stream_id"], r["type"], None, event_id=r["event_id"],
-                 occurred_at=r["occurred_at"], data=r["data"])
-        for r in rows
-    ]  # fmt: skip
     started = time.perf_counter()
     for start in range(0, len(events), BATCH):
         result = await store.append_bulk(events[start : start + BATCH])
@@ -241,7 +248,7 @@ async def growth(server: str, args: argparse.Namespace) -> None:
     print(f"{'events':>12} {'B/event':>8} {'heap':>6} {'index':>6} {'ingest ev/s':>12}"
           f" {'cpu us/ev':>10} {'dup check us/id':>16} {'replay ev/s':>12} {'cpu us/ev':>10}"
           f" {'dash p50 ms':>12} {'dash req/s':>11}")  # fmt: skip
-    async with scratch(server) as url:
+    async with scratch(server, args.name_prefix) as url:
         started = time.monotonic()
         await load(url, args.seed_events)
         print(f"  seed world loaded and projected in {time.monotonic() - started:.0f}s", flush=True)
@@ -271,7 +278,8 @@ async def growth(server: str, args: argparse.Namespace) -> None:
                       f" {row['indexes'] / n:>6.0f} {ingest:>12,.0f} {ingest_cpu:>10.1f}"
                       f" {check:>16.1f} {replay:>12,.0f} {replay_cpu:>10.1f}"
                       f" {one.percentile(0.5):>12.1f} {one.rate:>11.1f}"
-                      f"   (grown in {grown:.0f}s)", flush=True)  # fmt: skip
+                      f"   (grown in {grown:.0f}s; {row['compact'] / n:.0%} of the rows in"
+                      f" format 2; load {load_average()})", flush=True)  # fmt: skip
         finally:
             await conn.close()
             await pool.close()
@@ -321,6 +329,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--name-prefix", default="ag_scale", help="of the scratch database")
     parser.add_argument("--skip", choices=["growth", "replicas"], action="append", default=[])
     return parser.parse_args()
 

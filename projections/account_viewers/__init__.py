@@ -14,6 +14,7 @@ replay.
 from __future__ import annotations
 
 from analytics_graph.domain.aggregates import Video
+from analytics_graph.eventstore import formats
 from analytics_graph.projection import Batch, Changes, Projection
 from analytics_graph.projection.aggregates import aggregate_events, topic
 from analytics_graph.projection.tables import qualify
@@ -40,24 +41,24 @@ ON CONFLICT (video_id) DO NOTHING
 
 # A batch: its distinct (video, viewer, day) first, then their accounts (the join
 # after the DISTINCT: fewer rows to join).
-DISTINCT_VIEWS = """
+DISTINCT_VIEWS = f"""
 WITH e AS MATERIALIZED (
     SELECT v.account_id AS k, b.member, b.day
     FROM (
-        SELECT DISTINCT stream_id COLLATE "C" AS vid, (data->>'viewerId') COLLATE "C" AS member,
+        SELECT DISTINCT stream_id COLLATE "C" AS vid, ({formats.VIEWER_ID}) COLLATE "C" AS member,
                (occurred_at AT TIME ZONE 'UTC')::date AS day
         FROM events WHERE position > $1 AND position <= $2 AND type = 'view'
     ) b
-    JOIN {schema}.videos v ON v.video_id = b.vid::uuid
+    JOIN {{schema}}.videos v ON v.video_id = b.vid::uuid
 )"""
 # A first batch: every view joined to its account, left to the fill's one DISTINCT
 # (sorted for the window anyway): measured 30% less CPU than DISTINCT_VIEWS there.
-VIEWS = """
+VIEWS = f"""
 WITH e AS NOT MATERIALIZED (
-    SELECT v.account_id AS k, (b.data->>'viewerId') COLLATE "C" AS member,
-           (b.occurred_at AT TIME ZONE 'UTC')::date AS day
-    FROM events b JOIN {schema}.videos v ON v.video_id = b.stream_id::uuid
-    WHERE b.position > $1 AND b.position <= $2 AND b.type = 'view'
+    SELECT v.account_id AS k, ({formats.VIEWER_ID}) COLLATE "C" AS member,
+           (occurred_at AT TIME ZONE 'UTC')::date AS day
+    FROM events JOIN {{schema}}.videos v ON v.video_id = events.stream_id::uuid
+    WHERE position > $1 AND position <= $2 AND type = 'view'
 )"""
 APPLY = (
     DISTINCT_VIEWS

@@ -11,6 +11,7 @@ Tables (in ``rm_alerts``):
 
 from __future__ import annotations
 
+from analytics_graph.eventstore import formats
 from analytics_graph.projection import Batch, Changes, Projection
 from analytics_graph.projection.tables import qualify
 from analytics_graph.types import Connection
@@ -43,10 +44,10 @@ CREATE TABLE {schema}.raised (
 CREATE INDEX raised_by_account ON {schema}.raised (account_id, window_start);
 """
 
-HOURS = """
-INSERT INTO {schema}.video_hours AS t (video_id, hour, account_id, views)
+HOURS = f"""
+INSERT INTO {{schema}}.video_hours AS t (video_id, hour, account_id, views)
 SELECT stream_id::uuid, date_trunc('hour', occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
-       (data->>'accountId')::uuid, count(*)
+       ({formats.ACCOUNT_ID})::uuid, count(*)
 FROM events WHERE position > $1 AND position <= $2 AND type = 'view'
 GROUP BY 1, 2, 3
 ON CONFLICT (video_id, hour) DO UPDATE SET views = t.views + EXCLUDED.views

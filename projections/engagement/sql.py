@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from analytics_graph.eventstore import formats
+
 ENGAGEMENT_TYPES = frozenset(
     ("view", "like", "unlike", "comment", "share", "favorite", "profileView")
 )
@@ -103,10 +105,10 @@ WITH e AS MATERIALIZED (
     SELECT type,
            stream_id COLLATE "C" AS vid,
            occurred_at AT TIME ZONE 'UTC' AS utc,
-           (data->>'watchedSeconds')::numeric AS watched,
-           (data->>'completed')::boolean AS completed,
-           (data->>'source') COLLATE "C" AS source,
-           (data->>'searchTerm') COLLATE "C" AS term
+           {formats.WATCHED_SECONDS} AS watched,
+           {formats.COMPLETED} AS completed,
+           ({formats.SOURCE}) COLLATE "C" AS source,
+           ({formats.SEARCH_TERM}) COLLATE "C" AS term
     FROM events
     WHERE position > $1 AND position <= $2 AND type = ANY($3::text[])
 ),

@@ -9,6 +9,8 @@ the first, the ``followers`` table as it stood before the batch).
 
 from __future__ import annotations
 
+from analytics_graph.eventstore import formats
+
 DDL = """
 CREATE TABLE {schema}.followers (
     account_id  uuid NOT NULL,
@@ -52,13 +54,13 @@ CREATE TABLE {schema}.follower_activity (
 """
 
 # One read of the batch's rows: views (for activity) and follow/unfollow events.
-_BATCH = """
+_BATCH = f"""
 b AS MATERIALIZED (
     SELECT position, type, occurred_at,
-           (CASE WHEN type = 'view' THEN data->>'accountId' ELSE stream_id END) AS account,
-           (CASE WHEN type = 'view' THEN data->>'viewerId' ELSE data->>'followerId' END)
+           {formats.ACCOUNT_ID} AS account,
+           (CASE WHEN type = 'view' THEN {formats.VIEWER_ID} ELSE {formats.FOLLOWER_ID} END)
                COLLATE "C" AS user_id,
-           CASE WHEN type = 'follow' THEN data END AS follow
+           CASE WHEN type = 'follow' THEN {formats.payload()} END AS follow
     FROM events
     WHERE position > $1 AND position <= $2 AND type IN ('view', 'follow', 'unfollow')
 ),

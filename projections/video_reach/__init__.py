@@ -24,6 +24,7 @@ on another core, during a replay.
 from __future__ import annotations
 
 from analytics_graph.domain.aggregates import Video
+from analytics_graph.eventstore import formats
 from analytics_graph.projection import Batch, Changes, Projection
 from analytics_graph.projection.aggregates import aggregate_events, topic
 from analytics_graph.projection.tables import qualify
@@ -67,9 +68,9 @@ def _statement(audience_ctes: str) -> str:
     `videos` loses none."""
     return f"""
 WITH e AS MATERIALIZED (
-    SELECT stream_id::uuid AS k, (data->>'viewerId') COLLATE "C" AS member,
+    SELECT stream_id::uuid AS k, ({formats.VIEWER_ID}) COLLATE "C" AS member,
            (occurred_at AT TIME ZONE 'UTC')::date AS day,
-           floor((data->>'watchedSeconds')::numeric)::integer AS second
+           floor({formats.WATCHED_SECONDS})::integer AS second
     FROM events WHERE position > $1 AND position <= $2 AND type = 'view'
 ){audience_ctes},
 reach AS (

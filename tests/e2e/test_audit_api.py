@@ -14,6 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from analytics_graph.auth import Role
+from analytics_graph.eventstore.formats import payload
 from analytics_graph.simulation import SimulationConfig
 from tests.e2e.graphql_support import Served, serve, token
 from tests.integration import audit_rfc6962 as rfc
@@ -50,7 +51,7 @@ async def rows(world: Served) -> list[dict[str, Any]]:
     try:
         found = await conn.fetch(
             "SELECT position, stream_id, stream_version, type, event_id, occurred_at, "
-            "recorded_at, data::text AS data, state FROM events ORDER BY position"
+            f"recorded_at, ({payload()})::text AS data, state FROM events ORDER BY position"
         )
         return [dict(r) for r in found]
     finally:

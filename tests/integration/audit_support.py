@@ -9,6 +9,7 @@ from typing import Any
 
 from analytics_graph.audit.heads import Signer
 from analytics_graph.eventstore import EventStore, NewEvent
+from analytics_graph.eventstore.formats import payload_text
 from analytics_graph.types import Connection
 
 SIGNER = Signer.from_hex("11" * 32)
@@ -49,7 +50,7 @@ async def rows(conn: Connection) -> list[dict[str, Any]]:
     """Every event with its payload as stored (the jsonb text), in log order."""
     found = await conn.fetch(
         "SELECT position, stream_id, stream_version, type, event_id, occurred_at, recorded_at, "
-        "data::text AS data, state FROM events ORDER BY position"
+        f"{payload_text()} AS data, state FROM events ORDER BY position"
     )
     return [dict(r) for r in found]
 

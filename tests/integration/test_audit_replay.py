@@ -14,6 +14,7 @@ import asyncpg
 import pytest
 
 from analytics_graph.eventstore import EventStore
+from analytics_graph.eventstore.formats import ACCOUNT_ID
 from tests.integration import projection_world as pw
 
 
@@ -56,9 +57,7 @@ async def test_replay_as_of_a_past_position_while_ingest_goes_on(
     assert status == 0, err
     answer = json.loads(out)
     overview = answer["data"]["account"]["analytics"]["overview"]
-    views = (
-        "SELECT count(*) FROM events WHERE type = $1 AND data->>'accountId' = $2 AND position <= $3"
-    )
+    views = f"SELECT count(*) FROM events WHERE type = $1 AND {ACCOUNT_ID} = $2 AND position <= $3"
     assert overview["videoViews"]["total"] == await count(
         pool, views, "view", str(account.id), point
     )

@@ -15,6 +15,7 @@ import pytest
 from analytics_graph.domain.aggregates import Account, Video
 from analytics_graph.eventstore import EventStore
 from analytics_graph.eventstore.codec import encode_events
+from analytics_graph.eventstore.formats import payload_text
 from analytics_graph.ingest import Ingestor
 from analytics_graph.simulation import SimulationConfig, generate_world, load_world
 
@@ -64,7 +65,7 @@ async def test_a_simulated_world_is_stored_once_per_event_id(
     assert (report.events, report.accepted) == (6_000, len(first_of))
     assert report.duplicates == 6_000 - len(first_of)
     rows = await pool.fetch(
-        "SELECT type, stream_id, event_id, occurred_at, data::text FROM events"
+        f"SELECT type, stream_id, event_id, occurred_at, {payload_text()} AS data FROM events"
         " WHERE event_id IS NOT NULL ORDER BY position"
     )
     assert Counter(r["type"] for r in rows) == Counter(e["type"] for e in first_of.values())

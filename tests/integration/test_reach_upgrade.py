@@ -10,6 +10,7 @@ import asyncpg
 
 import projections
 from analytics_graph.eventstore import EventStore
+from analytics_graph.eventstore.formats import VIEWER_ID
 from analytics_graph.projection import Batch, Changes, Projection, checkpoints
 from analytics_graph.projection.catchup import catch_up
 from analytics_graph.projection.checkpoints import Slot
@@ -29,19 +30,20 @@ CREATE TABLE {schema}.video_viewers (
 );
 CREATE TABLE {schema}.video_reach (video_id uuid PRIMARY KEY, viewers bigint NOT NULL);
 """
-V1_APPLY = """
+V1_APPLY = f"""
 WITH pairs AS (
-    SELECT DISTINCT stream_id::uuid AS vid, (data->>'viewerId') COLLATE "C" AS viewer
+    SELECT DISTINCT stream_id::uuid AS vid, ({VIEWER_ID}) COLLATE "C" AS viewer
     FROM events WHERE position > $1 AND position <= $2 AND type = 'view'
 ),
 added AS (
-    INSERT INTO {schema}.video_viewers (video_id, viewer_id)
+    INSERT INTO {{schema}}.video_viewers (video_id, viewer_id)
     SELECT vid, viewer FROM pairs p WHERE NOT EXISTS (
-        SELECT 1 FROM {schema}.video_viewers w WHERE w.video_id = p.vid AND w.viewer_id = p.viewer)
+        SELECT 1 FROM {{schema}}.video_viewers w
+        WHERE w.video_id = p.vid AND w.viewer_id = p.viewer)
     RETURNING video_id
 ),
 counted AS (
-    INSERT INTO {schema}.video_reach AS t (video_id, viewers)
+    INSERT INTO {{schema}}.video_reach AS t (video_id, viewers)
     SELECT video_id, count(*) FROM added GROUP BY 1
     ON CONFLICT (video_id) DO UPDATE SET viewers = t.viewers + EXCLUDED.viewers
     RETURNING video_id

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from analytics_graph.alerts.events import Alert
 from analytics_graph.alerts.rules import AlertRules, Rule, rules_of
+from analytics_graph.eventstore.formats import ACCOUNT_ID
 from analytics_graph.types import Connection
 
 HISTORY_DAYS = 7
@@ -34,7 +35,7 @@ class Touched:
 async def touched(conn: Connection, after: int, upto: int) -> Touched:
     """What ``(after, upto]`` of the log touched, as far as the rules care."""
     rows = await conn.fetch(
-        """SELECT DISTINCT type, stream_id, data->>'accountId' AS account FROM events
+        f"""SELECT DISTINCT type, stream_id, {ACCOUNT_ID} AS account FROM events
         WHERE position > $1 AND position <= $2 AND type IN ('view', 'unfollow')""",
         after,
         upto,

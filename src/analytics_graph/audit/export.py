@@ -118,7 +118,10 @@ async def write_ndjson(
     return count, head
 
 
-async def write_parquet(conn: Connection, start: int, end: int, path: Path) -> tuple[int, TreeHead]:
+async def write_parquet(
+    conn: Connection, start: int, end: int, path: Path, metadata: dict[str, str] | None = None
+) -> tuple[int, TreeHead]:
+    """Writes the Parquet file; ``metadata``: more key-value metadata beside the head."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -138,7 +141,7 @@ async def write_parquet(conn: Connection, start: int, end: int, path: Path) -> t
             ("state", pa.string()),
             ("audit_path", pa.list_(pa.string())),
         ],
-        metadata={"analytics_graph.head": json.dumps(head.to_json())},
+        metadata={"analytics_graph.head": json.dumps(head.to_json()), **(metadata or {})},
     )
     count = 0
     with pq.ParquetWriter(str(path), schema) as writer:

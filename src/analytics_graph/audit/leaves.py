@@ -13,7 +13,10 @@ Every field of the row, in column order, exactly as PostgreSQL stores it
     recorded_at     8 bytes, as occurred_at (never null)
     payload         0x01 (JSON) then 4-byte length and the UTF-8 text PostgreSQL
                     prints for the jsonb value (``data::text``: keys sorted by
-                    length then bytes, one space after ``:`` and ``,``) |
+                    length then bytes, one space after ``:`` and ``,``; for a row
+                    of the compact format, the jsonb its JSON would have been:
+                    ``eventstore/formats.py``, so the bytes do not depend on the
+                    format) |
                     0x02 (bytes) then 4-byte length and the ``state`` bytes
 
 The leaf hash is ``SHA-256(0x00 || encoding)``. :func:`encode` computes it in
@@ -29,16 +32,18 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from analytics_graph.audit.merkle import leaf_hash
+from analytics_graph.eventstore.formats import payload_text
 
 PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 _Q = struct.Struct(">q")
 _I = struct.Struct(">I")
 
-# The raw columns :func:`encode` needs (payload as stored: jsonb text or bytes).
+# The raw columns :func:`encode` needs (the payload as jsonb text or bytes; the jsonb of
+# a compact row is the one its JSON would have been: eventstore/formats.py).
 ROW_COLUMNS = (
     "position, stream_id, stream_version, type, event_id, occurred_at, recorded_at, "
-    "data::text AS data, state"
+    f"{payload_text()} AS data, state"
 )
 
 _PRESENT = b"\x01"
@@ -121,9 +126,9 @@ def _sql_optional(column: str, send: str) -> str:
 
 # Each text converted once (jsonb_out is most of the cost): `s`, `t`, `d` are the UTF-8
 # bytes of stream_id, type and data::text.
-_LEAF_INPUTS = """position, stream_version, event_id, occurred_at, recorded_at, state,
+_LEAF_INPUTS = f"""position, stream_version, event_id, occurred_at, recorded_at, state,
     convert_to(stream_id, 'UTF8') AS s, convert_to(type, 'UTF8') AS t,
-    convert_to(data::text, 'UTF8') AS d"""
+    convert_to({payload_text()}, 'UTF8') AS d"""
 _LEAF_HASH = f"""sha256('\\x00'::bytea
     || int8send(position)
     || {_sql_text("s")}

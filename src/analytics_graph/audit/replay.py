@@ -30,6 +30,8 @@ from starlette.datastructures import Secret
 from analytics_graph.audit.documents import account_query, video_query
 from analytics_graph.auth import Role, issue_token, signing_secret
 from analytics_graph.config import Settings
+from analytics_graph.eventstore import partitions
+from analytics_graph.eventstore.formats import FORMAT_COLUMNS
 from analytics_graph.eventstore.reader import wait_until_final
 from analytics_graph.eventstore.schema import migrate
 from analytics_graph.projection.status import live_positions, wait_until_applied
@@ -37,7 +39,7 @@ from analytics_graph.types import Connection
 
 COPY_COLUMNS = [
     "position", "stream_id", "stream_version", "type", "event_id",
-    "occurred_at", "recorded_at", "data", "state",
+    "occurred_at", "recorded_at", "data", "state", *FORMAT_COLUMNS,
 ]  # fmt: skip
 TOPICS = "analytics_graph.domain.aggregates:"
 MAX_RANGE_DAYS = 731
@@ -177,6 +179,7 @@ async def scratch_copy(live: Connection, live_url: str, position: int) -> AsyncI
         scratch = await asyncpg.connect(url)
         try:
             await migrate(scratch)
+            await partitions.cover(scratch, position)
             with tempfile.TemporaryFile() as spool:
                 query = f"SELECT {', '.join(COPY_COLUMNS)} FROM events WHERE position <= $1"
                 await live.copy_from_query(query, position, output=spool, format="binary")

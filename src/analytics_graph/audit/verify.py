@@ -91,12 +91,16 @@ async def _logged(conn: Connection, upto: int) -> AsyncIterator[list[Any]]:
         after = rows[-1]["position"]
 
 
+DETACHED_SQL = "SELECT lower, upper FROM event_partitions_detached ORDER BY lower"
+
+
 class _Walk:
     """The merge of the stored leaves and the log, one event at a time."""
 
-    def __init__(self, conn: Connection, size: int, upto: int) -> None:
+    def __init__(self, conn: Connection, size: int, upto: int, detached: list[Any]) -> None:
         self.sealed = _sealed(conn, size)
         self.logged = _logged(conn, upto)
+        self.detached = [(int(r["lower"]), int(r["upper"])) for r in detached]
         self.leaves: list[tuple[int, bytes]] = []
         self.rows: list[Any] = []
         self.i = self.j = 0
@@ -111,6 +115,10 @@ class _Walk:
             self.rows, self.j = await anext(self.logged, []), 0
         return self.rows[self.j] if self.rows else None
 
+    def is_detached(self, position: int) -> bool:
+        """Whether ``position`` lies in a partition exported and detached (archive.py)."""
+        return any(lower <= position < upper for lower, upper in self.detached)
+
     def swapped_with(self, row: Any) -> int | None:
         """The sealed position whose leaf ``row`` matches when placed there, if any."""
         low, high = max(0, self.i - REORDER_WINDOW), min(len(self.leaves), self.i + REORDER_WINDOW)
@@ -121,12 +129,19 @@ class _Walk:
 
 
 async def _walk(conn: Connection, size: int, upto: int, builder: merkle.Builder) -> Finding | None:
-    """Feeds ``builder`` the recomputed leaves; returns the first difference, if any."""
-    walk = _Walk(conn, size, upto)
+    """Feeds ``builder`` the recomputed leaves; returns the first difference, if any.
+    Leaves of detached partitions are fed as sealed (their rows are in their export)."""
+    walk = _Walk(conn, size, upto, await conn.fetch(DETACHED_SQL))
     while True:
         leaf, row = await walk.leaf(), await walk.row()
         if leaf is None and row is None:
             return None
+        if leaf is not None and walk.is_detached(leaf[0]):
+            if row is not None and row["position"] <= leaf[0]:
+                return Finding("inserted", row["position"], "an event in a detached range")
+            _grow(builder, leaf[1])
+            walk.i += 1
+            continue
         if row is None or (leaf is not None and row["position"] > leaf[0]):
             assert leaf is not None
             return Finding("missing", leaf[0], "a sealed event is no longer in the log")
@@ -138,11 +153,15 @@ async def _walk(conn: Connection, size: int, upto: int, builder: merkle.Builder)
             if other is not None:
                 return Finding("reordered", row["position"], f"holds the event sealed at {other}")
             return Finding("changed", row["position"], "the event differs from the one sealed")
-        builder.add(computed)
+        _grow(builder, computed)
         walk.i, walk.j = walk.i + 1, walk.j + 1
-        if builder.size % BATCH == 0:
-            for level in range(len(builder.levels)):
-                builder.drop(level, builder.size >> level)
+
+
+def _grow(builder: merkle.Builder, leaf: bytes) -> None:
+    builder.add(leaf)
+    if builder.size % BATCH == 0:
+        for level in range(len(builder.levels)):
+            builder.drop(level, builder.size >> level)
 
 
 async def verify(conn: Connection, kept: TreeHead | None = None) -> Report:

@@ -1,9 +1,9 @@
 """The ``analytics-graph`` command line: ``serve``, ``migrate``, ``ingest``, ``token``,
-``export-schema`` here; ``projections ...`` in ``projections.py``. Settings are read
-in one place (``settings.py``).
+``export-schema`` here; ``projections ...`` in ``projections.py``, ``partitions ...`` in
+``partitions.py``. Settings are read in one place (``settings.py``).
 
-The groups of commands (``projections``, ``audit``, ``export``) and what a command
-needs are imported when it runs: ``analytics-graph ingest``, which collectors start
+The groups of commands (``projections``, ``audit``, ``partitions``, ``export``) and
+what a command needs are imported when it runs: ``analytics-graph ingest``, which collectors start
 often, then starts without loading the GraphQL API (about a second of CPU)."""
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from analytics_graph.cli.settings import settings
 GROUPS: Final = {
     "projections": "analytics_graph.cli.projections",
     "audit": "analytics_graph.audit.cli",
+    "partitions": "analytics_graph.cli.partitions",
     "export": "analytics_graph.export.cli",
 }
 

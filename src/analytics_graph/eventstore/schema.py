@@ -190,6 +190,161 @@ INSERT INTO alert_checkpoint (name, position)
 SELECT 'evaluator', coalesce(max(position), 0) FROM events;
 """
 
+COMPACT_FORMAT = """
+-- Format 2 of engagement facts (eventstore/formats.py): the payload in typed
+-- columns, `data` NULL. Nullable columns without a default: adding them rewrites
+-- nothing, and the rows stored so far keep format 1 (their JSON) for good.
+ALTER TABLE events
+    ADD COLUMN format       smallint,
+    ADD COLUMN account_id   uuid,
+    ADD COLUMN user_id      text,
+    ADD COLUMN watched      numeric,
+    ADD COLUMN completed    boolean,
+    ADD COLUMN source       smallint,
+    ADD COLUMN search_term  text,
+    ADD COLUMN channel      text,
+    ADD COLUMN via_video_id uuid,
+    ADD COLUMN country      text,
+    ADD COLUMN gender       smallint,
+    ADD COLUMN age_range    smallint;
+-- One payload per row: JSON, the aggregate's bytes, or format 2's columns. Checked
+-- over the stored rows once (a scan under this migration's lock; no rewrite).
+ALTER TABLE events DROP CONSTRAINT events_one_payload;
+ALTER TABLE events ADD CONSTRAINT events_one_payload
+    CHECK (num_nonnulls(data, state, format) = 1);
+ALTER TABLE events ADD CONSTRAINT events_known_format CHECK (format IS NULL OR format = 2);
+"""
+
+PARTITIONED_LOG = r"""
+-- The log partitioned by position range (eventstore/partitions.py). PostgreSQL
+-- cannot partition a table in place: the table so far becomes the first partition,
+-- `events_0`, attached under a new parent without copying a row (its CHECK
+-- constraint, validated by one scan, spares ATTACH a second one; its indexes that
+-- match the parent's are adopted as they are).
+DO $migration$
+DECLARE
+    drawn bigint;
+BEGIN
+    ALTER TABLE events RENAME TO events_0;
+    ALTER INDEX events_pkey RENAME TO events_0_pkey;
+    ALTER INDEX events_event_id RENAME TO events_0_event_id;
+    ALTER INDEX events_aggregate_position RENAME TO events_0_aggregate_position;
+    DROP TRIGGER events_append_only_rows ON events_0;  -- the parent's is cloned onto it
+    -- The last position drawn (not the largest stored: a rolled-back append drew
+    -- one too), so that no position is ever drawn twice.
+    SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END
+        INTO drawn FROM events_position_seq;
+    ALTER TABLE events_0 ALTER COLUMN position DROP IDENTITY;
+    EXECUTE format('ALTER TABLE events_0 ADD CONSTRAINT events_0_range CHECK (position < %s)',
+                   drawn + 1);
+    CREATE TABLE events (
+        position       bigint      GENERATED ALWAYS AS IDENTITY (CACHE 1),
+        stream_id      text        NOT NULL,
+        stream_version bigint,
+        type           text        NOT NULL,
+        event_id       uuid,
+        occurred_at    timestamptz,
+        recorded_at    timestamptz NOT NULL DEFAULT now(),
+        data           jsonb,
+        state          bytea,
+        format         smallint,
+        account_id     uuid,
+        user_id        text,
+        watched        numeric,
+        completed      boolean,
+        source         smallint,
+        search_term    text,
+        channel        text,
+        via_video_id   uuid,
+        country        text,
+        gender         smallint,
+        age_range      smallint,
+        PRIMARY KEY (position),
+        CONSTRAINT events_one_payload CHECK (num_nonnulls(data, state, format) = 1),
+        CONSTRAINT events_known_format CHECK (format IS NULL OR format = 2),
+        CONSTRAINT events_version_positive CHECK (stream_version IS NULL OR stream_version >= 0)
+    ) PARTITION BY RANGE (position);
+    IF drawn > 0 THEN
+        PERFORM setval(pg_get_serial_sequence('events', 'position'), drawn);
+    END IF;
+    CREATE INDEX events_aggregate_position ON events (position) WHERE stream_version IS NOT NULL;
+    EXECUTE format('ALTER TABLE events ATTACH PARTITION events_0'
+                   ' FOR VALUES FROM (MINVALUE) TO (%s)', drawn + 1);
+    -- Read a stream by version (a partial index: built over the aggregate rows only).
+    CREATE INDEX events_stream ON events (stream_id, stream_version)
+        WHERE stream_version IS NOT NULL;
+END
+$migration$;
+
+CREATE TRIGGER events_append_only_rows BEFORE UPDATE OR DELETE ON events
+    FOR EACH ROW EXECUTE FUNCTION events_refuse_change();
+CREATE TRIGGER events_append_only_truncate BEFORE TRUNCATE ON events
+    FOR EACH STATEMENT EXECUTE FUNCTION events_refuse_change();
+
+-- One event per (stream, version) across all partitions (a unique index of a
+-- partitioned table must hold the partition key): every version is also written
+-- here, by the trigger, and a second writer of a version gets the unique
+-- violation `events_stream_version`, as before (= ConcurrencyError).
+DROP INDEX events_stream_version;
+CREATE TABLE event_stream_versions (
+    stream_id      text   NOT NULL,
+    stream_version bigint NOT NULL,
+    CONSTRAINT events_stream_version PRIMARY KEY (stream_id, stream_version)
+);
+INSERT INTO event_stream_versions
+SELECT stream_id, stream_version FROM events WHERE stream_version IS NOT NULL;
+CREATE FUNCTION events_claim_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO event_stream_versions VALUES (NEW.stream_id, NEW.stream_version);
+    RETURN NULL;
+END
+$$;
+-- AFTER, not BEFORE: a BEFORE row trigger would make COPY insert row by row.
+CREATE TRIGGER events_claim_version AFTER INSERT ON events
+    FOR EACH ROW WHEN (NEW.stream_version IS NOT NULL) EXECUTE FUNCTION events_claim_version();
+
+-- The partitions' ranges: [lower, upper) of each attached one, in order.
+CREATE FUNCTION events_partitions()
+RETURNS TABLE (name text, lower bigint, upper bigint) LANGUAGE sql STABLE AS $$
+    SELECT c.relname::text,
+           substring(pg_get_expr(c.relpartbound, c.oid) FROM 'FROM \(''?(-?\d+)')::bigint,
+           substring(pg_get_expr(c.relpartbound, c.oid) FROM 'TO \(''?(-?\d+)')::bigint
+    FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+    WHERE i.inhparent = 'events'::regclass
+    ORDER BY 3
+$$;
+-- Adds the partition [end of the last one, + size): its own unique index of event
+-- ids (the deduplication window's index) and its own TRUNCATE guard (row triggers
+-- are cloned from the parent; statement triggers are not).
+CREATE FUNCTION events_add_partition(size bigint) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    lower bigint := (SELECT max(upper) FROM events_partitions());
+    name text := format('events_%s', lower);
+BEGIN
+    EXECUTE format('CREATE TABLE %I PARTITION OF events FOR VALUES FROM (%s) TO (%s)',
+                   name, lower, lower + size);
+    EXECUTE format('CREATE UNIQUE INDEX %I ON %I (event_id) WHERE event_id IS NOT NULL',
+                   name || '_event_id', name);
+    EXECUTE format('CREATE TRIGGER events_append_only_truncate BEFORE TRUNCATE ON %I'
+                   ' FOR EACH STATEMENT EXECUTE FUNCTION events_refuse_change()', name);
+    RETURN name;
+END
+$$;
+SELECT events_add_partition(100000000);
+SELECT events_add_partition(100000000);
+
+-- Partitions exported (with their proofs) and detached: their positions are sealed,
+-- and no longer in the log (audit/verify.py takes their sealed leaves as they are).
+CREATE TABLE event_partitions_detached (
+    name        text        PRIMARY KEY,
+    lower       bigint      NOT NULL,
+    upper       bigint      NOT NULL,
+    events      bigint      NOT NULL,
+    exported_to text        NOT NULL,
+    detached_at timestamptz NOT NULL DEFAULT now()
+);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "event log", EVENTS_TABLE),
     Migration(2, "aggregate events by position", AGGREGATE_ROWS_INDEX),
@@ -197,6 +352,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "aggregate snapshots", SNAPSHOTS_TABLE),
     Migration(5, "webhooks", WEBHOOK_TABLES),
     Migration(6, "alerts", ALERT_TABLES),
+    Migration(7, "compact format of engagement facts", COMPACT_FORMAT),
+    Migration(8, "the log partitioned by position range", PARTITIONED_LOG),
 )
 
 

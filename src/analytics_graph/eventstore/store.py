@@ -22,6 +22,13 @@ import asyncpg
 import orjson
 
 from analytics_graph.errors import AppendOnlyViolation, ConcurrencyError, StoreError
+from analytics_graph.eventstore import partitions
+from analytics_graph.eventstore.formats import (
+    FORMAT_COLUMNS,
+    NO_FORMAT_COLUMNS,
+    compact,
+    payload_text,
+)
 from analytics_graph.eventstore.notify import Notifier
 from analytics_graph.eventstore.reader import LogCursor, wait_until_final
 from analytics_graph.eventstore.records import BulkResult, NewEvent, RecordedEvent
@@ -29,14 +36,29 @@ from analytics_graph.eventstore.schema import pending
 from analytics_graph.eventstore.snapshot import HORIZON_SUBQUERY, Horizon
 from analytics_graph.types import Connection
 
-COLUMNS = (
-    "position, stream_id, stream_version, type, event_id, occurred_at, recorded_at, data, state"
-)
-COPY_COLUMNS = ("stream_id", "stream_version", "type", "event_id", "occurred_at", "data", "state")
+
+def columns(alias: str = "") -> str:
+    """The select list of a :class:`RecordedEvent`; ``data`` upcast to format 1's shape
+    (``formats.py``). ``alias``: the table's alias with its dot."""
+    e = alias
+    return (
+        f"{e}position, {e}stream_id, {e}stream_version, {e}type, {e}event_id,"
+        f" {e}occurred_at, {e}recorded_at, {payload_text(e)} AS data, {e}state"
+    )
+
+
+COLUMNS = columns()
+COPY_COLUMNS = (
+    "stream_id", "stream_version", "type", "event_id", "occurred_at", "data", "state",
+    *FORMAT_COLUMNS,
+)  # fmt: skip
 INSERT_SQL = f"""
 INSERT INTO events ({", ".join(COPY_COLUMNS)})
 SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::uuid[],
-                     $5::timestamptz[], $6::jsonb[], $7::bytea[])
+                     $5::timestamptz[], $6::jsonb[], $7::bytea[],
+                     $8::smallint[], $9::uuid[], $10::text[], $11::numeric[], $12::boolean[],
+                     $13::smallint[], $14::text[], $15::text[], $16::uuid[], $17::text[],
+                     $18::smallint[], $19::smallint[])
 RETURNING position
 """
 # One statement, so the rows, the snapshot and the largest position agree.
@@ -79,12 +101,36 @@ MAX_BULK_RETRIES = 5
 # A table filled by bulk loads is seldom analysed yet, and then PostgreSQL chose a
 # (parallel) sequential scan of the whole log, plus JIT compilation, for every batch.
 BULK_BEGIN_SQL = "SELECT pg_current_xact_id(); SET LOCAL enable_seqscan = off; SET LOCAL jit = off"
+
+
 # Lost races of concurrent bulk appends of the same ids: a unique violation, or a
 # deadlock when two COPYs each wait for a key the other has written.
-RETRYABLE_BULK_ERRORS = (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError)
+class DoubleAcrossPartitions(Exception):
+    """An unchecked bulk append stored an id again in a new partition (rolled back, and
+    redone with the lookup, like any lost race)."""
+
+
+RETRYABLE_BULK_ERRORS = (
+    asyncpg.UniqueViolationError,
+    asyncpg.DeadlockDetectedError,
+    DoubleAcrossPartitions,
+)
 # The last position this session drew: the COPY's last row (positions are drawn in
 # row order, CACHE 1).
 LAST_DRAWN_SQL = "SELECT currval(pg_get_serial_sequence('events', 'position'))"
+# The ids of a bulk append already stored (in the partitions below $2, if given).
+STORED_IDS_SQL = """
+SELECT event_id FROM events WHERE event_id = ANY($1::uuid[])
+  AND ($2::bigint IS NULL OR position < $2)
+"""
+# The partition the next position goes into.
+HEAD_PARTITION_SQL = f"""
+SELECT lower, upper FROM events_partitions() WHERE upper > ({partitions.LAST_DRAWN_SQL})
+ORDER BY upper LIMIT 1
+"""
+DOUBLES_SQL = """
+SELECT count(*) > count(DISTINCT event_id) FROM events WHERE event_id = ANY($1::uuid[])
+"""
 DATABASE_ERRORS = (
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
@@ -100,7 +146,7 @@ DATABASE_ERRORS = (
 # without JIT: with such estimates PostgreSQL compiled this query for every batch,
 # which cost it more CPU than the COPY of the batch.
 STREAMS_AFTER_SQL = f"""
-SELECT {", ".join("e." + c.strip() for c in COLUMNS.split(","))}
+SELECT {columns("e.")}
 FROM unnest($1::text[], $2::bigint[]) AS k(stream_id, known)
 CROSS JOIN LATERAL (
     SELECT * FROM events
@@ -117,6 +163,11 @@ def _json(data: Any) -> str | None:
 
 
 def _row(event: NewEvent) -> tuple[Any, ...]:
+    """The values of :data:`COPY_COLUMNS`: format 2 when the event has it, else 1."""
+    compacted = compact(event)
+    if compacted is not None:
+        e = event
+        return (e.stream_id, None, e.type, e.event_id, e.occurred_at, None, None, *compacted)
     return (
         event.stream_id,
         event.stream_version,
@@ -125,6 +176,7 @@ def _row(event: NewEvent) -> tuple[Any, ...]:
         event.occurred_at,
         _json(event.data),
         event.state,
+        *NO_FORMAT_COLUMNS,
     )
 
 
@@ -141,6 +193,11 @@ def _recorded(row: asyncpg.Record) -> RecordedEvent:
         data=None if data is None else orjson.loads(data),
         state=row["state"],
     )
+
+
+async def _refuse_doubles(conn: Connection, ids: list[UUID | None]) -> None:
+    if await conn.fetchval(DOUBLES_SQL, ids):
+        raise DoubleAcrossPartitions("an event id is stored in two partitions")
 
 
 def _horizon(row: asyncpg.Record) -> Horizon:
@@ -285,7 +342,12 @@ class EventStore:
     async def _copy_new(
         self, events: list[NewEvent], *, check: bool = True
     ) -> tuple[int, int | None]:
-        """Copies the events not stored yet; returns how many, and the last position."""
+        """Copies the events not stored yet; returns how many, and the last position.
+
+        The lookup covers the deduplication window (the attached partitions,
+        ``partitions.py``). Unchecked, it covers the partitions below the one being
+        filled, whose own unique index catches the rest; an append that may have
+        crossed into the next partition is checked after its COPY."""
         last = None
         async with (
             translated_errors_except_unique(),
@@ -293,17 +355,22 @@ class EventStore:
         ):
             async with conn.transaction():
                 await conn.execute(BULK_BEGIN_SQL)
-                stored = await self._stored_ids(conn, events) if check else set()
+                head = None if check else await conn.fetchrow(HEAD_PARTITION_SQL)
+                below = None if head is None else head["lower"]
+                stored = await self._stored_ids(conn, events, below)
                 fresh = [_row(e) for e in events if e.event_id not in stored]
                 if fresh:
                     await conn.copy_records_to_table("events", records=fresh, columns=COPY_COLUMNS)
                     last = await conn.fetchval(LAST_DRAWN_SQL)
+                    if head is not None and last >= head["upper"]:
+                        await _refuse_doubles(conn, [e.event_id for e in events])
         return len(fresh), last
 
-    async def _stored_ids(self, conn: Connection, events: list[NewEvent]) -> set[UUID]:
+    async def _stored_ids(
+        self, conn: Connection, events: list[NewEvent], below: int | None = None
+    ) -> set[UUID]:
         ids = [e.event_id for e in events]
-        sql = "SELECT event_id FROM events WHERE event_id = ANY($1::uuid[])"
-        return {r[0] for r in await conn.fetch(sql, ids)}
+        return {r[0] for r in await conn.fetch(STORED_IDS_SQL, ids, below)}
 
     # ---------------------------------------------------------------- reading
 

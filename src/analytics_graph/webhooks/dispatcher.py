@@ -40,6 +40,7 @@ import asyncpg
 import orjson
 
 from analytics_graph.eventstore import EventStore
+from analytics_graph.eventstore.formats import ACCOUNT_ID
 from analytics_graph.eventstore.notify import Listener
 from analytics_graph.projection.follower import ElectedFollower
 from analytics_graph.projection.status import live_positions, wait_until_named_applied
@@ -89,15 +90,15 @@ async def _metrics_accounts(conn: Connection, after: int, upto: int) -> list[asy
     """Endpoints hearing ``metrics.changed`` of a Pro account with engagement in the range."""
     return list(
         await conn.fetch(
-            """
+            f"""
             WITH listening AS (
                 SELECT w.webhook_id, w.account_id FROM webhook_endpoints w
                 JOIN rm_entities.accounts a ON a.account_id = w.account_id AND a.is_pro
                 WHERE w.enabled AND $3 = ANY(w.topics) AND w.created_position < $2
             ), touched AS (
-                SELECT DISTINCT (data->>'accountId')::uuid AS account_id FROM events
+                SELECT DISTINCT ({ACCOUNT_ID})::uuid AS account_id FROM events
                 WHERE position > $1 AND position <= $2 AND type = ANY($4::text[])
-                  AND data->>'accountId' IN (SELECT account_id::text FROM listening)
+                  AND {ACCOUNT_ID} IN (SELECT account_id::text FROM listening)
             )
             SELECT l.webhook_id, l.account_id FROM listening l JOIN touched USING (account_id)
             ORDER BY l.account_id, l.webhook_id

@@ -1,0 +1,290 @@
+"""The log's two formats of an engagement fact, and the one shape every reader sees.
+
+Format 1 (``format`` NULL; every row before migration 7, and any row the compact
+form cannot hold exactly): the payload as a JSON object in ``data``
+(``docs/log-format.md``).
+
+Format 2 (``format`` = 2): the same object in typed columns, ``data`` NULL. What
+the row already holds is not stored again (``eventId``, ``type``, ``occurredAt``,
+and ``videoId`` or ``accountId``: the stream); the rest goes into
+:data:`FORMAT_COLUMNS`. Stored rows are never rewritten: old rows keep format 1.
+
+The upcaster is SQL (:func:`payload_text`): it prints a format 2 row exactly as
+PostgreSQL prints the ``jsonb`` value format 1 stores for the same event (and
+:func:`payload` is that jsonb), so the event store's reads,
+``eventLog``, the exports and the auditors' canonical bytes (``audit/leaves.py``)
+are the same whatever the format. Set-based projections read single fields
+through the expressions at the end of this module, which look in both places.
+
+:func:`compact` decides per event: it stores format 2 only when the upcaster gives
+back exactly the JSON format 1 would store, else ``None`` (the caller stores JSON).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Final
+
+import orjson
+from asyncpg.pgproto.pgproto import UUID as PgUUID
+
+from analytics_graph.eventstore.records import NewEvent
+
+COMPACT: Final = 2
+FORMAT_COLUMNS: Final = (
+    "format", "account_id", "user_id", "watched", "completed", "source",
+    "search_term", "channel", "via_video_id", "country", "gender", "age_range",
+)  # fmt: skip
+NO_FORMAT_COLUMNS: Final[tuple[None, ...]] = (None,) * len(FORMAT_COLUMNS)
+
+# Enum values stored as their 1-based index in these tuples: append only, a stored
+# code never changes its meaning (tests/unit/test_log_formats.py holds them to the
+# vocabulary).
+SOURCES: Final = (
+    "FOR_YOU", "FOLLOWING", "PERSONAL_PROFILE", "SOUND", "SEARCH", "HASHTAG", "OTHER",
+)  # fmt: skip
+GENDERS: Final = ("FEMALE", "MALE", "OTHER", "UNKNOWN")
+AGE_RANGES: Final = ("AGE_18_24", "AGE_25_34", "AGE_35_44", "AGE_45_54", "AGE_55_PLUS", "UNKNOWN")
+
+# The key of the user id column, by type (which types have format 2 at all).
+USER_KEYS: Final = {
+    "view": "viewerId", "profileView": "viewerId",
+    "like": "userId", "unlike": "userId", "comment": "userId", "share": "userId",
+    "favorite": "userId",
+    "follow": "followerId", "unfollow": "followerId",
+}  # fmt: skip
+ATTRIBUTE_KEYS: Final = {"view": "viewer", "follow": "follower"}
+# Keys beyond the common ones (eventId, type, occurredAt, accountId, the user id).
+_OPTIONAL: Final = {
+    "view": {"videoId", "watchedSeconds", "completed", "source", "searchTerm", "viewer"},
+    "share": {"videoId", "channel"},
+    "follow": {"viaVideoId", "follower"},
+}
+_CODES: Final = {
+    "source": {name: i for i, name in enumerate(SOURCES, 1)},
+    "gender": {name: i for i, name in enumerate(GENDERS, 1)},
+    "ageRange": {name: i for i, name in enumerate(AGE_RANGES, 1)},
+}
+
+
+class _Lossy(Exception):
+    """The compact form would not give back this exact payload."""
+
+
+def _expect(condition: bool) -> None:
+    if not condition:
+        raise _Lossy
+
+
+def iso(moment: datetime) -> str:
+    """``moment`` as the JSON payload writes it (orjson: microseconds only when not 0)."""
+    return orjson.dumps(moment).decode()[1:-1]
+
+
+def _text(value: Any) -> str:
+    _expect(type(value) is str)
+    return str(value)
+
+
+_CANONICAL: dict[str, PgUUID] = {}  # ids known canonical (accounts and videos repeat)
+MAX_CANONICAL: Final = 100_000
+
+
+def _uuid(value: Any) -> PgUUID:
+    known = _CANONICAL.get(value)
+    if known is not None:
+        return known
+    try:
+        parsed = PgUUID(_text(value))
+    except ValueError:
+        raise _Lossy from None
+    _expect(str(parsed) == value)
+    if len(_CANONICAL) >= MAX_CANONICAL:
+        _CANONICAL.clear()
+    _CANONICAL[value] = parsed
+    return parsed
+
+
+def _same_moment(given: Any, column: datetime) -> bool:
+    """Whether ``given`` (``occurredAt``) is written as the UTC text of ``column``."""
+    if given is column and column.tzinfo is UTC:
+        return True  # as the ingest makes it: no need to print either
+    text = iso(given) if isinstance(given, datetime) else given
+    return bool(text == iso(column.astimezone(UTC)))
+
+
+def _number(value: Any) -> Decimal:
+    # numeric keeps the digits and the scale jsonb keeps ("30.0" stays "30.0").
+    _expect(type(value) in (int, float) and math.isfinite(value))
+    _expect(math.copysign(1, value) > 0)  # numeric has no -0.0
+    return Decimal(orjson.dumps(value).decode())
+
+
+def _code(kind: str, value: Any) -> int:
+    code = _CODES[kind].get(value)
+    _expect(code is not None)
+    return code  # type: ignore[return-value]
+
+
+def _attributes(given: Any) -> tuple[str | None, int | None, int | None]:
+    if given is None:
+        return None, None, None
+    _expect(type(given) is dict and bool(given) and set(given) <= {"country", "gender", "ageRange"})
+    country = given.get("country")
+    gender = given.get("gender")
+    age = given.get("ageRange")
+    return (
+        None if country is None else _text(country),
+        None if gender is None else _code("gender", gender),
+        None if age is None else _code("ageRange", age),
+    )
+
+
+def _payload_of(event: NewEvent) -> dict[str, Any]:
+    data = event.data
+    if isinstance(data, str):
+        data = orjson.loads(data)
+    _expect(type(data) is dict)
+    return dict(data)
+
+
+def _columns(event: NewEvent, data: dict[str, Any]) -> tuple[Any, ...]:
+    kind = event.type
+    assert event.occurred_at is not None
+    _expect(data.pop("eventId") == str(event.event_id) and data.pop("type") == kind)
+    _expect(_same_moment(data.pop("occurredAt"), event.occurred_at))
+    user = _text(data.pop(USER_KEYS[kind]))
+    account = data.pop("accountId")
+    video = data.pop("videoId", None)
+    owner = None
+    if video is None:
+        _expect(account == event.stream_id)
+    else:
+        _expect(video == event.stream_id)
+        owner = _uuid(account)
+    _expect(set(data) <= _OPTIONAL.get(kind, set()) and None not in data.values())
+    watched = data.get("watchedSeconds")
+    completed = data.get("completed")
+    source = data.get("source")
+    term = data.get("searchTerm")
+    channel = data.get("channel")
+    via = data.get("viaVideoId")
+    if kind == "view":
+        _expect(type(completed) is bool)
+        source = _code("source", source)
+        watched = _number(watched)
+    return (
+        COMPACT, owner, user, watched, completed, source,
+        None if term is None else _text(term),
+        None if channel is None else _text(channel),
+        None if via is None else _uuid(via),
+        *_attributes(data.get(ATTRIBUTE_KEYS.get(kind, ""))),
+    )  # fmt: skip
+
+
+def compact(event: NewEvent) -> tuple[Any, ...] | None:
+    """The values of :data:`FORMAT_COLUMNS` for ``event`` in format 2, or ``None`` when
+    it has no format 2 (not an engagement fact, or a payload the columns cannot give
+    back byte for byte: an unknown key, a null, an empty ``viewer``, ...)."""
+    if event.type not in USER_KEYS or event.event_id is None or event.occurred_at is None:
+        return None
+    if event.stream_version is not None or event.state is not None:
+        return None
+    try:
+        return _columns(event, _payload_of(event))
+    except (_Lossy, KeyError, orjson.JSONDecodeError):
+        return None
+
+
+# ---------------------------------------------------------------- SQL: the upcaster
+
+
+def _names(values: tuple[str, ...]) -> str:
+    return "ARRAY[" + ", ".join(f"'{v}'" for v in values) + "]"
+
+
+def _in(column: str, kinds: list[str]) -> str:
+    return f"{column} IN ({', '.join(repr(k) for k in kinds)})"
+
+
+def _pairs(pairs: list[tuple[str, str]]) -> str:
+    """A JSON object's text from ``(key, SQL text of the value)``, pairs whose value is
+    NULL left out: in the order given, which must be jsonb's (by length, then bytes)."""
+    members = ", ".join(f"""'"{key}": ' || {value}""" for key, value in pairs)
+    return f"'{{' || concat_ws(', ', {members}) || '}}'"
+
+
+def payload_text(alias: str = "") -> str:
+    """A ``text`` expression: the row's payload as PostgreSQL prints format 1's jsonb
+    (``data::text``), whatever its format: the upcaster (``alias``: the table's alias
+    with its dot, e.g. ``"e."``). Format 2's text is assembled directly in jsonb's
+    canonical form (keys by length then bytes, ``": "`` and ``", "``), which is what
+    the auditors hash; ``tests/integration/test_log_formats.py`` holds it to jsonb."""
+    e = alias
+
+    def js(value: str) -> str:
+        return f"to_json({value})::text"
+
+    occurred = f"{e}occurred_at AT TIME ZONE 'UTC'"
+    when = (
+        f"""'"' || to_char({occurred}, 'YYYY-MM-DD"T"HH24:MI:SS')"""
+        f" || CASE WHEN date_trunc('second', {occurred}) = {occurred} THEN ''"
+        f""" ELSE to_char({occurred}, '.US') END || '+00:00"'"""
+    )
+    attributes = _pairs([
+        ("gender", js(f"({_names(GENDERS)})[{e}gender]")),
+        ("country", js(f"{e}country")),
+        ("ageRange", js(f"({_names(AGE_RANGES)})[{e}age_range]")),
+    ])  # fmt: skip
+    given = f"num_nonnulls({e}country, {e}gender, {e}age_range) > 0"
+    attributes = f"CASE WHEN {given} THEN {attributes} END"
+    user = {key: [k for k, v in USER_KEYS.items() if v == key] for key in set(USER_KEYS.values())}
+    kind = f"{e}type"
+    compact_text = _pairs([
+        ("type", js(kind)),
+        ("source", js(f"({_names(SOURCES)})[{e}source]")),
+        ("userId", f"CASE WHEN {_in(kind, user['userId'])} THEN {js(e + 'user_id')} END"),
+        ("viewer", f"CASE WHEN {kind} = 'view' THEN {attributes} END"),
+        ("channel", js(f"{e}channel")),
+        ("eventId", js(f"{e}event_id")),
+        ("videoId", f"CASE WHEN {e}account_id IS NOT NULL THEN {js(e + 'stream_id')} END"),
+        ("follower", f"CASE WHEN {kind} = 'follow' THEN {attributes} END"),
+        ("viewerId", f"CASE WHEN {_in(kind, user['viewerId'])} THEN {js(e + 'user_id')} END"),
+        ("accountId", js(f"coalesce({e}account_id::text, {e}stream_id)")),
+        ("completed", js(f"{e}completed")),
+        ("followerId", f"CASE WHEN {_in(kind, user['followerId'])} THEN {js(e + 'user_id')} END"),
+        ("occurredAt", when),
+        ("searchTerm", js(f"{e}search_term")),
+        ("viaVideoId", js(f"{e}via_video_id")),
+        ("watchedSeconds", f"{e}watched::text"),
+    ])  # fmt: skip
+    return f"CASE WHEN {e}format IS NULL THEN {e}data::text ELSE {compact_text} END"
+
+
+def payload(alias: str = "") -> str:
+    """:func:`payload_text` as ``jsonb`` (for SQL that reads into the payload)."""
+    return f"({payload_text(alias)})::jsonb"
+
+
+# ---------------------------------------------------------------- SQL: single fields
+# Each reads format 2's column, else format 1's JSON key (a row has one or the other).
+
+
+def account_id(alias: str = "") -> str:
+    """``accountId`` as text: the video's owner for video events, else the account."""
+    e = alias
+    return (
+        f"CASE WHEN {e}format IS NULL THEN {e}data->>'accountId'"
+        f" ELSE coalesce({e}account_id::text, {e}stream_id) END"
+    )
+
+
+ACCOUNT_ID: Final = account_id()
+VIEWER_ID: Final = "coalesce(user_id, data->>'viewerId')"
+FOLLOWER_ID: Final = "coalesce(user_id, data->>'followerId')"
+WATCHED_SECONDS: Final = "coalesce(watched, (data->>'watchedSeconds')::numeric)"
+COMPLETED: Final = "coalesce(completed, (data->>'completed')::boolean)"
+SOURCE: Final = f"coalesce(({_names(SOURCES)})[source], data->>'source')"
+SEARCH_TERM: Final = "coalesce(search_term, data->>'searchTerm')"
