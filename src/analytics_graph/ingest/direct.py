@@ -11,7 +11,6 @@ from collections import deque
 from collections.abc import Iterator
 from typing import IO
 
-import asyncpg
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -26,6 +25,7 @@ from rich.progress import (
 from analytics_graph.collector import quiet_collector
 from analytics_graph.config import Settings
 from analytics_graph.errors import AnalyticsGraphError, StoreError
+from analytics_graph.eventstore.store import DATABASE_ERRORS
 from analytics_graph.ingest.ndjson import LineBatch, read_batches
 from analytics_graph.ingest.outcome import EXIT_STORE, IngestOutcome, Summary
 from analytics_graph.ingest.service import Ingestor
@@ -123,6 +123,6 @@ def ingest(
     """The run's summary, or the exit status when the database is unavailable."""
     try:
         return asyncio.run(_run(settings, stream, total, **options))
-    except (OSError, asyncpg.PostgresError, AnalyticsGraphError) as exc:
+    except (*DATABASE_ERRORS, AnalyticsGraphError) as exc:  # a connection lost too
         print(f"database unavailable: {exc}", file=sys.stderr)
         return EXIT_STORE
