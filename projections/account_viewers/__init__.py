@@ -8,7 +8,8 @@ per (day, gap since the viewer's previous day)). Views of videos deleted since k
 counting, as in the account's other totals.
 
 A projection of its own, so that its fold runs beside ``video_reach``'s during a
-replay.
+replay. Version 2: the histogram's primary key covers ``members`` (index-only
+reads of a range; same columns, so queries read either version alike).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ CREATE TABLE {{schema}}.videos (
     video_id   uuid PRIMARY KEY,
     account_id uuid NOT NULL
 );
-{audience.ddl("account_viewer", "account_id")}
+{audience.ddl("account_viewer", "account_id", covering=True)}
 """
 
 PUBLISHED = """
@@ -100,7 +101,7 @@ async def _fold(conn: Connection, batch: Batch, statement: str) -> Changes:
 
 PROJECTION = Projection(
     name=NAME,
-    version=1,
+    version=2,
     handles=HANDLES,
     ddl=DDL,
     apply=apply,
