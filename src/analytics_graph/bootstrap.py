@@ -26,7 +26,7 @@ from analytics_graph.audit.sealer import Sealer
 from analytics_graph.auth import signing_secret
 from analytics_graph.commands import Commands
 from analytics_graph.config import Settings
-from analytics_graph.eventstore import EventStore
+from analytics_graph.eventstore import EventStore, partitions
 from analytics_graph.eventstore.notify import Listener, Notifier
 from analytics_graph.eventstore.persistence import DATABASE_URL
 from analytics_graph.ingest import Ingestor
@@ -91,11 +91,13 @@ async def open_system(settings: Settings, *, run_projections: bool = True) -> As
         sealer = Sealer(url, signer(settings), listener)  # audit: seals the log
         webhooks = WebhookService.of(settings, url, store, pool, listener)
         alerts = Evaluator(url, store, listener, EvaluatorOptions())
+        upkeep: asyncio.Task[None] | None = None
         if run_projections:
             await runner.start()
             await sealer.start()
             await webhooks.start()
             await alerts.start()
+            upkeep = asyncio.create_task(partitions.keep_ahead(pool), name="log partitions")
         names = [p.name for p in projections.ALL]
         try:
             async with (
@@ -140,6 +142,10 @@ async def open_system(settings: Settings, *, run_projections: bool = True) -> As
                     webhooks=webhooks if run_projections else None,
                 )
         finally:
+            if upkeep is not None:
+                upkeep.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await upkeep
             await alerts.stop()
             await webhooks.stop()
             await sealer.stop()

@@ -4,6 +4,7 @@ proofs, verified offline and detached while the rest of the log still verifies."
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -95,6 +96,38 @@ async def test_appends_cross_a_boundary_in_order_with_stream_versions_kept(
     seen = await read_settled(store, LogCursor())
     assert [e.position for e in seen] == sorted(where)
     assert [e.stream_version for e in await store.read_stream("s")] == [1, 2, 3]
+
+
+async def test_nodes_keep_partitions_ahead_of_the_log_without_racing(
+    pool: asyncpg.Pool, store: EventStore
+) -> None:
+    """What ``serve`` runs (``keep_ahead``): once appends reach the last partition, it
+    adds partitions until two lie wholly ahead again; two nodes at once add each once."""
+    async with pool.acquire() as conn:
+        last = (await parts.attached(conn))[-1]
+    assert last.lower is not None
+    await jump_to(pool, last.lower + 1)
+    await store.append_bulk(facts(3, seed=9))  # now drawing from the last partition
+    expected = [f"events_{last.upper}", f"events_{last.upper + parts.DEFAULT_SIZE}"]
+    nodes = [asyncio.create_task(parts.keep_ahead(pool, interval=0.05)) for _ in range(2)]
+    try:
+        async with asyncio.timeout(30):
+            while True:
+                async with pool.acquire() as conn:
+                    names = [p.name for p in await parts.attached(conn)]
+                if names[-2:] == expected:
+                    break
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)  # several more turns of both: nothing more to add
+    finally:
+        for node in nodes:
+            node.cancel()
+        await asyncio.gather(*nodes, return_exceptions=True)
+    for node in nodes:  # ran until cancelled: no turn failed out of the loop
+        assert node.cancelled()
+    async with pool.acquire() as conn:
+        after = [p.name for p in await parts.attached(conn)]
+    assert after[after.index(last.name) + 1 :] == expected
 
 
 @pytest.mark.parametrize("optimistic", [False, True], ids=["checked", "optimistic"])
