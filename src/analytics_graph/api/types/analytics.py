@@ -183,7 +183,7 @@ class AccountAnalytics:
         return [Alert.of(a) for a in found]
 
 
-_NO_METRIC = METRIC.one(readmodel.Metric(0, 0, []))
+_NO_METRIC = METRIC.one(readmodel.NO_METRIC)
 UNSELECTED_OVERVIEW = Overview(
     video_views=_NO_METRIC, profile_views=_NO_METRIC, likes=_NO_METRIC, comments=_NO_METRIC,
     shares=_NO_METRIC, net_followers=_NO_METRIC,
