@@ -31,7 +31,6 @@ import random
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -45,7 +44,7 @@ from analytics_graph.audit.verify import verify
 from analytics_graph.database import create_pool
 from analytics_graph.eventstore import EventStore, NewEvent
 from analytics_graph.eventstore.notify import Listener, Notifier
-from analytics_graph.eventstore.schema import migrate
+from analytics_graph.eventstore.schema import migrated_scratch
 from analytics_graph.eventstore.store import COLUMNS
 
 SIGNER = Signer.from_hex("42" * 32)
@@ -67,26 +66,8 @@ FROM generate_series($1::bigint, $2::bigint) g,
 TREE_TABLES = ("audit_nodes", "audit_leaves", "audit_heads", "audit_checkpoint")
 
 
-def dsn_for(url: str, name: str) -> str:
-    base, _, query = url.partition("?")
-    base = base.rsplit("/", 1)[0] if base.count("/") > 2 else base
-    return f"{base}/{name}" + (f"?{query}" if query else "")
-
-
-@contextlib.asynccontextmanager
-async def scratch(server: str) -> AsyncIterator[str]:
-    name = f"ag_bench_audit_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(server)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        url = dsn_for(server, name)
-        conn = await asyncpg.connect(url)
-        await migrate(conn)
-        await conn.close()
-        yield url
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+def scratch(server: str) -> contextlib.AbstractAsyncContextManager[str]:
+    return migrated_scratch(server, "ag_bench_audit")
 
 
 def pct(values: list[float], q: float) -> float:

@@ -60,6 +60,7 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 
+from analytics_graph.database import with_database  # noqa: E402
 from bench.graphql_load import (  # noqa: E402
     END,
     HEADER,
@@ -169,11 +170,6 @@ def world_config(events: int) -> Any:
 
 def database_name(events: int, prefix: str = "bench_graphql") -> str:
     return f"{prefix}_{events}"
-
-
-def with_database(url: str, name: str) -> str:
-    base = url.rsplit("/", 1)[0]
-    return f"{base}/{name}"
 
 
 async def prepare(server_url: str, events: int, prefix: str = "bench_graphql") -> str:

@@ -49,7 +49,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,9 +57,9 @@ from typing import Any
 import asyncpg
 
 from analytics_graph.auth import Role, issue_token
-from analytics_graph.database import create_pool
+from analytics_graph.database import create_pool, scratch_database
 from analytics_graph.eventstore import EventStore, NewEvent
-from analytics_graph.eventstore.schema import migrate
+from analytics_graph.eventstore.schema import migrated_scratch
 from analytics_graph.eventstore.store import COPY_COLUMNS, _row
 from analytics_graph.ingest import Ingestor
 from analytics_graph.ingest.ndjson import read_batches
@@ -83,30 +82,11 @@ H = "(h) analytics-graph ingest --writers 2"
 SECRET = "bench-ingest-signing-secret-of-32-bytes-at-least"
 
 
-def dsn_for(url: str, name: str) -> str:
-    base, _, query = url.partition("?")
-    base = base.rsplit("/", 1)[0] if base.count("/") > 2 else base
-    return f"{base}/{name}" + (f"?{query}" if query else "")
-
-
-@contextlib.asynccontextmanager
-async def scratch(server: str, *, migrated: bool = True) -> AsyncIterator[str]:
+def scratch(server: str, *, migrated: bool = True) -> contextlib.AbstractAsyncContextManager[str]:
     """A fresh database (migrated), dropped afterwards."""
-    name = f"ag_bench_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(server)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        url = dsn_for(server, name)
-        if migrated:
-            conn = await asyncpg.connect(url)
-            try:
-                await migrate(conn)
-            finally:
-                await conn.close()
-        yield url
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    if migrated:
+        return migrated_scratch(server, "ag_bench")
+    return scratch_database(server, "ag_bench")
 
 
 @contextlib.asynccontextmanager

@@ -40,7 +40,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from analytics_graph.auth import Role, issue_token
-from analytics_graph.database import create_pool
+from analytics_graph.database import create_pool, scratch_database
 from analytics_graph.eventstore import EventStore
 from analytics_graph.eventstore.notify import Notifier
 from analytics_graph.eventstore.schema import migrate
@@ -117,18 +117,9 @@ class Commits:
         return self.times[i] if i < len(self.times) else None
 
 
-@contextlib.asynccontextmanager
-async def database(base: str) -> AsyncIterator[str]:
+def database(base: str) -> contextlib.AbstractAsyncContextManager[str]:
     prefix = os.environ.get("ANALYTICS_GRAPH_BENCH_DATABASE_PREFIX", "ag_bench_live")
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(base)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = base.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        yield url
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    return scratch_database(base, prefix)
 
 
 async def caught_up(store: EventStore) -> None:

@@ -35,16 +35,13 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
-
-import asyncpg
 
 from analytics_graph.database import create_pool
 from analytics_graph.eventstore import EventStore, LogCursor
 from analytics_graph.eventstore.notify import Listener, Notifier
-from analytics_graph.eventstore.schema import migrate
+from analytics_graph.eventstore.schema import migrated_scratch
 from analytics_graph.ingest import Ingestor
 from analytics_graph.projection import ChangeNotice, Projection, ProjectionRunner, RunnerOptions
 from analytics_graph.projection.notices import change_feed
@@ -70,29 +67,9 @@ def layouts() -> Any:
     return importlib.import_module("bench.layouts")
 
 
-def dsn_for(url: str, name: str) -> str:
-    base, _, query = url.partition("?")
-    base = base.rsplit("/", 1)[0] if base.count("/") > 2 else base
-    return f"{base}/{name}" + (f"?{query}" if query else "")
-
-
-@contextlib.asynccontextmanager
-async def scratch(server: str) -> AsyncIterator[str]:
+def scratch(server: str) -> contextlib.AbstractAsyncContextManager[str]:
     """A fresh, migrated database, dropped afterwards."""
-    name = f"ag_bench_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(server)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        url = dsn_for(server, name)
-        conn = await asyncpg.connect(url)
-        try:
-            await migrate(conn)
-        finally:
-            await conn.close()
-        yield url
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    return migrated_scratch(server, "ag_bench")
 
 
 def rate(count: int, seconds: float) -> str:

@@ -38,7 +38,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -52,7 +52,7 @@ import httpx  # noqa: E402
 import orjson  # noqa: E402
 
 from analytics_graph.auth import Role, issue_token  # noqa: E402
-from analytics_graph.database import create_pool  # noqa: E402
+from analytics_graph.database import create_pool, scratch_database, with_database  # noqa: E402
 from analytics_graph.eventstore import EventStore, NewEvent  # noqa: E402
 from analytics_graph.eventstore.formats import FORMAT_COLUMNS, payload_text  # noqa: E402
 from analytics_graph.projection import ProjectionRunner, RunnerOptions, wait_until_applied  # noqa: E402
@@ -88,22 +88,8 @@ SELECT stream_id, type, event_id, occurred_at, {payload_text()} AS data FROM eve
 """
 
 
-def dsn_for(url: str, name: str) -> str:
-    base, _, query = url.partition("?")
-    base = base.rsplit("/", 1)[0] if base.count("/") > 2 else base
-    return f"{base}/{name}" + (f"?{query}" if query else "")
-
-
-@contextlib.asynccontextmanager
-async def scratch(server: str, prefix: str = "ag_scale") -> AsyncIterator[str]:
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(server)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield dsn_for(server, name)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+def scratch(server: str, prefix: str = "ag_scale") -> contextlib.AbstractAsyncContextManager[str]:
+    return scratch_database(server, prefix)
 
 
 # ---------------------------------------------------------------- (1) growth
@@ -298,8 +284,8 @@ async def replicas(args: argparse.Namespace) -> None:
             await conn.execute("CREATE DATABASE bench")
         finally:
             await conn.close()
-        primary = dsn_for(cluster.primary_url, "bench")
-        standbys = [dsn_for(u, "bench") for u in cluster.standby_urls]
+        primary = with_database(cluster.primary_url, "bench")
+        standbys = [with_database(u, "bench") for u in cluster.standby_urls]
         await load(primary, args.read_events)
         for index in range(2):
             await cluster.caught_up(index, within=600)

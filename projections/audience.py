@@ -25,6 +25,12 @@ work per event, so a replay takes its first millions of events in one batch.
 
 from __future__ import annotations
 
+from typing import Any
+
+from analytics_graph.projection import Batch
+from analytics_graph.projection.tables import qualify
+from analytics_graph.types import Connection
+
 GAP_CAP = 731
 """The longest range (days) a query may ask for; longer gaps count as "long ago"."""
 
@@ -146,6 +152,15 @@ def fill_ctes(name: str, key: str, source: str) -> str:
 {name}_firsts AS (
     SELECT k, sum(n) AS n FROM {name}_changes WHERE gap = 0 GROUP BY k
 )"""
+
+
+async def fold(conn: Connection, batch: Batch, statement: str) -> list[Any]:
+    """Runs ``statement`` (a projection's fold of the batch, made of :func:`fold_ctes` or
+    :func:`fill_ctes`, with parameters ``after`` and ``upto``) in the batch's schema,
+    under :data:`BATCH_SETTINGS`; the keys it names (first column of each row)."""
+    await conn.execute(BATCH_SETTINGS)
+    rows = await conn.fetch(qualify(statement, batch.schema), batch.after, batch.upto)
+    return [r[0] for r in rows]
 
 
 # Reading: over start ($2) .. end, per day. ``first_seen``: members whose first day in

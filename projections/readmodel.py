@@ -28,8 +28,8 @@ class Metric:
     """A count over a range ``start .. end``: its total, the total of the equal-length
     period ending the day before the range starts, and the range's daily series, made
     from the per-day ``values`` when it is read (a subscription or an export that asks
-    for totals only never builds one: that was about a quarter of a subscription
-    round's CPU, 6 series of 28 days for every account)."""
+    for totals only never builds one; ``bench/live.py``, 10,000 subscribers, two of
+    three selections totals only: a round's CPU p50 0.996 -> 0.92-0.96 s)."""
 
     total: int
     previous_total: int

@@ -9,24 +9,18 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 
+from analytics_graph import database
 from analytics_graph.database import create_pool, embedded_server
 from analytics_graph.eventstore import EventStore
-from analytics_graph.eventstore.schema import migrate
+from analytics_graph.eventstore.schema import migrated_scratch
 
 TEST_URL_VARIABLE = "ANALYTICS_GRAPH_TEST_DATABASE_URL"
-
-
-def _with_database(url: str, name: str) -> str:
-    base, _, query = url.partition("?")
-    base = base.rsplit("/", 1)[0] if base.count("/") > 2 else base
-    return f"{base}/{name}" + (f"?{query}" if query else "")
 
 
 @pytest.fixture(scope="session")
@@ -41,28 +35,15 @@ def server_url() -> Iterator[str]:
             yield embedded
 
 
-@contextlib.asynccontextmanager
-async def scratch_database(server_url: str) -> AsyncIterator[str]:
+def scratch_database(server_url: str) -> contextlib.AbstractAsyncContextManager[str]:
     """Creates an empty database, yields its DSN, drops it afterwards."""
-    name = f"ag_test_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield _with_database(server_url, name)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    return database.scratch_database(server_url, "ag_test")
 
 
 @pytest.fixture
 async def database_url(server_url: str) -> AsyncIterator[str]:
     """A fresh, migrated database for one test."""
-    async with scratch_database(server_url) as url:
-        conn = await asyncpg.connect(url)
-        try:
-            await migrate(conn)
-        finally:
-            await conn.close()
+    async with migrated_scratch(server_url, "ag_test") as url:
         yield url
 
 

@@ -113,9 +113,7 @@ async def _fold(conn: Connection, batch: Batch, statement: str) -> Changes:
             qualify(PUBLISHED, batch.schema),
             [(e.originator_id, e.duration_seconds) for _, e in published],
         )
-    await conn.execute(audience.BATCH_SETTINGS)
-    rows = await conn.fetch(qualify(statement, batch.schema), batch.after, batch.upto)
-    return Changes().add(videos=(r[0] for r in rows))
+    return Changes().add(videos=await audience.fold(conn, batch, statement))
 
 
 PROJECTION = Projection(

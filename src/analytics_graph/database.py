@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 import warnings
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -60,6 +61,28 @@ async def database_url(settings: Settings) -> AsyncIterator[str]:
         yield url
     finally:
         await asyncio.to_thread(cm.__exit__, None, None, None)
+
+
+def with_database(url: str, name: str) -> str:
+    """``url`` naming the database ``name`` instead (its query parameters kept)."""
+    base, _, query = url.partition("?")
+    base = base.rsplit("/", 1)[0] if base.count("/") > 2 else base
+    return f"{base}/{name}" + (f"?{query}" if query else "")
+
+
+@contextlib.asynccontextmanager
+async def scratch_database(server_url: str, prefix: str) -> AsyncIterator[str]:
+    """A new, empty database ``<prefix>_<random>`` on the server of ``server_url``; its
+    DSN. Dropped (closing its connections) when the block exits: what ``audit replay``
+    replays into, and what the tests and benchmarks run in."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield with_database(server_url, name)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
 
 
 async def _no_reset(conn: Any) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import secrets
 import tempfile
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -33,7 +32,7 @@ from analytics_graph.config import Settings
 from analytics_graph.eventstore import partitions
 from analytics_graph.eventstore.formats import FORMAT_COLUMNS
 from analytics_graph.eventstore.reader import wait_until_final
-from analytics_graph.eventstore.schema import migrate
+from analytics_graph.eventstore.schema import migrated_scratch
 from analytics_graph.projection.status import live_positions, wait_until_applied
 from analytics_graph.types import Connection
 
@@ -162,23 +161,13 @@ async def every_subject(conn: Connection, position: int) -> Subjects:
     )
 
 
-def _database_url(url: str, name: str) -> str:
-    base, _, query = url.partition("?")
-    base = base.rsplit("/", 1)[0] if base.count("/") > 2 else base
-    return f"{base}/{name}" + (f"?{query}" if query else "")
-
-
 @contextlib.asynccontextmanager
 async def scratch_copy(live: Connection, live_url: str, position: int) -> AsyncIterator[str]:
     """A scratch database holding the events up to ``position`` as stored; its DSN.
     Dropped when the block exits."""
-    name = f"analytics_graph_replay_{uuid.uuid4().hex[:12]}"
-    await live.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = _database_url(live_url, name)
+    async with migrated_scratch(live_url, "analytics_graph_replay") as url:
         scratch = await asyncpg.connect(url)
         try:
-            await migrate(scratch)
             await partitions.cover(scratch, position)
             with tempfile.TemporaryFile() as spool:
                 query = f"SELECT {', '.join(COPY_COLUMNS)} FROM events WHERE position <= $1"
@@ -191,8 +180,6 @@ async def scratch_copy(live: Connection, live_url: str, position: int) -> AsyncI
         finally:
             await scratch.close()
         yield url
-    finally:
-        await live.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 class Asker:

@@ -7,8 +7,13 @@ second waits for the first, then finds nothing left to do.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import asyncpg
+
+from analytics_graph.database import scratch_database
 from analytics_graph.types import Connection
 
 MIGRATION_LOCK = 0x616E616C79746963  # "analytic": one advisory-lock key for all migrations
@@ -387,6 +392,18 @@ async def migrate(conn: Connection, migrations: tuple[Migration, ...] = MIGRATIO
             )
             applied.append(migration.version)
         return applied
+
+
+@contextlib.asynccontextmanager
+async def migrated_scratch(server_url: str, prefix: str) -> AsyncIterator[str]:
+    """:func:`~analytics_graph.database.scratch_database`, migrated: an empty log."""
+    async with scratch_database(server_url, prefix) as url:
+        conn = await asyncpg.connect(url)
+        try:
+            await migrate(conn)
+        finally:
+            await conn.close()
+        yield url
 
 
 async def pending(conn: Connection, migrations: tuple[Migration, ...] = MIGRATIONS) -> list[int]:
