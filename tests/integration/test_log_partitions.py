@@ -145,6 +145,54 @@ async def test_an_event_id_counts_once_across_attached_partitions(
     assert await pool.fetchval("SELECT count(DISTINCT event_id) FROM events") == 30
 
 
+async def until(pool: asyncpg.Pool, sql: str, unless: asyncio.Task[object] | None = None) -> None:
+    """Polls ``sql`` until it is true (or the task ``unless`` has ended)."""
+    async with asyncio.timeout(30):
+        while not await pool.fetchval(sql) and not (unless and unless.done()):  # noqa: ASYNC110 - server state
+            await asyncio.sleep(0.02)
+
+
+WAITING = "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = '{}'"
+
+
+@pytest.mark.parametrize("optimistic", [False, True], ids=["checked", "optimistic"])
+@pytest.mark.parametrize("crossing", [False, True], ids=["after-the-boundary", "crossing-it"])
+async def test_two_open_appends_of_one_id_on_both_sides_of_a_boundary_store_it_once(
+    database_url: str, pool: asyncpg.Pool, store: EventStore, optimistic: bool, crossing: bool
+) -> None:
+    """The race no unique index sees: an append holding an id in events_1, not committed
+    yet, while another stores the same id in the next partition (which it reached
+    before starting, or by crossing the boundary itself). The second waits for the
+    first, then counts the id as a duplicate."""
+    held, double, *fillers = facts(5, seed=11)
+    await jump_to(pool, BOUNDARY - 4)
+    other = await asyncpg.connect(database_url)
+    try:
+        blocker = other.transaction()
+        await blocker.start()
+        await store.append([held], conn=other)  # BOUNDARY - 4, not committed
+        # double at BOUNDARY - 3, then waits on the held id's index entry: open in events_1
+        first = asyncio.create_task(store.append_bulk([double, held], optimistic=optimistic))
+        await until(pool, WAITING.format("transactionid"))
+        if not crossing:  # the log has moved on to the next partition
+            await pool.execute("SELECT setval(pg_get_serial_sequence('events', 'position'), $1)",
+                               BOUNDARY + 5)  # fmt: skip
+        batch = [*fillers, double] if crossing else [double]  # fillers: BOUNDARY - 2 .. 0
+        second = asyncio.create_task(store.append_bulk(batch, optimistic=optimistic))
+        await until(pool, WAITING.format("advisory"), second)
+        assert not second.done(), "the second append did not wait for the first"
+        await blocker.rollback()
+    finally:
+        await other.close()
+    assert (await first).accepted == 2
+    result = await second
+    assert (result.accepted, result.duplicates) == (len(batch) - 1, 1)
+    where = await pool.fetch("SELECT tableoid::regclass::text AS p FROM events WHERE event_id = $1",
+                             double.event_id)  # fmt: skip
+    assert [r["p"] for r in where] == ["events_1"]
+    assert await pool.fetchval("SELECT count(*) FROM events") == 2 + len(batch) - 1
+
+
 async def filled(pool: asyncpg.Pool, store: EventStore) -> None:
     """events_1 closed (events of both formats and aggregates), some events after it."""
     await store.append([stream_event("acct", 1)])

@@ -12,8 +12,10 @@ advisory lock, so nodes never race to add the same one), and
 **The deduplication window.** A unique index of a partitioned table must hold the
 partition key, so each partition has its own unique index of event ids. An
 ``eventId`` counts once while the partition holding its first copy is attached:
-``append_bulk`` looks every id up in all attached partitions. Once a partition is
-exported and detached, a resend of one of its ids would be stored again.
+``append_bulk`` looks every id up in all attached partitions, and keeps concurrent
+appends of one id on the two sides of a boundary apart through each partition's
+advisory key (:data:`KEY_SQL`; ``store.py``). Once a partition is exported and
+detached, a resend of one of its ids would be stored again.
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ SELECT p.name, p.lower, p.upper, c.reltuples::bigint AS estimate,
 FROM events_partitions() p JOIN pg_class c ON c.relname = p.name
 ORDER BY p.upper
 """
+KEY_SQL: Final = "hashtextextended('analytics_graph.events.' || name, 0)"
+"""A partition's advisory lock key, from its ``name`` (``store.py``: the appends that
+may write in it)."""
 LAST_DRAWN_SQL = (
     "SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('events', 'position')), 0)"
 )

@@ -123,10 +123,22 @@ STORED_IDS_SQL = """
 SELECT event_id FROM events WHERE event_id = ANY($1::uuid[])
   AND ($2::bigint IS NULL OR position < $2)
 """
-# The partition the next position goes into.
+# The partition the next position goes into, taken shared (see ``_copy_new``): held
+# until commit, it tells the appends of later partitions that this one may still
+# write below them.
 HEAD_PARTITION_SQL = f"""
-SELECT lower, upper FROM events_partitions() WHERE upper > ({partitions.LAST_DRAWN_SQL})
-ORDER BY upper LIMIT 1
+SELECT lower, upper, pg_advisory_xact_lock_shared({partitions.KEY_SQL})
+FROM (SELECT name, lower, upper FROM events_partitions()
+      WHERE upper > ({partitions.LAST_DRAWN_SQL}) ORDER BY upper LIMIT 1) head
+"""
+FULL = "the log's last partition is full: add partitions (analytics-graph partitions create)"
+# Waits until no append that took one of the partitions below $1 is open (each key
+# taken exclusively for a moment, and given back at once).
+BARRIER_SQL = f"""
+SELECT count(*) FROM (
+    SELECT pg_advisory_lock(k), pg_advisory_unlock(k)
+    FROM (SELECT {partitions.KEY_SQL} AS k FROM events_partitions() WHERE upper <= $1) below
+) waited
 """
 DOUBLES_SQL = """
 SELECT count(*) > count(DISTINCT event_id) FROM events WHERE event_id = ANY($1::uuid[])
@@ -346,8 +358,18 @@ class EventStore:
 
         The lookup covers the deduplication window (the attached partitions,
         ``partitions.py``). Unchecked, it covers the partitions below the one being
-        filled, whose own unique index catches the rest; an append that may have
-        crossed into the next partition is checked after its COPY."""
+        filled (the head), whose own unique index catches the rest.
+
+        Two appends of one id that are open at once are kept apart by that unique
+        index when their rows land in one partition; across a boundary no index
+        spans both, so the partitions' advisory keys do. Each append holds its head
+        partition's key shared until it commits (taken before it draws a position),
+        and, before its lookup, waits until the appends holding a key of an earlier
+        partition have ended, so the lookup sees what they stored below its head.
+        Only an append whose own rows crossed out of its head can still meet an
+        open one below them: it waits likewise for those below its last row, and
+        then looks for doubles (rolled back and redone with the lookup, like any
+        lost race)."""
         last = None
         async with (
             translated_errors_except_unique(),
@@ -355,14 +377,18 @@ class EventStore:
         ):
             async with conn.transaction():
                 await conn.execute(BULK_BEGIN_SQL)
-                head = None if check else await conn.fetchrow(HEAD_PARTITION_SQL)
-                below = None if head is None else head["lower"]
-                stored = await self._stored_ids(conn, events, below)
+                head = await conn.fetchrow(HEAD_PARTITION_SQL)
+                if head is None:
+                    raise StoreError(FULL)
+                if head["lower"] is not None:
+                    await conn.fetchval(BARRIER_SQL, head["lower"])
+                stored = await self._stored_ids(conn, events, None if check else head["lower"])
                 fresh = [_row(e) for e in events if e.event_id not in stored]
                 if fresh:
                     await conn.copy_records_to_table("events", records=fresh, columns=COPY_COLUMNS)
                     last = await conn.fetchval(LAST_DRAWN_SQL)
-                    if head is not None and last >= head["upper"]:
+                    if last >= head["upper"]:
+                        await conn.fetchval(BARRIER_SQL, last)
                         await _refuse_doubles(conn, [e.event_id for e in events])
         return len(fresh), last
 
