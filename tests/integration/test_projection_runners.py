@@ -4,6 +4,7 @@ by and take over; a batch is applied once even when two try; notices go out."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from datetime import UTC, datetime
 
@@ -14,6 +15,7 @@ import projections
 from analytics_graph.eventstore import EventStore, NewEvent
 from analytics_graph.eventstore.notify import Listener, Notifier
 from analytics_graph.projection import ChangeNotice, ProjectionRunner
+from analytics_graph.projection import ranges as ranges_module
 from analytics_graph.projection.batches import apply_batch
 from analytics_graph.projection.checkpoints import CheckpointMoved, Slot
 from analytics_graph.projection.notices import NoticeQueue, change_feed
@@ -180,6 +182,54 @@ async def test_readers_of_one_store_share_what_was_proven_final_and_no_more(
             store.pool = pool
     finally:
         await slow.close()
+
+
+class _RolledBack(Exception):
+    pass
+
+
+async def until_span(reader: RangeReader, limit: int) -> tuple[int, int]:
+    async with asyncio.timeout(30):
+        while (span := await reader.next(limit)) is None:
+            assert reader.blocked
+            await asyncio.sleep(0.01)
+    return span
+
+
+async def test_a_reader_far_behind_waits_for_the_proof_and_never_passes_an_append_in_flight(
+    database_url: str, store: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Far behind the end, a reader proves the log final from the horizon instead of
+    counting rows; an append in flight delays that proof, and after ``PATIENCE`` the
+    count takes the run before it, never the position it holds."""
+    monkeypatch.setattr(ranges_module, "COUNT_AT_MOST", 10)
+    await store.append_bulk([_fact() for _ in range(30)])  # positions 1..30
+    slow = await asyncpg.connect(database_url)
+    try:
+        in_flight = slow.transaction()
+        await in_flight.start()
+        await store.append([_fact()], conn=slow)  # position 31, not committed yet
+        await store.append_bulk([_fact() for _ in range(30)])  # 32..61
+        reader = RangeReader(store, 0)
+        assert await reader.next(100) is None and reader.blocked  # waits for the proof
+        assert await until_span(reader, 100) == (0, 30)  # counted, after PATIENCE
+        assert await reader.next(100) is None and reader.blocked
+        await in_flight.commit()
+        assert await until_span(reader, 100) == (30, 61)
+    finally:
+        await slow.close()
+    # A reader of another store (nothing proven yet) passes the whole log, a hole
+    # of a rolled-back append included, without one count.
+    monkeypatch.setattr(ranges_module, "PATIENCE", 3600.0)
+    monkeypatch.setattr(ranges_module, "RUN_SQL", "SELECT 1 / 0")
+    async with store.pool.acquire() as conn:
+        with contextlib.suppress(_RolledBack):
+            async with conn.transaction():
+                await store.append([_fact() for _ in range(5)], conn=conn)  # 62..66
+                raise _RolledBack
+    await store.append([_fact()])  # 67
+    fresh = RangeReader(EventStore(store.pool), 0)
+    assert await until_span(fresh, 1_000) == (0, 67)
 
 
 async def test_stop_lets_the_batch_in_flight_commit_and_starts_no_other(
