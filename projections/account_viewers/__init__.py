@@ -83,7 +83,10 @@ async def apply(conn: Connection, batch: Batch) -> Changes:
 
 
 async def fill(conn: Connection, batch: Batch) -> Changes:
-    """:func:`apply` for a build's first batch, into empty tables."""
+    """:func:`apply` for a build's first batch, into empty tables. Every view is joined
+    to its video's account: by hashing the videos, not one index probe per view (a
+    plan chosen on a log not analysed yet)."""
+    await conn.execute("SET LOCAL enable_nestloop = off")
     return await _fold(conn, batch, FILL)
 
 

@@ -44,22 +44,30 @@ CREATE TABLE {schema}.raised (
 CREATE INDEX raised_by_account ON {schema}.raised (account_id, window_start);
 """
 
-HOURS = f"""
-INSERT INTO {{schema}}.video_hours AS t (video_id, hour, account_id, views)
-SELECT stream_id::uuid, date_trunc('hour', occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
-       ({formats.ACCOUNT_ID})::uuid, count(*)
-FROM events WHERE position > $1 AND position <= $2 AND type = 'view'
-GROUP BY 1, 2, 3
-ON CONFLICT (video_id, hour) DO UPDATE SET views = t.views + EXCLUDED.views
-"""
-RAISED = """
-INSERT INTO {schema}.raised (event_id, position, account_id, rule, subject_id, window_start,
-                             window_end, value, baseline, threshold, raised_at)
+# One read of the batch's rows for both tables (views are most of a batch; alerts
+# few): the views counted per video and hour, and the alerts raised recorded.
+APPLY = f"""
+WITH b AS MATERIALIZED (
+    SELECT type, event_id, position, stream_id, occurred_at,
+           CASE WHEN type = 'view' THEN ({formats.ACCOUNT_ID})::uuid END AS account,
+           CASE WHEN type <> 'view' THEN data END AS data
+    FROM events WHERE position > $1 AND position <= $2 AND type IN ('view', $3)
+),
+hours AS (
+    INSERT INTO {{schema}}.video_hours AS t (video_id, hour, account_id, views)
+    SELECT stream_id::uuid, date_trunc('hour', occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
+           account, count(*)
+    FROM b WHERE type = 'view'
+    GROUP BY 1, 2, 3
+    ON CONFLICT (video_id, hour) DO UPDATE SET views = t.views + EXCLUDED.views
+)
+INSERT INTO {{schema}}.raised (event_id, position, account_id, rule, subject_id, window_start,
+                               window_end, value, baseline, threshold, raised_at)
 SELECT event_id, position, (data->>'accountId')::uuid, data->>'rule',
        (data->>'subjectId')::uuid, (data->>'windowStart')::timestamptz,
        (data->>'windowEnd')::timestamptz, (data->>'value')::bigint,
        (data->>'baseline')::float8, (data->>'threshold')::float8, occurred_at
-FROM events WHERE position > $1 AND position <= $2 AND type = $3
+FROM b WHERE type = $3
 ON CONFLICT (event_id) DO NOTHING
 RETURNING account_id
 """
@@ -67,8 +75,7 @@ RETURNING account_id
 
 async def apply(conn: Connection, batch: Batch) -> Changes:
     """Counts the batch's views per video and hour; records its alerts."""
-    await conn.execute(qualify(HOURS, batch.schema), batch.after, batch.upto)
-    rows = await conn.fetch(qualify(RAISED, batch.schema), batch.after, batch.upto, ALERT_RAISED)
+    rows = await conn.fetch(qualify(APPLY, batch.schema), batch.after, batch.upto, ALERT_RAISED)
     return Changes().add(accounts=(r[0] for r in rows))
 
 

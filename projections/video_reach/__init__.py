@@ -61,11 +61,15 @@ ON CONFLICT (video_id) DO NOTHING
 """
 
 
-def _statement(audience_ctes: str) -> str:
+def _statement(audience_ctes: str, *, empty: bool = False) -> str:
     """One read of the batch's views (`e`), then the audience fold (``audience_ctes``),
     the lifetime count and the retention histograms from it. Views always follow
     their video's publication in the log (ingest checks it), so the join with
-    `videos` loses none."""
+    `videos` loses none. Into ``empty`` tables, rows are inserted without the
+    conflict checks of an upsert."""
+    add = "" if empty else "ON CONFLICT ({}) DO UPDATE SET {} = t.{} + EXCLUDED.{}"
+    reach = add.format("video_id", *["viewers"] * 3)
+    retention = add.format("video_id, day, second", *["views"] * 3)
     return f"""
 WITH e AS MATERIALIZED (
     SELECT stream_id::uuid AS k, ({formats.VIEWER_ID}) COLLATE "C" AS member,
@@ -76,7 +80,7 @@ WITH e AS MATERIALIZED (
 reach AS (
     INSERT INTO {{schema}}.video_reach AS t (video_id, viewers)
     SELECT k, n FROM video_viewer_firsts
-    ON CONFLICT (video_id) DO UPDATE SET viewers = t.viewers + EXCLUDED.viewers
+    {reach}
 ),
 retention AS (
     -- floor(min(w, d)) = min(floor(w), floor(d)): bucket first, cap after the join.
@@ -85,14 +89,14 @@ retention AS (
     FROM (SELECT k, day, second, count(*) AS views FROM e GROUP BY 1, 2, 3) g
     JOIN {{schema}}.videos v ON v.video_id = g.k
     GROUP BY 1, 2, 3
-    ON CONFLICT (video_id, day, second) DO UPDATE SET views = t.views + EXCLUDED.views
+    {retention}
 )
 SELECT DISTINCT k FROM e
 """
 
 
 APPLY = _statement(audience.fold_ctes("video_viewer", "video_id", "e"))
-FILL = _statement(audience.fill_ctes("video_viewer", "video_id", "e"))
+FILL = _statement(audience.fill_ctes("video_viewer", "video_id", "e"), empty=True)
 
 
 async def apply(conn: Connection, batch: Batch) -> Changes:

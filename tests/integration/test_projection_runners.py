@@ -134,10 +134,11 @@ async def test_ranges_stop_at_an_append_in_flight_and_pass_a_rolled_back_one(
         assert await ranges.next(100) is None and ranges.blocked
         await in_flight.rollback()  # position 2 will never exist
         await store.append([_fact()])  # position 4
-        span = None
-        while span is None:  # the hole is passed once proven final
-            span = await ranges.next(100)
-        assert span == (1, 4)
+        # the hole is passed once proven final (up to 3 by the horizon read while
+        # it was open, or up to 4 by a count): ranges that follow one another
+        assert (await until_span(ranges, 100))[0] == 1
+        if ranges.position < 4:
+            assert await until_span(ranges, 100) == (3, 4)
         assert await ranges.next(100) is None and not ranges.blocked
     finally:
         await slow.close()

@@ -36,6 +36,17 @@ from analytics_graph.types import Connection
 HORIZON_SQL = f"SELECT xmin, next_xid, max_position FROM {HORIZON_SUBQUERY} h"
 
 
+@dataclass(frozen=True, slots=True)
+class Proof:
+    """A horizon read at ``since`` (monotonic seconds) and the largest visible position
+    then: every position up to it is final once the transactions running then have
+    all ended (``projection/ranges.py``)."""
+
+    horizon: Horizon
+    position: int
+    since: float
+
+
 @dataclass(slots=True)
 class _Pending:
     horizon: Horizon

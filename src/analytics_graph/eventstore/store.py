@@ -30,7 +30,7 @@ from analytics_graph.eventstore.formats import (
     payload_text,
 )
 from analytics_graph.eventstore.notify import Notifier
-from analytics_graph.eventstore.reader import LogCursor, wait_until_final
+from analytics_graph.eventstore.reader import LogCursor, Proof, wait_until_final
 from analytics_graph.eventstore.records import BulkResult, NewEvent, RecordedEvent
 from analytics_graph.eventstore.schema import pending
 from analytics_graph.eventstore.snapshot import HORIZON_SUBQUERY, Horizon
@@ -270,6 +270,9 @@ class EventStore:
         """A position up to which the log is known to be final (no append can still
         commit at or below it), as learnt by the readers of this store: each range a
         reader proves final saves the others from proving it again."""
+        self.proof: Proof | None = None
+        """A proof of finality under way, shared by the readers of this store (and
+        by the next runner's, after a restart)."""
 
     def learn_final(self, position: int) -> None:
         """Records that the log is final up to ``position`` (monotonic)."""

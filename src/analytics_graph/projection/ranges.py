@@ -31,7 +31,7 @@ from __future__ import annotations
 import time
 
 from analytics_graph.eventstore import EventStore, LogCursor
-from analytics_graph.eventstore.reader import HORIZON_SQL
+from analytics_graph.eventstore.reader import HORIZON_SQL, Proof
 from analytics_graph.eventstore.snapshot import Horizon
 
 # The rows of the next `limit` positions. Bounded on both sides, so that no plan
@@ -52,9 +52,6 @@ class RangeReader:
     def __init__(self, store: EventStore, position: int) -> None:
         self._store = store
         self._cursor = LogCursor(position)
-        self._proof: tuple[Horizon, int, float] | None = None
-        """A horizon read earlier, the largest position then, and when (monotonic):
-        all final once every transaction running then has ended."""
         self._waiting = False
 
     @property
@@ -96,19 +93,22 @@ class RangeReader:
 
     def _patient(self) -> bool:
         """Whether a proof is pending and young enough to wait for."""
-        return self._proof is not None and time.monotonic() - self._proof[2] < PATIENCE
+        proof = self._store.proof
+        return proof is not None and time.monotonic() - proof.since < PATIENCE
 
     async def _prove(self) -> int:
-        """Reads the horizon; records on the store what it (or the one kept from the
-        last call) proves final. Returns the largest visible position."""
+        """Reads the horizon; records on the store what it (or the proof the store
+        keeps, from this reader's last call or another's) proves final. Returns the
+        largest visible position."""
         row = await self._store.pool.fetchrow(HORIZON_SQL)
         assert row is not None
         horizon, top = Horizon(row["xmin"], row["next_xid"]), row["max_position"] or 0
-        if self._proof is not None and self._proof[0].all_finished_by(horizon):
-            self._store.learn_final(self._proof[1])
-            self._proof = None
+        store, proof = self._store, self._store.proof
+        if proof is not None and proof.horizon.all_finished_by(horizon):
+            store.learn_final(proof.position)
+            store.proof = proof = None
         if horizon.quiet:
-            self._store.learn_final(top)
-        elif self._proof is None:
-            self._proof = (horizon, top, time.monotonic())
+            store.learn_final(top)
+        elif proof is None:
+            store.proof = Proof(horizon, top, time.monotonic())
         return int(top)
