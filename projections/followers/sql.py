@@ -72,9 +72,6 @@ f AS MATERIALIZED (
            coalesce(follow->'follower'->>'ageRange', 'UNKNOWN') AS age_range,
            coalesce(follow->'follower'->>'country', 'UNKNOWN') AS country
     FROM b WHERE type <> 'view'
-),
-v AS MATERIALIZED (
-    SELECT position, occurred_at, account::uuid AS account_id, user_id FROM b WHERE type = 'view'
 )"""
 
 # Views of the account's videos by users following it at that point of the log, per
@@ -87,9 +84,12 @@ v AS MATERIALIZED (
 _ACTIVITY = """
 keys AS MATERIALIZED (SELECT DISTINCT account_id, user_id FROM f),
 vv AS MATERIALIZED (
-    -- In the select list, IN stays a hashed subplan: no join order to get wrong.
-    SELECT v.*, (v.account_id, v.user_id) IN (SELECT account_id, user_id FROM keys) AS mixed
-    FROM v
+    -- The batch's views. In the select list, IN stays a hashed subplan: no join order
+    -- to get wrong.
+    SELECT position, occurred_at, account_id, user_id,
+           (account_id, user_id) IN (SELECT account_id, user_id FROM keys) AS mixed
+    FROM (SELECT position, occurred_at, account::uuid AS account_id, user_id
+          FROM b WHERE type = 'view') v
 ),
 plain AS (
     SELECT account_id, occurred_at FROM vv
