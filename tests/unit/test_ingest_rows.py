@@ -91,3 +91,10 @@ def test_expand_gives_back_the_payload_of_every_shape_the_ingest_writes() -> Non
         assert row[7] == 2
         assert orjson.loads(orjson.dumps(expand(row))) == orjson.loads(orjson.dumps(fact.data))
         assert _row(as_new_event(row)) == row
+
+
+async def test_zero_seconds_known_does_not_stand_for_minus_zero() -> None:
+    zero, minus = view(watchedSeconds=0.0), view(watchedSeconds=-0.0, eventId=OTHER_IDS[0])
+    result = await validator().events([zero, minus, zero])
+    assert [row[7] for row in result.rows] == [2, None, 2]
+    assert str(result.rows[0][10]) == "0.0"

@@ -162,13 +162,24 @@ def _attributes(given: wire.Attributes | None) -> tuple[str | None, int | None, 
     )
 
 
+_DECIMALS: dict[float, Decimal] = {}  # watch times repeat (players report coarse steps)
+MAX_DECIMALS: Final = 100_000
+
+
 def _watched(seconds: float) -> Decimal | None:
     """``watchedSeconds`` as the ``numeric`` column holds it (the digits and the scale
     of its JSON, as ``formats.compact`` makes it), ``None`` for ``-0.0`` (which the
     column cannot give back)."""
+    known = _DECIMALS.get(seconds)
+    if known is not None and seconds:  # 0.0 and -0.0 are one key
+        return known
     if math.copysign(1, seconds) < 0:
         return None
-    return Decimal(orjson.dumps(seconds).decode())
+    number = Decimal(orjson.dumps(seconds).decode())
+    if len(_DECIMALS) >= MAX_DECIMALS:
+        _DECIMALS.clear()
+    _DECIMALS[seconds] = number
+    return number
 
 
 def _as_json(row: FactRow, **extra: Any) -> FactRow:

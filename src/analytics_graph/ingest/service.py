@@ -17,6 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence, Set
 from datetime import datetime
+from operator import itemgetter
 from typing import Final
 from uuid import UUID
 
@@ -31,6 +32,7 @@ from analytics_graph.ingest.vocabulary import DEFAULT_MAX_BATCH, MAX_LINE_BYTES
 from analytics_graph.observability import metrics
 
 DEFAULT_REMEMBERED: Final = 1_000_000  # ids; about 100 MB at most
+_event_id = itemgetter(EVENT_ID)
 
 
 class StoredIds:
@@ -150,15 +152,17 @@ class Ingestor:
             valid = len(validation.rows)
             return IngestOutcome(validation.size, 0, 0, rejections, True, valid)
         rows, known = validation.rows, 0
+        ids = list(map(_event_id, rows))
         if self.stored is not None:
-            await self.stored.settled([row[EVENT_ID] for row in rows])
+            await self.stored.settled(ids)
             stored = self.stored.ids
-            rows = [row for row in rows if row[EVENT_ID] not in stored]
+            if not stored.isdisjoint(ids):
+                rows = [row for row in rows if row[EVENT_ID] not in stored]
+                ids = list(map(_event_id, rows))
             known = len(validation.rows) - len(rows)
         if not rows:
             return IngestOutcome(validation.size, 0, known, rejections)
         started = time.perf_counter()
-        ids = [row[EVENT_ID] for row in rows]
         writing = self.stored.writing(ids) if self.stored is not None else None
         with writing or contextlib.nullcontext():
             result = await self.store.append_rows(rows, optimistic=self.stored is not None)
