@@ -59,8 +59,9 @@ import asyncpg
 from analytics_graph.auth import Role, issue_token
 from analytics_graph.database import create_pool, scratch_database
 from analytics_graph.eventstore import EventStore, NewEvent
+from analytics_graph.eventstore.formats import COPY_COLUMNS
 from analytics_graph.eventstore.schema import migrated_scratch
-from analytics_graph.eventstore.store import COPY_COLUMNS, _row
+from analytics_graph.eventstore.store import _row
 from analytics_graph.ingest import Ingestor
 from analytics_graph.ingest.ndjson import read_batches
 from analytics_graph.simulation import (
@@ -108,7 +109,8 @@ class LockingStore(EventStore):
     ) -> tuple[int, int | None]:
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("LOCK TABLE events IN EXCLUSIVE MODE")
-            stored = await self._stored_ids(conn, events) if check else set()
+            ids = [e.event_id for e in events]
+            stored = await self._stored_ids(conn, ids) if check else set()
             fresh = [_row(e) for e in events if e.event_id not in stored]
             if fresh:
                 await conn.copy_records_to_table("events", records=fresh, columns=COPY_COLUMNS)
@@ -180,7 +182,7 @@ async def prepare(url: str, path: Path, config: SimulationConfig) -> list[NewEve
     async with store_on(url, 2) as store:
         await store.append(aggregate_events(world))
         ingestor = Ingestor(store)
-        rows: list[NewEvent] = []
+        validations = []
         started = time.perf_counter()
         with path.open("rb") as stream:
             for batch in read_batches(stream, BATCH):
@@ -188,8 +190,10 @@ async def prepare(url: str, path: Path, config: SimulationConfig) -> list[NewEve
                     batch.lines, first_line=batch.first_line
                 )
                 assert validation.ok, validation.rejections[:3]
-                rows.extend(validation.events)
+                validations.append(validation)
         seconds = time.perf_counter() - started
+    # The NewEvents the validated rows stand for (data: the payload's JSON text).
+    rows = [event for validation in validations for event in validation.events]
     print(f"{'validation only (parse, facts, normalise)':<48} {len(rows) / seconds:>12,.0f} ev/s")
     return rows
 

@@ -23,8 +23,6 @@ from enum import StrEnum
 from pathlib import Path
 from uuid import UUID
 
-import jwt
-
 from analytics_graph.config import Settings
 from analytics_graph.errors import AnalyticsGraphError, ConfigurationError
 
@@ -76,6 +74,8 @@ def issue_token(
     """A signed token; raises ``ValueError`` for a creator without an account."""
     if role is Role.CREATOR and account_id is None:
         raise ValueError("a creator token needs an account id")
+    import jwt  # here: ``ingest``, which every collector runs, starts without it (0.1 s)
+
     issued = int(time.time() if now is None else now)
     claims: dict[str, object] = {"role": role.value, "iat": issued, "exp": issued + ttl_seconds}
     if account_id is not None:
@@ -85,6 +85,8 @@ def issue_token(
 
 def verify_token(secret: str, token: str) -> Caller:
     """The caller a token names; raises :class:`InvalidTokenError` saying why not."""
+    import jwt
+
     try:
         claims = jwt.decode(
             token,
@@ -115,6 +117,8 @@ class TokenVerifier:
         if known is not None and known[1] > time.time():
             return known[0]
         caller = verify_token(self.secret, token)
+        import jwt
+
         expires = jwt.decode(token, options={"verify_signature": False})["exp"]
         if len(self._known) >= self.maxsize:
             self._known.clear()
@@ -124,6 +128,8 @@ class TokenVerifier:
 
 def token_expiry(token: str) -> float | None:
     """The ``exp`` of a token already verified (Unix seconds), or ``None``."""
+    import jwt
+
     try:
         expires = jwt.decode(token, options={"verify_signature": False}).get("exp")
     except jwt.InvalidTokenError:

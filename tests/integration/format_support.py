@@ -6,15 +6,16 @@ from __future__ import annotations
 import contextlib
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 import pytest
 
-from analytics_graph.eventstore import NewEvent
+from analytics_graph.eventstore import BulkResult, EventStore, NewEvent
 from analytics_graph.eventstore import store as store_module
+from analytics_graph.eventstore.formats import FactRow, as_new_event
 
 START = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 WATCHED = [30.0, 12.345, 1e-07, 123456789.12345679, 0.0, 7.5, 1e9, 0.1, 59.999999]
@@ -91,7 +92,15 @@ def json_text(event: NewEvent) -> str:
 
 @contextlib.contextmanager
 def format_1_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Inside the block, the store writes every event as JSON: the log before migration 7."""
+    """Inside the block, the store writes every event as JSON: the log before migration 7
+    (the rows the ingest makes are appended as the events they stand for)."""
+
+    async def append_rows(
+        self: EventStore, rows: Sequence[FactRow], *, optimistic: bool = False
+    ) -> BulkResult:
+        return await self.append_bulk([as_new_event(r) for r in rows], optimistic=optimistic)
+
     with monkeypatch.context() as patch:
         patch.setattr(store_module, "compact", lambda event: None)
+        patch.setattr(EventStore, "append_rows", append_rows)
         yield

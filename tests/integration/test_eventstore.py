@@ -7,12 +7,15 @@ import uuid
 from datetime import UTC, datetime
 
 import asyncpg
+import orjson
 import pytest
 
 from analytics_graph.errors import AppendOnlyViolation, ConcurrencyError
 from analytics_graph.eventstore import EventStore, LogCursor, NewEvent, RecordedEvent
 from analytics_graph.eventstore.notify import Listener, Notifier
 from analytics_graph.eventstore.schema import MIGRATIONS, migrate
+from analytics_graph.eventstore.store import _row
+from tests.integration.format_support import facts
 
 NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
 
@@ -103,6 +106,36 @@ async def test_concurrent_bulk_appends_of_overlapping_ids_store_each_once(
     assert sum(r.accepted for r in results) == 500
     assert sum(r.duplicates for r in results) == 500 * 5
     assert len(await store.read_log(limit=10_000)) == 500
+
+
+@pytest.mark.parametrize("optimistic", [False, True])
+async def test_rows_made_beforehand_append_like_their_events(
+    store: EventStore, optimistic: bool
+) -> None:
+    """``append_rows`` (the ingest's rows): idempotent like ``append_bulk``, the same rows."""
+    events = facts(60, seed=21)
+    rows = [_row(e) for e in events]
+    first = await store.append_rows([*rows[:40], rows[0], rows[5]], optimistic=optimistic)
+    assert (first.accepted, first.duplicates) == (40, 2)
+    again = await store.append_rows(rows[30:], optimistic=optimistic)
+    assert (again.accepted, again.duplicates) == (20, 10)
+    stored = await store.read_log(limit=1000)
+    assert [e.event_id for e in stored] == [e.event_id for e in events]
+    assert again.last_position == stored[-1].position
+    expected = [orjson.loads(orjson.dumps(e.data)) for e in events]
+    assert [e.data for e in stored] == expected
+
+
+async def test_concurrent_row_appends_of_overlapping_ids_store_each_once(
+    store: EventStore,
+) -> None:
+    rows = [_row(e) for e in facts(300, seed=22)]
+    results = await asyncio.gather(
+        *(store.append_rows(rows, optimistic=i % 2 == 0) for i in range(6))
+    )
+    assert sum(r.accepted for r in results) == 300
+    assert sum(r.duplicates for r in results) == 300 * 5
+    assert len(await store.read_log(limit=10_000)) == 300
 
 
 async def test_read_log_pages_and_filters(store: EventStore) -> None:

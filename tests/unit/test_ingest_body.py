@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import io
 from collections.abc import AsyncIterator
 
 import pytest
 
 from analytics_graph.ingest.body import BodyLimits, BodyRefused, body_batches
+from analytics_graph.ingest.ndjson import read_stripped_batches
 
 BODY = b"\xef\xbb\xbfa\nbb\n\n" + b"c" * 25 + b"\ndd\ne"
 EXPECTED = [(1, [b"a", b"bb"]), (3, [b"", b"c" * 11]), (5, [b"dd", b"e"])]
@@ -33,6 +35,18 @@ async def test_lines_are_the_same_whatever_the_chunks(size: int) -> None:
     # the BOM goes, a blank line stays (validation skips it), an overlong line is cut
     # to max_line_bytes + 1 (validation rejects it by its number), no final empty line
     assert await read(BODY, size) == EXPECTED
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 5, 7, 100])
+def test_a_file_read_in_blocks_gives_the_lines_the_server_finds(block: int) -> None:
+    """What the collector reads (``read_stripped_batches``) is what a body of the same
+    bytes gives the server, so the line numbers of rejections are the file's."""
+    read = list(read_stripped_batches(io.BytesIO(BODY), 2, block=block, limit=10))
+    assert [(b.first_line, b.lines) for b in read] == EXPECTED
+    assert sum(b.nbytes for b in read) == len(BODY)
+    for data in (b"a\nb\n", b"a\nb", b"", b"\n"):
+        stripped = [b.lines for b in read_stripped_batches(io.BytesIO(data), 5, block=block)]
+        assert stripped == ([data.removesuffix(b"\n").split(b"\n")] if data else [])
 
 
 async def test_a_final_newline_makes_no_extra_line_and_an_empty_body_no_batch() -> None:

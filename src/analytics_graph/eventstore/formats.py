@@ -18,6 +18,8 @@ through the expressions at the end of this module, which look in both places.
 
 :func:`compact` decides per event: it stores format 2 only when the upcaster gives
 back exactly the JSON format 1 would store, else ``None`` (the caller stores JSON).
+The ingest builds its rows of :data:`COPY_COLUMNS` itself (``ingest/normalise.py``),
+under the same rule; :func:`expand` gives back the payload of such a row.
 """
 
 from __future__ import annotations
@@ -38,6 +40,14 @@ FORMAT_COLUMNS: Final = (
     "search_term", "channel", "via_video_id", "country", "gender", "age_range",
 )  # fmt: skip
 NO_FORMAT_COLUMNS: Final[tuple[None, ...]] = (None,) * len(FORMAT_COLUMNS)
+#: What COPY writes for a row of the log, in this order (``EventStore.append_rows``).
+COPY_COLUMNS: Final = (
+    "stream_id", "stream_version", "type", "event_id", "occurred_at", "data", "state",
+    *FORMAT_COLUMNS,
+)  # fmt: skip
+#: The values of :data:`COPY_COLUMNS` for one engagement fact.
+FactRow = tuple[Any, ...]
+EVENT_ID: Final = COPY_COLUMNS.index("event_id")
 
 # Enum values stored as their 1-based index in these tuples: append only, a stored
 # code never changes its meaning (tests/unit/test_log_formats.py holds them to the
@@ -62,11 +72,10 @@ _OPTIONAL: Final = {
     "share": {"videoId", "channel"},
     "follow": {"viaVideoId", "follower"},
 }
-_CODES: Final = {
-    "source": {name: i for i, name in enumerate(SOURCES, 1)},
-    "gender": {name: i for i, name in enumerate(GENDERS, 1)},
-    "ageRange": {name: i for i, name in enumerate(AGE_RANGES, 1)},
-}
+SOURCE_CODES: Final = {name: i for i, name in enumerate(SOURCES, 1)}
+GENDER_CODES: Final = {name: i for i, name in enumerate(GENDERS, 1)}
+AGE_RANGE_CODES: Final = {name: i for i, name in enumerate(AGE_RANGES, 1)}
+_CODES: Final = {"source": SOURCE_CODES, "gender": GENDER_CODES, "ageRange": AGE_RANGE_CODES}
 
 
 class _Lossy(Exception):
@@ -196,6 +205,41 @@ def compact(event: NewEvent) -> tuple[Any, ...] | None:
         return _columns(event, _payload_of(event))
     except (_Lossy, KeyError, orjson.JSONDecodeError):
         return None
+
+
+def expand(row: FactRow) -> dict[str, Any]:
+    """The payload of a row of :data:`COPY_COLUMNS` holding an engagement fact (format 1's
+    JSON object; for format 2 its keys in the order the ingest writes them). The inverse
+    of :func:`compact` for the rows the ingest makes."""
+    (stream, _, kind, event_id, moment, data, _, form, owner, user, watched, completed,
+     source, term, channel, via, country, gender, age) = row  # fmt: skip
+    if form is None:
+        return dict(orjson.loads(data))
+    out: dict[str, Any] = {"eventId": str(event_id), "type": kind, "occurredAt": moment}
+    if owner is None:
+        out["accountId"] = stream
+    else:
+        out["videoId"], out["accountId"] = stream, str(owner)
+    out[USER_KEYS[kind]] = user
+    if watched is not None:
+        out["watchedSeconds"] = float(watched)
+    if completed is not None:
+        out["completed"] = completed
+    if source is not None:
+        out["source"] = SOURCES[source - 1]
+    optional = {"searchTerm": term, "channel": channel, "viaVideoId": via}
+    out.update((key, str(value)) for key, value in optional.items() if value is not None)
+    if (country, gender, age) != (None, None, None):
+        attributes = {"country": country, "gender": gender and GENDERS[gender - 1],
+                      "ageRange": age and AGE_RANGES[age - 1]}  # fmt: skip
+        out[ATTRIBUTE_KEYS[kind]] = {k: v for k, v in attributes.items() if v is not None}
+    return out
+
+
+def as_new_event(row: FactRow) -> NewEvent:
+    """The :class:`NewEvent` of a row of :data:`COPY_COLUMNS` (``data``: its JSON text)."""
+    data = row[5] if row[7] is None else orjson.dumps(expand(row)).decode()
+    return NewEvent(row[0], row[2], None, row[EVENT_ID], row[4], data)
 
 
 # ---------------------------------------------------------------- SQL: the upcaster

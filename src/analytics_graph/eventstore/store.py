@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -24,8 +24,10 @@ import orjson
 from analytics_graph.errors import AppendOnlyViolation, ConcurrencyError, StoreError
 from analytics_graph.eventstore import partitions
 from analytics_graph.eventstore.formats import (
-    FORMAT_COLUMNS,
+    COPY_COLUMNS,
+    EVENT_ID,
     NO_FORMAT_COLUMNS,
+    FactRow,
     compact,
     payload_text,
 )
@@ -48,10 +50,6 @@ def columns(alias: str = "") -> str:
 
 
 COLUMNS = columns()
-COPY_COLUMNS = (
-    "stream_id", "stream_version", "type", "event_id", "occurred_at", "data", "state",
-    *FORMAT_COLUMNS,
-)  # fmt: skip
 INSERT_SQL = f"""
 INSERT INTO events ({", ".join(COPY_COLUMNS)})
 SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::uuid[],
@@ -95,6 +93,7 @@ WHERE position > $1 AND position <= $2
           AND convert_from(v.state, 'UTF8')::jsonb -> 'account_id' ->> '_data_' = $11))
 ORDER BY position LIMIT $5
 """
+_Fact = TypeVar("_Fact", NewEvent, FactRow)
 _KEY_DETAIL = re.compile(r"=\((?P<stream>.*), (?P<version>-?\d+)\) already exists")
 MAX_BULK_RETRIES = 5
 # The xid first (for the skip-free reader); then: look ids up through the unique index.
@@ -341,23 +340,67 @@ class EventStore:
             if event.event_id is None:
                 raise ValueError("append_bulk needs an event_id on every event")
             unique.setdefault(event.event_id, event)
-        candidates = list(unique.values())
+
+        async def copy(events: list[NewEvent], check: bool) -> tuple[int, int | None]:
+            return await self._copy_new(events, check=check)
+
+        return await self._append_new(list(unique.values()), len(events), optimistic, copy)
+
+    async def append_rows(self, rows: Sequence[FactRow], *, optimistic: bool = False) -> BulkResult:
+        """:meth:`append_bulk` for engagement facts already in the form COPY takes (the
+        values of :data:`COPY_COLUMNS`, as the ingest makes them in
+        ``ingest/normalise.py``): the same guarantees, without a :class:`NewEvent` per
+        fact to convert."""
+        unique: dict[UUID, FactRow] = {}
+        for row in rows:
+            unique.setdefault(row[EVENT_ID], row)
+
+        async def copy(rows: list[FactRow], check: bool) -> tuple[int, int | None]:
+            def fresh(stored: set[UUID]) -> list[FactRow]:
+                return [r for r in rows if r[EVENT_ID] not in stored] if stored else rows
+
+            return await self._copy_fresh([r[EVENT_ID] for r in rows], fresh, check=check)
+
+        return await self._append_new(list(unique.values()), len(rows), optimistic, copy)
+
+    async def _append_new(
+        self,
+        candidates: list[_Fact],
+        size: int,
+        optimistic: bool,
+        copy: Callable[[list[_Fact], bool], Awaitable[tuple[int, int | None]]],
+    ) -> BulkResult:
+        """The attempts of a bulk append of ``candidates`` (distinct ids; ``size`` with
+        the doubles), each by ``copy(candidates, check)``."""
         for attempt in range(MAX_BULK_RETRIES):
             try:
-                accepted, last = await self._copy_new(
-                    candidates, check=attempt > 0 or not optimistic
-                )
+                accepted, last = await copy(candidates, attempt > 0 or not optimistic)
             except RETRYABLE_BULK_ERRORS:
                 continue  # some of the ids were stored first (or are being stored) by another
             if accepted:
                 self._committed()
-            return BulkResult(accepted, len(events) - accepted, last)
+            return BulkResult(accepted, size - accepted, last)
         raise StoreError("bulk append kept colliding with concurrent appends of the same events")
 
     async def _copy_new(
         self, events: list[NewEvent], *, check: bool = True
     ) -> tuple[int, int | None]:
-        """Copies the events not stored yet; returns how many, and the last position.
+        """Copies the events not stored yet; returns how many, and the last position."""
+
+        def fresh(stored: set[UUID]) -> list[FactRow]:
+            return [_row(e) for e in events if e.event_id not in stored]
+
+        return await self._copy_fresh([e.event_id for e in events], fresh, check=check)
+
+    async def _copy_fresh(
+        self,
+        ids: list[UUID | None],
+        fresh_of: Callable[[set[UUID]], list[FactRow]],
+        *,
+        check: bool,
+    ) -> tuple[int, int | None]:
+        """Copies the rows ``fresh_of`` keeps of those whose ids (``ids``) are not stored
+        yet; returns how many, and the last position.
 
         The lookup covers the deduplication window (the attached partitions,
         ``partitions.py``). Unchecked, it covers the partitions below the one being
@@ -385,20 +428,19 @@ class EventStore:
                     raise StoreError(FULL)
                 if head["lower"] is not None:
                     await conn.fetchval(BARRIER_SQL, head["lower"])
-                stored = await self._stored_ids(conn, events, None if check else head["lower"])
-                fresh = [_row(e) for e in events if e.event_id not in stored]
+                below = None if check else head["lower"]
+                fresh = fresh_of(await self._stored_ids(conn, ids, below))
                 if fresh:
                     await conn.copy_records_to_table("events", records=fresh, columns=COPY_COLUMNS)
                     last = await conn.fetchval(LAST_DRAWN_SQL)
                     if last >= head["upper"]:
                         await conn.fetchval(BARRIER_SQL, last)
-                        await _refuse_doubles(conn, [e.event_id for e in events])
+                        await _refuse_doubles(conn, ids)
         return len(fresh), last
 
     async def _stored_ids(
-        self, conn: Connection, events: list[NewEvent], below: int | None = None
+        self, conn: Connection, ids: list[UUID | None], below: int | None = None
     ) -> set[UUID]:
-        ids = [e.event_id for e in events]
         return {r[0] for r in await conn.fetch(STORED_IDS_SQL, ids, below)}
 
     # ---------------------------------------------------------------- reading

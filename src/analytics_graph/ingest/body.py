@@ -22,7 +22,7 @@ from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from typing import Final
 
-from analytics_graph.ingest.ndjson import BOM, LineBatch
+from analytics_graph.ingest.ndjson import BOM, LineBatch, LineSplitter
 
 # Most bytes one decompress call may produce: bounds the work done per input chunk.
 INFLATE_STEP: Final = 1024 * 1024
@@ -84,38 +84,6 @@ async def _gunzipped(chunks: AsyncIterable[bytes], limits: BodyLimits) -> AsyncI
         raise BodyRefused(400, "BAD_REQUEST", f"the body is not valid gzip ({exc})") from None
 
 
-class _Lines:
-    """Splits a byte stream into lines, keeping at most ``limit + 1`` bytes of each."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._tail = b""
-        self._overlong = False
-
-    def _cut(self, line: bytes) -> bytes:
-        return line if len(line) <= self.limit else line[: self.limit + 1]
-
-    def feed(self, data: bytes) -> list[bytes]:
-        *complete, rest = data.split(b"\n")
-        lines: list[bytes] = []
-        if complete:
-            first = self._tail if self._overlong else self._tail + complete[0]
-            lines.append(self._cut(first))
-            others = complete[1:]
-            if others and max(map(len, others)) > self.limit:
-                others = [self._cut(line) for line in others]
-            lines.extend(others)
-            self._tail, self._overlong = b"", False
-        if not self._overlong:
-            self._tail += rest
-            if len(self._tail) > self.limit:
-                self._tail, self._overlong = self._tail[: self.limit + 1], True
-        return lines
-
-    def close(self) -> list[bytes]:
-        return [self._tail] if self._tail else []
-
-
 async def _without_bom(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
     head = b""
     iterator = aiter(chunks)
@@ -135,7 +103,7 @@ async def body_batches(
     data = _bounded(chunks, limits)
     if gzip:
         data = _gunzipped(data, limits)
-    splitter = _Lines(limits.max_line_bytes)
+    splitter = LineSplitter(limits.max_line_bytes)
     first, batch, nbytes = 1, [], 0
     async for piece in _without_bom(data):
         nbytes += len(piece)

@@ -22,7 +22,7 @@ from typing import IO, Any, Final
 
 import httpx
 
-from analytics_graph.ingest.ndjson import LineBatch, read_batches
+from analytics_graph.ingest.ndjson import LineBatch, read_stripped_batches
 from analytics_graph.ingest.outcome import IngestOutcome, Summary
 from analytics_graph.ingest.rejections import Rejection
 
@@ -69,7 +69,7 @@ async def post_batch(
 ) -> dict[str, Any]:
     """Posts one chunk until the server answers it (200 or 422); returns the answer."""
     params = {"skipInvalid": "true"} if skip_invalid else {}
-    content = b"".join(line if line.endswith(b"\n") else line + b"\n" for line in batch.lines)
+    content = b"\n".join(batch.lines) + b"\n"  # lines of read_stripped_batches
     for attempt in range(MAX_ATTEMPTS):
         try:
             response = await client.post("/ingest", content=content, params=params)
@@ -122,7 +122,7 @@ async def post_all(
             summary.rejected += unlisted
 
         try:
-            for batch in read_batches(stream, batch_size):
+            for batch in read_stripped_batches(stream, batch_size):
                 while len(pending) >= writers:
                     settle(*await _first(pending))
                 post = post_batch(client, batch, skip_invalid=skip_invalid)

@@ -6,20 +6,37 @@ watch time beyond the loop limit, searchTerm without SEARCH, viaVideoId of
 another account) and the event is normalised: canonical ids, UTC time,
 ``accountId`` added to video events, ``completed`` always set on views.
 Each check raises :class:`~analytics_graph.ingest.rejections.Invalid`.
+
+The row is made directly from the decoded event, in the form COPY takes
+(``formats.COPY_COLUMNS``): format 2's columns, or format 1's JSON for the few
+payloads the columns cannot give back (``-0.0`` seconds, an empty ``viewer`` or
+``follower``), exactly as ``formats.compact`` decides for the payload the ingest
+made before (``tests/unit/test_ingest_rows.py`` holds them together).
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Final, cast
 from uuid import UUID
 
 import orjson
 from asyncpg.pgproto.pgproto import UUID as PgUUID
 
-from analytics_graph.eventstore.records import NewEvent
+from analytics_graph.eventstore.formats import (
+    AGE_RANGE_CODES,
+    COMPACT,
+    EVENT_ID,
+    GENDER_CODES,
+    NO_FORMAT_COLUMNS,
+    SOURCE_CODES,
+    FactRow,
+    expand,
+)
 from analytics_graph.ingest import wire
 from analytics_graph.ingest.facts import FactsCache, VideoFacts
 from analytics_graph.ingest.rejections import Invalid
@@ -40,10 +57,22 @@ def parse_uuid(text: str, field: str) -> UUID:
 
 
 class CanonicalIds:
-    """Canonical UUID text of account and video ids as sent, memoised."""
+    """Canonical UUID text of account and video ids as sent, and the UUIDs of canonical
+    texts, memoised."""
 
     def __init__(self) -> None:
         self._known: dict[str, str] = {}
+        self._uuids: dict[str, UUID] = {}
+
+    def uuid(self, canonical: str) -> UUID:
+        """The UUID of a canonical id (the facts' own ids)."""
+        found = self._uuids.get(canonical)
+        if found is None:
+            found = PgUUID(canonical)
+            if len(self._uuids) >= MAX_CANONICAL_CACHE:
+                self._uuids.clear()
+            self._uuids[canonical] = found
+        return found
 
     def __call__(self, text: str, field: str) -> str:
         """Raises :class:`Invalid` naming ``field`` when ``text`` is not a UUID."""
@@ -118,23 +147,48 @@ class BatchContext:
         return account
 
 
-def _attributes(given: wire.Attributes) -> dict[str, str]:
-    out: dict[str, str] = {}
-    if given.country is not None:
-        out["country"] = given.country.upper()
-    if given.gender is not None:
-        out["gender"] = given.gender
-    if given.age_range is not None:
-        out["ageRange"] = given.age_range
-    return out
+_NO_ATTRIBUTES: Final = (None, None, None)
 
 
-def _row(stream_id: str, event_id: UUID, moment: datetime, data: Any) -> NewEvent:
-    # Positional: a third cheaper than keywords for this frozen dataclass, per event.
-    return NewEvent(stream_id, data["type"], None, event_id, moment, orjson.dumps(data).decode())
+def _attributes(given: wire.Attributes | None) -> tuple[str | None, int | None, int | None]:
+    """``viewer`` / ``follower`` as the columns ``country``, ``gender``, ``age_range``."""
+    if given is None:
+        return _NO_ATTRIBUTES
+    country = given.country
+    return (
+        None if country is None else country.upper(),
+        GENDER_CODES.get(given.gender),  # type: ignore[arg-type]
+        AGE_RANGE_CODES.get(given.age_range),  # type: ignore[arg-type]
+    )
 
 
-def _view(event: wire.View, event_id: UUID, ctx: BatchContext) -> NewEvent:
+_DECIMALS: dict[float, Decimal] = {}  # watch times repeat (players report coarse steps)
+MAX_DECIMALS: Final = 100_000
+
+
+def _watched(seconds: float) -> Decimal | None:
+    """``watchedSeconds`` as the ``numeric`` column holds it (the digits and the scale
+    of its JSON, as ``formats.compact`` makes it), ``None`` for ``-0.0`` (which the
+    column cannot give back)."""
+    known = _DECIMALS.get(seconds)
+    if known is not None and seconds:  # 0.0 and -0.0 are one key
+        return known
+    if math.copysign(1, seconds) < 0:
+        return None
+    number = Decimal(orjson.dumps(seconds).decode())
+    if len(_DECIMALS) >= MAX_DECIMALS:
+        _DECIMALS.clear()
+    _DECIMALS[seconds] = number
+    return number
+
+
+def _as_json(row: FactRow, **extra: Any) -> FactRow:
+    """``row`` in format 1: its payload (with ``extra`` keys) as JSON text in ``data``."""
+    text = orjson.dumps(expand(row) | extra).decode()
+    return (row[0], None, row[2], row[EVENT_ID], row[4], text, None, *NO_FORMAT_COLUMNS)
+
+
+def _view(event: wire.View, event_id: UUID, ctx: BatchContext) -> FactRow:
     moment = ctx.moment(event)
     video = ctx.live_video(event.video_id, "videoId", moment)
     watched = event.watched_seconds
@@ -144,94 +198,80 @@ def _view(event: wire.View, event_id: UUID, ctx: BatchContext) -> NewEvent:
             f"{watched} is more than {LOOP_FACTOR} times the video's length"
             f" ({video.duration_seconds} s)",
         )
-    if event.search_term is not None and event.source != "SEARCH":
-        reason = f"is only allowed with source SEARCH (source is {event.source})"
-        raise Invalid("searchTerm", reason)
+    source, term = event.source, event.search_term
+    if term is not None and source != "SEARCH":
+        raise Invalid("searchTerm", f"is only allowed with source SEARCH (source is {source})")
     completed = event.completed
-    data = {
-        "eventId": str(event_id),
-        "type": "view",
-        "occurredAt": moment,
-        "videoId": video.id,
-        "accountId": video.account_id,
-        "viewerId": event.viewer_id,
-        "watchedSeconds": watched,
-        "completed": watched >= video.duration_seconds if completed is None else completed,
-        "source": event.source,
-    }
-    if event.search_term is not None:
-        data["searchTerm"] = event.search_term
-    if event.viewer is not None:
-        data["viewer"] = _attributes(event.viewer)
-    return _row(video.id, event_id, moment, data)
+    if completed is None:
+        completed = watched >= video.duration_seconds
+    number = _watched(watched)
+    viewer = _attributes(event.viewer)
+    row = (
+        video.id, None, "view", event_id, moment, None, None, COMPACT,
+        ctx.canonical.uuid(video.account_id), event.viewer_id, number, completed,
+        SOURCE_CODES[source], term, None, None, *viewer,
+    )  # fmt: skip
+    if number is not None and (event.viewer is None or viewer != _NO_ATTRIBUTES):
+        return row
+    extra: dict[str, Any] = {} if number is not None else {"watchedSeconds": watched}
+    if event.viewer is not None and viewer == _NO_ATTRIBUTES:
+        extra["viewer"] = {}  # given without attributes
+    return _as_json(row, **extra)
 
 
-def _user_on_video(kind: str) -> Callable[[Any, UUID, BatchContext], NewEvent]:
-    def convert(event: wire.Like | wire.Share, event_id: UUID, ctx: BatchContext) -> NewEvent:
+def _user_on_video(kind: str) -> Callable[[Any, UUID, BatchContext], FactRow]:
+    def convert(event: wire.Like | wire.Share, event_id: UUID, ctx: BatchContext) -> FactRow:
         moment = ctx.moment(event)
         video = ctx.live_video(event.video_id, "videoId", moment)
-        data = {
-            "eventId": str(event_id),
-            "type": kind,
-            "occurredAt": moment,
-            "videoId": video.id,
-            "accountId": video.account_id,
-            "userId": event.user_id,
-        }
-        if isinstance(event, wire.Share) and event.channel is not None:
-            data["channel"] = event.channel
-        return _row(video.id, event_id, moment, data)
+        channel = event.channel if isinstance(event, wire.Share) else None
+        return (
+            video.id, None, kind, event_id, moment, None, None, COMPACT,
+            ctx.canonical.uuid(video.account_id), event.user_id, None, None, None, None,
+            channel, None, None, None, None,
+        )  # fmt: skip
 
     return convert
 
 
-def _profile_view(event: wire.ProfileView, event_id: UUID, ctx: BatchContext) -> NewEvent:
-    moment = ctx.moment(event)
-    account = ctx.account(event.account_id)
-    data = {
-        "eventId": str(event_id),
-        "type": "profileView",
-        "occurredAt": moment,
-        "accountId": account,
-        "viewerId": event.viewer_id,
-    }
-    return _row(account, event_id, moment, data)
+def _account_row(kind: str, account: str, event_id: UUID, moment: datetime, user: str) -> FactRow:
+    return (
+        account, None, kind, event_id, moment, None, None, COMPACT,
+        None, user, None, None, None, None, None, None, None, None, None,
+    )  # fmt: skip
 
 
-def _follow(event: wire.Follow, event_id: UUID, ctx: BatchContext) -> NewEvent:
+def _profile_view(event: wire.ProfileView, event_id: UUID, ctx: BatchContext) -> FactRow:
     moment = ctx.moment(event)
     account = ctx.account(event.account_id)
-    data = {
-        "eventId": str(event_id),
-        "type": "follow",
-        "occurredAt": moment,
-        "accountId": account,
-        "followerId": event.follower_id,
-    }
+    return _account_row("profileView", account, event_id, moment, event.viewer_id)
+
+
+def _follow(event: wire.Follow, event_id: UUID, ctx: BatchContext) -> FactRow:
+    moment = ctx.moment(event)
+    account = ctx.account(event.account_id)
+    via = None
     if event.via_video_id is not None:
         video = ctx.live_video(event.via_video_id, "viaVideoId", moment)
         if video.account_id != account:
             raise Invalid("viaVideoId", f"video {video.id} is not a video of account {account}")
-        data["viaVideoId"] = video.id
-    if event.follower is not None:
-        data["follower"] = _attributes(event.follower)
-    return _row(account, event_id, moment, data)
+        via = ctx.canonical.uuid(video.id)
+    follower = _attributes(event.follower)
+    row = (
+        account, None, "follow", event_id, moment, None, None, COMPACT,
+        None, event.follower_id, None, None, None, None, None, via, *follower,
+    )  # fmt: skip
+    if follower == _NO_ATTRIBUTES and event.follower is not None:
+        return _as_json(row, follower={})
+    return row
 
 
-def _unfollow(event: wire.Unfollow, event_id: UUID, ctx: BatchContext) -> NewEvent:
+def _unfollow(event: wire.Unfollow, event_id: UUID, ctx: BatchContext) -> FactRow:
     moment = ctx.moment(event)
     account = ctx.account(event.account_id)
-    data = {
-        "eventId": str(event_id),
-        "type": "unfollow",
-        "occurredAt": moment,
-        "accountId": account,
-        "followerId": event.follower_id,
-    }
-    return _row(account, event_id, moment, data)
+    return _account_row("unfollow", account, event_id, moment, event.follower_id)
 
 
-CONVERTERS: Final[dict[type[Any], Callable[[Any, UUID, BatchContext], NewEvent]]] = {
+CONVERTERS: Final[dict[type[Any], Callable[[Any, UUID, BatchContext], FactRow]]] = {
     wire.View: _view,
     wire.Like: _user_on_video("like"),
     wire.Unlike: _user_on_video("unlike"),
@@ -244,7 +284,9 @@ CONVERTERS: Final[dict[type[Any], Callable[[Any, UUID, BatchContext], NewEvent]]
 }
 
 
-def to_new_event(event: wire.EngagementEvent, ctx: BatchContext) -> NewEvent:
-    """The log row of ``event``; raises :class:`Invalid` when the facts refuse it."""
+def to_row(event: wire.EngagementEvent, ctx: BatchContext) -> FactRow:
+    """The log row of ``event`` (the values of ``COPY_COLUMNS``: format 2, or format 1
+    when the columns cannot give its payload back); raises :class:`Invalid` when the
+    facts refuse it."""
     event_id = parse_uuid(event.event_id, "eventId")
     return CONVERTERS[type(event)](event, event_id, ctx)

@@ -17,11 +17,12 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence, Set
 from datetime import datetime
+from operator import itemgetter
 from typing import Final
 from uuid import UUID
 
 from analytics_graph.config import Settings
-from analytics_graph.eventstore.records import NewEvent
+from analytics_graph.eventstore.formats import EVENT_ID, FactRow
 from analytics_graph.eventstore.store import EventStore
 from analytics_graph.ingest.facts import FactsCache
 from analytics_graph.ingest.outcome import IngestOutcome
@@ -31,6 +32,7 @@ from analytics_graph.ingest.vocabulary import DEFAULT_MAX_BATCH, MAX_LINE_BYTES
 from analytics_graph.observability import metrics
 
 DEFAULT_REMEMBERED: Final = 1_000_000  # ids; about 100 MB at most
+_event_id = itemgetter(EVENT_ID)
 
 
 class StoredIds:
@@ -52,24 +54,23 @@ class StoredIds:
         """The remembered ids (read-only view; a set, for fast membership tests)."""
         return self._ids
 
-    async def settled(self, events: Sequence[NewEvent]) -> None:
-        """Waits for the appends in flight (of this ingestor) that carry some of the
-        ids of ``events``. Then those ids are either stored (and known here) or not,
-        and an optimistic append of the rest does not collide with them: a collision
-        makes PostgreSQL wait for the other transaction and the loser redo its batch.
+    async def settled(self, ids: Sequence[UUID]) -> None:
+        """Waits for the appends in flight (of this ingestor) that carry some of ``ids``.
+        Then those ids are either stored (and known here) or not, and an optimistic
+        append of the rest does not collide with them: a collision makes PostgreSQL
+        wait for the other transaction and the loser redo its batch.
         (Correctness never depends on this: ``append_bulk`` handles races.)"""
         if not self._writing:
             return
-        ids = {e.event_id for e in events}
         found = [done for writing, done in self._writing if not writing.isdisjoint(ids)]
         if found:
             await asyncio.wait(found)
 
     @contextlib.contextmanager
-    def writing(self, events: Sequence[NewEvent]) -> Iterator[None]:
-        """Marks the ids of ``events`` as being appended while the block runs."""
+    def writing(self, ids: Sequence[UUID]) -> Iterator[None]:
+        """Marks ``ids`` as being appended while the block runs."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        entry = ({e.event_id for e in events if e.event_id is not None}, done)
+        entry = (set(ids), done)
         self._writing.append(entry)
         try:
             yield
@@ -77,8 +78,8 @@ class StoredIds:
             done.set_result(None)
             self._writing = [other for other in self._writing if other is not entry]
 
-    def add(self, events: Sequence[NewEvent]) -> None:
-        batch = [e.event_id for e in events if e.event_id is not None]
+    def add(self, ids: Sequence[UUID]) -> None:
+        batch = list(ids)
         self._ids.update(batch)
         self._batches.append(batch)
         while len(self._ids) > self.limit and self._batches:
@@ -148,23 +149,26 @@ class Ingestor:
         rejections = tuple(validation.rejections)
         whole = any(r.index is None for r in rejections)
         if rejections and (whole or not skip_invalid):
-            valid = len(validation.events)
+            valid = len(validation.rows)
             return IngestOutcome(validation.size, 0, 0, rejections, True, valid)
-        events, known = validation.events, 0
+        rows, known = validation.rows, 0
+        ids = list(map(_event_id, rows))
         if self.stored is not None:
-            await self.stored.settled(events)
+            await self.stored.settled(ids)
             stored = self.stored.ids
-            events = [e for e in validation.events if e.event_id not in stored]
-            known = len(validation.events) - len(events)
-        if not events:
+            if not stored.isdisjoint(ids):
+                rows = [row for row in rows if row[EVENT_ID] not in stored]
+                ids = list(map(_event_id, rows))
+            known = len(validation.rows) - len(rows)
+        if not rows:
             return IngestOutcome(validation.size, 0, known, rejections)
         started = time.perf_counter()
-        writing = self.stored.writing(events) if self.stored is not None else None
+        writing = self.stored.writing(ids) if self.stored is not None else None
         with writing or contextlib.nullcontext():
-            result = await self.store.append_bulk(events, optimistic=self.stored is not None)
+            result = await self.store.append_rows(rows, optimistic=self.stored is not None)
         metrics.APPEND_SECONDS.observe(time.perf_counter() - started)
         if self.stored is not None:
-            self.stored.add(events)
+            self.stored.add(ids)
         return IngestOutcome(
             validation.size,
             result.accepted,
@@ -178,9 +182,9 @@ def merged(validations: Sequence[Validation]) -> Validation:
     """One validation holding the events and rejections of ``validations``, in order."""
     if len(validations) == 1:
         return validations[0]
-    events: list[NewEvent] = []
+    rows: list[FactRow] = []
     rejections: list[Rejection] = []
     for validation in validations:
-        events.extend(validation.events)
+        rows.extend(validation.rows)
         rejections.extend(validation.rejections)
-    return Validation(sum(v.size for v in validations), events, rejections)
+    return Validation(sum(v.size for v in validations), rows, rejections)

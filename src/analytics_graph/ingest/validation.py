@@ -4,10 +4,9 @@ Two passes: first each event is decoded and checked on its own (structure,
 types, ranges; :mod:`wire`), collecting the accounts and videos the batch
 refers to; then their facts are refreshed from the log in one query
 (:class:`FactsCache`) and each event is checked against them and normalised
-into a :class:`NewEvent` of docs/log-format.md (:mod:`normalise`).
-
-A :class:`NewEvent` made here carries its ``data`` as JSON text (``str``),
-which :meth:`EventStore.append_bulk` stores as is.
+into a row of docs/log-format.md, in the form :meth:`EventStore.append_rows`
+copies (:mod:`normalise`). :attr:`Validation.events` gives the same events as
+:class:`NewEvent` objects (``data`` as JSON text), for whoever wants them.
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ from typing import cast
 import msgspec
 import orjson
 
+from analytics_graph.eventstore.formats import FactRow, as_new_event
 from analytics_graph.eventstore.records import NewEvent
 from analytics_graph.eventstore.store import EventStore
 from analytics_graph.ingest import storable, wire
@@ -30,7 +30,7 @@ from analytics_graph.ingest.normalise import (
     BatchContext,
     CanonicalIds,
     account_subjects,
-    to_new_event,
+    to_row,
 )
 from analytics_graph.ingest.rejections import Invalid, Rejection, from_msgspec
 from analytics_graph.ingest.vocabulary import DEFAULT_MAX_BATCH, MAX_LINE_BYTES
@@ -48,19 +48,25 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class Validation:
-    """A batch after validation: its valid events (in input order) and its rejections.
+    """A batch after validation: its valid events as rows of the log (in input order)
+    and its rejections.
 
     ``rejections`` are sorted by index; a rejection with ``index`` ``None``
     refuses the batch as a whole (it was too large) and then nothing was checked.
     """
 
     size: int
-    events: list[NewEvent] = field(default_factory=list)
+    rows: list[FactRow] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.rejections
+
+    @property
+    def events(self) -> list[NewEvent]:
+        """The valid events as :class:`NewEvent` objects (made on each call)."""
+        return [as_new_event(row) for row in self.rows]
 
 
 @dataclass(slots=True)
@@ -204,7 +210,7 @@ class Validator:
     async def _finish(self, size: int, decoded: _Decoded) -> Validation:
         await self.facts.refresh(self.store, self.canonical.all_valid(decoded.subjects))
         ctx = BatchContext(self.facts, self.canonical, self.clock())
-        valid: list[NewEvent] = []
+        valid: list[FactRow] = []
         rejections = decoded.rejections
         events, indices = decoded.events, decoded.indices
         for start in range(0, len(events), YIELD_EVERY):
@@ -220,12 +226,12 @@ def _convert(
     events: list[wire.EngagementEvent],
     indices: list[int],
     ctx: BatchContext,
-    valid: list[NewEvent],
+    valid: list[FactRow],
     rejections: list[Rejection],
 ) -> None:
     for index, event in zip(indices, events, strict=True):
         try:
-            valid.append(to_new_event(event, ctx))
+            valid.append(to_row(event, ctx))
         except Invalid as exc:
             rejections.append(exc.at(index))
 
