@@ -465,9 +465,12 @@ async def rounds(args: argparse.Namespace) -> None:
                     stack.enter_context(hub.joined(key, caller, send))
                 await asyncio.gather(*(g.opening for g in hub.groups.values() if g.opening))
                 position = await store.last_position()
+                engine = hub.schema.engine
+                compiled = engine.compiled_answers
                 for _ in range(args.rounds):
                     hub._changed = dict.fromkeys(hub.groups.values(), position)
                     await hub._round()
+                compiled = engine.compiled_answers - compiled
                 answered = dict(payloads)
                 for group in hub.groups.values():  # the engine's normal execution
                     group.compiled = None
@@ -482,8 +485,9 @@ async def rounds(args: argparse.Namespace) -> None:
                 f" {len(kept)} rounds, process CPU per round p50 {cpu:.0f} ms"
                 f" ({cpu * 1000 / questions:.0f} us per question), of which publishing"
                 f" {percentile([r.publishing_cpu for r in kept], 0.5):.0f} ms; statements"
-                f" {kept[0].statements}; payloads equal to the normal execution's:"
-                f" {same} of {len(payloads)}"
+                f" {kept[0].statements}; answered by compiled operations"
+                f" {compiled} of {questions * args.rounds}; payloads equal to the normal"
+                f" execution's: {same} of {len(payloads)}"
             )
         await pool.close()
 

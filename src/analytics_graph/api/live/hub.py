@@ -403,7 +403,7 @@ class Hub:
         changed, self._changed = self._changed, {}
         requirement, self._requirement = self._requirement, {}
         self._wake.clear()
-        shared = Context(self.services, None, PoolSession(self.services.pool))
+        shared = Context(self.services, None, PoolSession(self.services.pool), many=True)
         shared.renew(requirement)  # one session and one set of loaders for the round
         groups = [g for g in changed if g.watch.update is not None]
         if not groups:  # those that changed have ended meanwhile
