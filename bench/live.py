@@ -465,12 +465,12 @@ async def rounds(args: argparse.Namespace) -> None:
                     stack.enter_context(hub.joined(key, caller, send))
                 await asyncio.gather(*(g.opening for g in hub.groups.values() if g.opening))
                 position = await store.last_position()
-                engine = hub.schema.engine
-                compiled = engine.compiled_answers
+                engine = hub.schema.engine  # a baseline's engine may have no count
+                compiled = getattr(engine, "compiled_answers", 0)
                 for _ in range(args.rounds):
                     hub._changed = dict.fromkeys(hub.groups.values(), position)
                     await hub._round()
-                compiled = engine.compiled_answers - compiled
+                compiled = getattr(engine, "compiled_answers", 0) - compiled
                 answered = dict(payloads)
                 for group in hub.groups.values():  # the engine's normal execution
                     group.compiled = None
