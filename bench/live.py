@@ -464,6 +464,7 @@ async def rounds(args: argparse.Namespace) -> None:
                     send = functools.partial(sink, f"{account} {query}")
                     stack.enter_context(hub.joined(key, caller, send))
                 await asyncio.gather(*(g.opening for g in hub.groups.values() if g.opening))
+                opened_rss = Usage(os.getpid()).rss_mb()
                 position = await store.last_position()
                 engine = hub.schema.engine  # a baseline's engine may have no count
                 compiled = getattr(engine, "compiled_answers", 0)
@@ -487,7 +488,8 @@ async def rounds(args: argparse.Namespace) -> None:
                 f" {percentile([r.publishing_cpu for r in kept], 0.5):.0f} ms; statements"
                 f" {kept[0].statements}; answered by compiled operations"
                 f" {compiled} of {questions * args.rounds}; payloads equal to the normal"
-                f" execution's: {same} of {len(payloads)}"
+                f" execution's: {same} of {len(payloads)}; RSS with the questions open"
+                f" {opened_rss:.0f} MB"
             )
         await pool.close()
 
