@@ -3,6 +3,7 @@
     python -m bench.live subscriptions --accounts 100 --per-account 10 --seconds 15
     python -m bench.live subscriptions --accounts 1 --per-account 1000      # all on one account
     python -m bench.live webhooks --accounts 50 --seconds 15
+    python -m bench.live rounds --accounts 1000 --per-account 10 --rounds 20   # CPU only
 
 A fresh database on ``ANALYTICS_GRAPH_BENCH_DATABASE_URL`` (default: the local test
 server) gets a simulated world; the server runs in a process of its own (its CPU
@@ -10,8 +11,11 @@ and RSS are read from /proc). Subscribers (real graphql-transport-ws clients, th
 ``websockets`` package) ask one of three selections of their account's metrics;
 an ingest loop records views spread over the accounts at ``--rate`` events/s.
 Delay: from the commit of the batch holding an update's position to the update's
-receipt. Webhooks: one endpoint per account (``METRICS_CHANGED``, interval
-``--interval``) to a local receiver; delay from commit to receipt.
+receipt. ``rounds``: the same questions, without sockets or ingest, in this process: the CPU of
+the hub's rounds (every question changed), and whether their payloads are those of the
+engine's normal execution (run after them). Webhooks: one endpoint per account
+(``METRICS_CHANGED``, interval ``--interval``) to a local receiver; delay from commit to
+receipt.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import argparse
 import asyncio
 import bisect
 import contextlib
+import functools
 import os
 import resource
 import signal
@@ -425,6 +430,70 @@ async def subscriptions(args: argparse.Namespace) -> None:
         await pool.close()
 
 
+async def rounds(args: argparse.Namespace) -> None:
+    """The hub's rounds in this process (members whose send does nothing): CPU per
+    round and per question, while nothing else runs."""
+    from starlette.datastructures import Secret
+
+    from analytics_graph.api.live.hub import Hub, key_of
+    from analytics_graph.app import create_app
+    from analytics_graph.auth import Caller
+    from analytics_graph.config import Settings
+
+    payloads: dict[str, str] = {}
+
+    async def sink(name: str, payload: str) -> None:
+        payloads[name] = payload
+
+    async with database(args.database) as url:
+        world, store, pool = await world_in(url, args.accounts)
+        scratch = Path(f"/tmp/bench-live-{os.getpid()}")
+        settings = Settings(database_url=url, secret=Secret(SECRET), data_dir=scratch)
+        app = create_app(settings)
+        async with app.router.lifespan_context(app):
+            await caught_up(store)
+            hub: Hub = app.state.graphql.websocket.hub
+            accounts = [str(a.id) for a in world.accounts]
+            count = args.accounts * args.per_account
+            with contextlib.ExitStack() as stack:
+                for i in range(count):
+                    account = accounts[i % len(accounts)]
+                    query = SELECTIONS[(i // len(accounts)) % len(SELECTIONS)]
+                    caller = Caller(Role.CREATOR, uuid.UUID(account))
+                    key = key_of(query, {"id": account}, None, caller)
+                    send = functools.partial(sink, f"{account} {query}")
+                    stack.enter_context(hub.joined(key, caller, send))
+                await asyncio.gather(*(g.opening for g in hub.groups.values() if g.opening))
+                opened_rss = Usage(os.getpid()).rss_mb()
+                position = await store.last_position()
+                engine = hub.schema.engine  # a baseline's engine may have no count
+                compiled = getattr(engine, "compiled_answers", 0)
+                for _ in range(args.rounds):
+                    hub._changed = dict.fromkeys(hub.groups.values(), position)
+                    await hub._round()
+                compiled = getattr(engine, "compiled_answers", 0) - compiled
+                answered = dict(payloads)
+                for group in hub.groups.values():  # the engine's normal execution
+                    group.compiled = None
+                hub._changed = dict.fromkeys(hub.groups.values(), position)
+                await hub._round()
+                same = sum(answered[k] == v for k, v in payloads.items())
+            kept = list(hub.rounds)[1:-1]  # the first one warms the caches
+            questions = kept[0].questions
+            cpu = percentile([r.cpu for r in kept], 0.5)
+            print(
+                f"rounds of {questions} questions ({count} members, {args.accounts} accounts):"
+                f" {len(kept)} rounds, process CPU per round p50 {cpu:.0f} ms"
+                f" ({cpu * 1000 / questions:.0f} us per question), of which publishing"
+                f" {percentile([r.publishing_cpu for r in kept], 0.5):.0f} ms; statements"
+                f" {kept[0].statements}; answered by compiled operations"
+                f" {compiled} of {questions * args.rounds}; payloads equal to the normal"
+                f" execution's: {same} of {len(payloads)}; RSS with the questions open"
+                f" {opened_rss:.0f} MB"
+            )
+        await pool.close()
+
+
 async def idle_memory(args: argparse.Namespace) -> None:
     """RSS of the server with 0 and with N idle subscribers (one account, one selection)."""
     raise_open_files()
@@ -519,7 +588,9 @@ async def webhooks(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=["subscriptions", "idle", "webhooks", "serve", "clients"])
+    parser.add_argument(
+        "mode", choices=["subscriptions", "idle", "webhooks", "serve", "clients", "rounds"]
+    )
     parser.add_argument("rest", nargs="*")
     parser.add_argument("--accounts", type=int, default=100)
     parser.add_argument("--per-account", type=int, default=10)
@@ -527,6 +598,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=2_000)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--interval", type=float, default=0.25)
+    parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--client-processes", type=int, default=3)
     parser.add_argument(
         "--database",
@@ -541,7 +613,12 @@ def main() -> None:
     if args.mode == "clients":
         clients(int(args.rest[0]), Path(args.rest[1]), Path(args.rest[2]))
         return
-    runner: Any = {"subscriptions": subscriptions, "idle": idle_memory, "webhooks": webhooks}
+    runner: Any = {
+        "subscriptions": subscriptions,
+        "idle": idle_memory,
+        "webhooks": webhooks,
+        "rounds": rounds,
+    }
     asyncio.run(runner[args.mode](args))
 
 

@@ -72,8 +72,10 @@ def days(start: date, end: date) -> tuple[date, ...]:
     return tuple(start + timedelta(days=i) for i in range((end - start).days + 1))
 
 
+@lru_cache(maxsize=4096)
 def previous_period(start: date, end: date) -> tuple[date, date]:
-    """The equal-length range ending the day before ``start``."""
+    """The equal-length range ending the day before ``start`` (remembered, as
+    :func:`metric` asks for it for every metric of every account)."""
     length = end - start
     previous_end = start - timedelta(days=1)
     return previous_end - length, previous_end
@@ -88,14 +90,15 @@ def series(values: Mapping[date, int], start: date, end: date) -> list[DailyValu
 def metric(values: Mapping[date, int], start: date, end: date) -> Metric:
     """A :class:`Metric` over ``start .. end`` from per-day values (which must cover
     the previous period too)."""
-    previous_start, previous_end = previous_period(start, end)
-    return Metric(
-        total=sum(v for d, v in values.items() if start <= d <= end),
-        previous_total=sum(v for d, v in values.items() if previous_start <= d <= previous_end),
-        values=values,
-        start=start,
-        end=end,
-    )
+    previous_start = previous_period(start, end)[0]
+    total = previous_total = 0
+    for day, value in values.items():  # one pass (the previous period ends before start)
+        if day >= start:
+            if day <= end:
+                total += value
+        elif day >= previous_start:
+            previous_total += value
+    return Metric(total, previous_total, values, start, end)
 
 
 NO_METRIC: Final = Metric(0, 0, {}, date.min + timedelta(days=1), date.min)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -50,12 +49,19 @@ async def overviews(
         WHERE account_id = ANY($1::uuid[]) AND day BETWEEN $2 AND $3
     """
     rows = await conn.fetch(qualify(sql, SCHEMA), list(account_ids), previous_start, end)
-    per_day: dict[UUID, dict[str, dict[date, int]]] = {a: defaultdict(dict) for a in account_ids}
-    for row in rows:
-        days = per_day[row["account_id"]]
-        for name in METRICS:
-            days[name][row["day"]] = row[name]
+    # per account, one {day: count} per metric, in METRICS' order
+    per_day: dict[UUID, tuple[dict[date, int], ...]] = {
+        a: tuple({} for _ in METRICS) for a in account_ids
+    }
+    for account_id, day, *counts in rows:
+        for values, count in zip(per_day[account_id], counts, strict=True):
+            values[day] = count
     return {
-        a: AccountOverview(**{name: metric(per_day[a][name], start, end) for name in METRICS})
+        a: AccountOverview(
+            **{
+                name: metric(values, start, end)
+                for name, values in zip(METRICS, per_day[a], strict=True)
+            }
+        )
         for a in account_ids
     }

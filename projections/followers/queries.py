@@ -94,11 +94,11 @@ def _growth(rows: Iterable[tuple[date | None, int, int]], start: date, end: date
             before = int(gained_that_day)
         else:
             gained[day], lost[day] = int(gained_that_day), int(lost_that_day)
-    running, growth = before, []
+    running, growth, new = before, [], tuple.__new__  # a named tuple's __new__ minus its frame
     for day in days(previous_start, end):
         running += gained.get(day, 0) - lost.get(day, 0)
         if day >= start:
-            growth.append(DailyValue(day, running))
+            growth.append(new(DailyValue, (day, running)))
     in_range = [d for d in gained if d >= start]
     return FollowerGrowth(
         total=running,

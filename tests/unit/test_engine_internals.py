@@ -5,18 +5,23 @@ naming it, instead of somewhere deep in an answer."""
 from __future__ import annotations
 
 import inspect
+from collections.abc import AsyncGenerator
 
 import strawberry
 from graphql import GraphQLSchema, create_source_event_stream
 from graphql.execution.collect_fields import FragmentDetails
 from graphql.execution.executor import Executor
 from graphql.type.definition import GraphQLResolveInfoHelpers
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema import (
+    StrawberryGraphQLCoreExecutionContext,
+    _OperationContextAwareGraphQLResolveInfo,
+)
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
+from strawberry.types.arguments import convert_arguments
 from strawberry.types.execution import PreExecutionError
 
 from analytics_graph.api.engine.execution import DEFINITION
@@ -97,3 +102,39 @@ def test_the_websocket_protocol_runs_operations_through_schema_stream() -> None:
 def test_strawberrys_validation_rules_are_where_the_document_cache_imports_them() -> None:
     assert MaybeNullValidationRule.__name__ == "MaybeNullValidationRule"
     assert OneOfInputValidationRule.__name__ == "OneOfInputValidationRule"
+
+
+@strawberry.type
+class _Subscription:
+    @strawberry.subscription
+    async def ticks(self, start: int) -> AsyncGenerator[int, None]:
+        yield start
+
+
+def test_what_compiled_operations_call_has_the_shape_they_rely_on() -> None:
+    """``engine/compiled.py`` builds resolve infos from a template (a named tuple with
+    ``root_value`` and ``context``), converts arguments once with Strawberry's
+    ``convert_arguments``, asks the converter for a field's exception handlers, calls
+    a resolver's ``wrapped_func`` as Strawberry's wrapper does, and resolves a
+    subscription's field, in an event's execution, to the event itself."""
+    schema = strawberry.Schema(query=_Query, subscription=_Subscription)
+    fields = schema._schema.query_type.fields  # type: ignore[union-attr]
+    definition = fields["resolved"].extensions[DEFINITION]
+    resolver = definition.base_resolver
+    assert resolver.self_parameter is not None and resolver.info_parameter is not None
+    assert resolver.parent_parameter is None and resolver.root_parameter is None
+    assert callable(resolver.wrapped_func)
+    assert not schema.schema_converter._get_field_exception_handlers(definition)
+    assert list(inspect.signature(convert_arguments).parameters)[:4] == [
+        "value",
+        "arguments",
+        "scalar_registry",
+        "config",
+    ]
+    assert schema.config.info_class is strawberry.Info
+    info_fields = _OperationContextAwareGraphQLResolveInfo._fields
+    assert "root_value" in info_fields and "context" in info_fields
+    ticks = schema._schema.subscription_type.fields["ticks"]  # type: ignore[union-attr]
+    assert ticks.subscribe is not None
+    event = object()
+    assert ticks.resolve is not None and ticks.resolve(event, None, start=1) is event

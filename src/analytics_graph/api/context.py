@@ -47,12 +47,15 @@ class Context:
     not describe the log's head, so such an answer is never cached."""
     live: Watch | None = None
     """Set when the hub runs this subscription (``api/live``): see ``Watch``."""
+    many: bool = False
+    """Set on the context of a round of shared subscriptions, whose loaders the
+    round's questions share (``Loaders(shared=True)``)."""
     _loaders: Loaders | None = None
 
     @property
     def loaders(self) -> Loaders:
         if self._loaders is None:
-            self._loaders = Loaders(self.session)
+            self._loaders = Loaders(self.session, shared=self.many)
         return self._loaders
 
     written: int | None = None

@@ -25,6 +25,8 @@ from analytics_graph.replication.log import read_log
 
 def as_uuid(id: object) -> UUID | None:
     """The UUID an id names, or ``None`` (no such id can exist)."""
+    if isinstance(id, UUID):
+        return id
     try:
         return UUID(str(id))
     except ValueError:

@@ -144,7 +144,7 @@ class Subscription:
             raise UnknownId(account_id)
 
         async def update(position: int) -> AccountMetricsUpdate | None:
-            fresh = await visible_account(info, caller, account_id)
+            fresh = await visible_account(info, caller, account.uuid)
             if fresh is None:
                 return None
             return AccountMetricsUpdate(
@@ -165,7 +165,7 @@ class Subscription:
             raise UnknownId(video_id)
 
         async def update(position: int) -> VideoMetricsUpdate | None:
-            fresh = await visible_video(info, caller, video_id)
+            fresh = await visible_video(info, caller, video.entity.id)
             if fresh is None:
                 return None
             return VideoMetricsUpdate(video_id=fresh.id, position=Position(position), video=fresh)

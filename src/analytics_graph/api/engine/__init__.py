@@ -7,6 +7,7 @@ extension); this package is the only place that uses them, and
 ``tests/unit/test_engine_internals.py`` fails loudly when one changes shape.
 """
 
+from analytics_graph.api.engine.compiled import Compiled
 from analytics_graph.api.engine.documents import DocumentCache, Prepared
 from analytics_graph.api.engine.execute import Engine, Event
 from analytics_graph.api.engine.execution import Completion
@@ -16,6 +17,7 @@ from analytics_graph.api.engine.served import Served
 
 __all__ = [
     "AnalyticsSchema",
+    "Compiled",
     "Completion",
     "DocumentCache",
     "Engine",

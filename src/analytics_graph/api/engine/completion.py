@@ -158,8 +158,12 @@ class Completions:
         attribute can be named in code)."""
         if shape is None or not attribute.isidentifier() or keyword.iskeyword(attribute):
             return Step(key, attribute)
-        made = self._kept(("shape", structure(shape)), lambda: self._shape(shape))
-        return Step(key, attribute, made, shape)
+        return Step(key, attribute, self.completer(shape), shape)
+
+    def completer(self, shape: Shape) -> Complete:
+        """The function completing a value of ``shape`` (``None`` included)."""
+        made: Complete = self._kept(("shape", structure(shape)), lambda: self._shape(shape))
+        return made
 
     def _kept(self, key: tuple[object, ...], make: Callable[[], Any]) -> Any:
         found = self._made.get(key)

@@ -50,7 +50,7 @@ from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.utils.aio import aclosing
 
 from analytics_graph.api.context import Context
-from analytics_graph.api.engine import AnalyticsSchema, Event
+from analytics_graph.api.engine import AnalyticsSchema, Compiled, Event
 from analytics_graph.api.live.watch import Watch
 from analytics_graph.api.reads.snapshots import PoolSession
 from analytics_graph.api.services import Services
@@ -224,6 +224,7 @@ class Group:
         self.context = Context(services, caller, PoolSession(services.pool), live=self.watch)
         self.variables: dict[str, Any] = orjson.loads(key.variables)
         self.document: Any = None
+        self.compiled: Compiled | None = None
         self.opening: asyncio.Task[None] | None = None
         self.executions = 0
 
@@ -238,7 +239,11 @@ class Group:
             outcome = await self._first_result()
         finally:
             if outcome is None and self.watch.update is not None:
-                self.document = self.hub.schema.documents.prepare(self.key.query).document
+                engine = self.hub.schema.engine
+                self.document = engine.documents.prepare(self.key.query).document
+                self.compiled = engine.compile(
+                    self.document, self.variables, self.key.operation_name
+                )
                 self.hub.follow(self)
             else:
                 self.end(outcome)
@@ -269,6 +274,7 @@ class Group:
             self.variables,
             self.key.operation_name,
             partial(self.watch.update, position),
+            self.compiled,
         )
 
     def publish(self, result: CoreResult) -> None:
@@ -397,13 +403,18 @@ class Hub:
         changed, self._changed = self._changed, {}
         requirement, self._requirement = self._requirement, {}
         self._wake.clear()
-        shared = Context(self.services, None, PoolSession(self.services.pool))
+        shared = Context(self.services, None, PoolSession(self.services.pool), many=True)
         shared.renew(requirement)  # one session and one set of loaders for the round
         groups = [g for g in changed if g.watch.update is not None]
         if not groups:  # those that changed have ended meanwhile
             return
         with collector_paused():
             publishing = await self._answer(groups, changed, shared)
+            # The loop holds the finished executions (the gather's tasks and results)
+            # until this step of the task ends: let it end, so they go by reference
+            # counting before collections resume; else the next young collection
+            # traces them all (25 ms a round of 3,000 questions).
+            await asyncio.sleep(0)
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         statements = shared.session.statements
         self.rounds.append(Round(len(groups), statements, elapsed, cpu, publishing))
