@@ -15,11 +15,12 @@ horizon (the transactions running, the largest position) and keeps it; once
 every transaction running then has ended (seen at its next call), or at once when
 none was running, the whole log up to that largest position is final, holes and
 all, without reading a row. Counting costs about a microsecond a row, so a reader
-more than :data:`COUNT_AT_MOST` positions behind waits a moment for that proof
-instead (``blocked``), for at most :data:`PATIENCE` seconds (a long transaction
-elsewhere on the server delays the proof, not the count). A replay thus proves
-the log it catches up on in a few statements; counting is left for following a
-log being written.
+more than :data:`COUNT_AT_MOST` positions behind (at its first call, or as its
+last count showed) waits a moment for that proof instead (``blocked``), for at
+most :data:`PATIENCE` seconds (a long transaction elsewhere on the server delays
+the proof, not the count). A replay thus proves the log it catches up on in a few
+statements. Near the end it counts: a proof always lags a call behind the newest
+commits, and a count takes them at once.
 
 Every range proven final is recorded on the store (``EventStore.learn_final``);
 readers of the same store behind that mark (the other projections of a runner,
@@ -38,7 +39,8 @@ from analytics_graph.eventstore.snapshot import Horizon
 # reads the whole log (ORDER BY ... LIMIT over a log not analysed yet, as after a
 # bulk load, was planned as a sequential scan and a sort of every row, per batch).
 RUN_SQL = """
-SELECT count(*) AS n, max(position) AS last FROM events WHERE position > $1 AND position <= $1 + $2
+SELECT count(*) AS n, max(position) AS last, (SELECT max(position) FROM events) AS top
+FROM events WHERE position > $1 AND position <= $1 + $2
 """
 COUNT_AT_MOST = 20_000
 """Positions behind the log's end up to which a reader counts rather than waits."""
@@ -53,6 +55,8 @@ class RangeReader:
         self._store = store
         self._cursor = LogCursor(position)
         self._waiting = False
+        self._behind = True
+        """Far from the log's end at the last look (or not looked yet): prove first."""
 
     @property
     def position(self) -> int:
@@ -68,24 +72,28 @@ class RangeReader:
         """The next final range of at most ``limit`` events, or ``None`` when nothing
         new is final yet."""
         after, self._waiting = self._cursor.position, False
-        top = None if self._store.known_final > after else await self._prove()
+        if self._store.known_final <= after and self._behind:
+            top = await self._prove()
+            if top <= after:
+                return None  # nothing visible after `after`: no hole to wait at either
+            self._behind = top - after > COUNT_AT_MOST
+            self._waiting = self._behind and self._store.known_final <= after and self._patient()
+            if self._waiting:
+                return None
         known = self._store.known_final
         if known > after:  # proven final (here or by another reader): at most `limit`
             upto = min(known, after + limit)
             self._cursor = LogCursor(upto)
             return after, upto
-        assert top is not None
-        if top <= after:
-            return None  # nothing visible after `after`: no hole to wait at either
-        self._waiting = top - after > COUNT_AT_MOST and self._patient()
-        if self._waiting:
-            return None
         row = await self._store.pool.fetchrow(RUN_SQL, after, limit)
         assert row is not None
+        self._behind = (row["top"] or 0) - after > COUNT_AT_MOST
         if row["n"] and row["last"] - after == row["n"]:
             self._cursor = LogCursor(row["last"])
             self._store.learn_final(row["last"])
             return after, row["last"]
+        if not row["n"] and (row["top"] or 0) <= after:
+            return None  # nothing visible after `after`: no hole to wait at either
         span = await self._store.next_range(self._cursor, limit)
         if span is not None:
             self._store.learn_final(span[1])
