@@ -8,7 +8,9 @@ import asyncio
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pyarrow as pa
@@ -21,8 +23,9 @@ from analytics_graph.audit.merkle import root_from_inclusion
 from analytics_graph.audit.sealer import catch_up
 from analytics_graph.audit.verify import verify
 from analytics_graph.errors import ConcurrencyError
-from analytics_graph.eventstore import EventStore, LogCursor, NewEvent
+from analytics_graph.eventstore import BulkResult, EventStore, LogCursor, NewEvent
 from analytics_graph.eventstore import partitions as parts
+from analytics_graph.eventstore.store import _row
 from analytics_graph.types import Connection
 from tests.integration.audit_support import SIGNER
 from tests.integration.format_support import facts
@@ -152,13 +155,27 @@ async def until(pool: asyncpg.Pool, sql: str, unless: asyncio.Task[object] | Non
             await asyncio.sleep(0.02)
 
 
+Appender = Callable[[list[NewEvent]], Coroutine[Any, Any, BulkResult]]
 WAITING = "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = '{}'"
 
 
+def bulk_entry(store: EventStore, entry: str, optimistic: bool) -> Appender:
+    """``append_bulk`` of the events, or ``append_rows`` of their rows (the ingest's)."""
+    if entry == "rows":
+        return lambda events: store.append_rows([_row(e) for e in events], optimistic=optimistic)
+    return lambda events: store.append_bulk(events, optimistic=optimistic)
+
+
+@pytest.mark.parametrize("entry", ["bulk", "rows"])
 @pytest.mark.parametrize("optimistic", [False, True], ids=["checked", "optimistic"])
 @pytest.mark.parametrize("crossing", [False, True], ids=["after-the-boundary", "crossing-it"])
 async def test_two_open_appends_of_one_id_on_both_sides_of_a_boundary_store_it_once(
-    database_url: str, pool: asyncpg.Pool, store: EventStore, optimistic: bool, crossing: bool
+    database_url: str,
+    pool: asyncpg.Pool,
+    store: EventStore,
+    entry: str,
+    optimistic: bool,
+    crossing: bool,
 ) -> None:
     """The race no unique index sees: an append holding an id in events_1, not committed
     yet, while another stores the same id in the next partition (which it reached
@@ -172,13 +189,14 @@ async def test_two_open_appends_of_one_id_on_both_sides_of_a_boundary_store_it_o
         await blocker.start()
         await store.append([held], conn=other)  # BOUNDARY - 4, not committed
         # double at BOUNDARY - 3, then waits on the held id's index entry: open in events_1
-        first = asyncio.create_task(store.append_bulk([double, held], optimistic=optimistic))
+        append = bulk_entry(store, entry, optimistic)
+        first = asyncio.create_task(append([double, held]))
         await until(pool, WAITING.format("transactionid"))
         if not crossing:  # the log has moved on to the next partition
             await pool.execute("SELECT setval(pg_get_serial_sequence('events', 'position'), $1)",
                                BOUNDARY + 5)  # fmt: skip
         batch = [*fillers, double] if crossing else [double]  # fillers: BOUNDARY - 2 .. 0
-        second = asyncio.create_task(store.append_bulk(batch, optimistic=optimistic))
+        second = asyncio.create_task(append(batch))
         await until(pool, WAITING.format("advisory"), second)
         assert not second.done(), "the second append did not wait for the first"
         await blocker.rollback()
