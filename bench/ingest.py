@@ -53,6 +53,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,7 +64,7 @@ import asyncpg
 from analytics_graph.auth import Role, issue_token
 from analytics_graph.database import create_pool, scratch_database
 from analytics_graph.eventstore import EventStore, NewEvent
-from analytics_graph.eventstore.formats import COPY_COLUMNS
+from analytics_graph.eventstore.formats import COPY_COLUMNS, FactRow
 from analytics_graph.eventstore.schema import migrated_scratch
 from analytics_graph.eventstore.store import _row
 from analytics_graph.ingest import Ingestor
@@ -109,14 +110,16 @@ async def store_on(
 class LockingStore(EventStore):
     """``append_bulk`` with a table lock around each append (bench only)."""
 
-    async def _copy_new(
-        self, events: list[NewEvent], *, check: bool = True
+    async def _copy_fresh(
+        self,
+        ids: list[uuid.UUID | None],
+        fresh_of: Callable[[set[uuid.UUID]], list[FactRow]],
+        *,
+        check: bool,
     ) -> tuple[int, int | None]:
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("LOCK TABLE events IN EXCLUSIVE MODE")
-            ids = [e.event_id for e in events]
-            stored = await self._stored_ids(conn, ids) if check else set()
-            fresh = [_row(e) for e in events if e.event_id not in stored]
+            fresh = fresh_of(await self._stored_ids(conn, ids) if check else set())
             if fresh:
                 await conn.copy_records_to_table("events", records=fresh, columns=COPY_COLUMNS)
         return len(fresh), None

@@ -61,15 +61,19 @@ ON CONFLICT (video_id) DO NOTHING
 """
 
 
+def _adding(key: str, column: str) -> str:
+    """An upsert's conflict clause adding ``column`` to the stored row's."""
+    return f"ON CONFLICT ({key}) DO UPDATE SET {column} = t.{column} + EXCLUDED.{column}"
+
+
 def _statement(audience_ctes: str, *, empty: bool = False) -> str:
     """One read of the batch's views (`e`), then the audience fold (``audience_ctes``),
     the lifetime count and the retention histograms from it. Views always follow
     their video's publication in the log (ingest checks it), so the join with
     `videos` loses none. Into ``empty`` tables, rows are inserted without the
     conflict checks of an upsert."""
-    add = "" if empty else "ON CONFLICT ({}) DO UPDATE SET {} = t.{} + EXCLUDED.{}"
-    reach = add.format("video_id", *["viewers"] * 3)
-    retention = add.format("video_id, day, second", *["views"] * 3)
+    reach = "" if empty else _adding("video_id", "viewers")
+    retention = "" if empty else _adding("video_id, day, second", "views")
     return f"""
 WITH e AS MATERIALIZED (
     SELECT stream_id::uuid AS k, ({formats.VIEWER_ID}) COLLATE "C" AS member,

@@ -4,9 +4,7 @@ and names the exact position and kind each time; the untouched log verifies."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import asyncpg
@@ -14,24 +12,13 @@ import pytest
 
 from analytics_graph.audit.sealer import catch_up
 from analytics_graph.eventstore import EventStore
-from tests.integration.audit_support import SIGNER, append_mixed
+from tests.integration.audit_support import SIGNER, append_mixed, run_cli
 
 HOLE = 5_000  # an append rolled back here leaves a hole in the positions
 
 
 def cli(url: str, *args: str, data_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANALYTICS_GRAPH_")}
-    env |= {"ANALYTICS_GRAPH_DATABASE_URL": url, "ANALYTICS_GRAPH_SIGNING_KEY": "11" * 32}
-    if data_dir is not None:
-        env["ANALYTICS_GRAPH_DATA_DIR"] = str(data_dir)
-    return subprocess.run(
-        [sys.executable, "-m", "analytics_graph", "audit", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_cli(url, "audit", *args, data_dir=data_dir)
 
 
 async def sealed_log(database_url: str, pool: asyncpg.Pool, store: EventStore) -> list[int]:

@@ -5,9 +5,7 @@ proofs, verified offline and detached while the rest of the log still verifies."
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
-import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -27,7 +25,7 @@ from analytics_graph.eventstore import BulkResult, EventStore, LogCursor, NewEve
 from analytics_graph.eventstore import partitions as parts
 from analytics_graph.eventstore.store import _row
 from analytics_graph.types import Connection
-from tests.integration.audit_support import SIGNER
+from tests.integration.audit_support import SIGNER, run_cli
 from tests.integration.format_support import facts
 from tests.integration.test_eventstore import read_settled, stream_event
 
@@ -35,16 +33,7 @@ BOUNDARY = 1 + parts.DEFAULT_SIZE  # where events_1 ends on a fresh database
 
 
 def cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANALYTICS_GRAPH_")}
-    env |= {"ANALYTICS_GRAPH_DATABASE_URL": url, "ANALYTICS_GRAPH_SIGNING_KEY": "11" * 32}
-    return subprocess.run(
-        [sys.executable, "-m", "analytics_graph", "partitions", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_cli(url, "partitions", *args)
 
 
 async def jump_to(pool: asyncpg.Pool, position: int) -> None:

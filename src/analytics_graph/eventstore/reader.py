@@ -30,6 +30,8 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import asyncpg
+
 from analytics_graph.eventstore.snapshot import HORIZON_SUBQUERY, Horizon
 from analytics_graph.types import Connection
 
@@ -90,7 +92,7 @@ class LogCursor:
         return count
 
 
-async def read_horizon(conn: Connection) -> tuple[Horizon, int]:
+async def read_horizon(conn: Connection | asyncpg.Pool) -> tuple[Horizon, int]:
     """The current :class:`Horizon` and largest position (0 for an empty log)."""
     row = await conn.fetchrow(HORIZON_SQL)
     assert row is not None

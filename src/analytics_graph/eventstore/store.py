@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -93,7 +93,6 @@ WHERE position > $1 AND position <= $2
           AND convert_from(v.state, 'UTF8')::jsonb -> 'account_id' ->> '_data_' = $11))
 ORDER BY position LIMIT $5
 """
-_Fact = TypeVar("_Fact", NewEvent, FactRow)
 _KEY_DETAIL = re.compile(r"=\((?P<stream>.*), (?P<version>-?\d+)\) already exists")
 MAX_BULK_RETRIES = 5
 # The xid first (for the skip-free reader); then: look ids up through the unique index.
@@ -122,7 +121,7 @@ STORED_IDS_SQL = """
 SELECT event_id FROM events WHERE event_id = ANY($1::uuid[])
   AND ($2::bigint IS NULL OR position < $2)
 """
-# The partition the next position goes into, taken shared (see ``_copy_new``): held
+# The partition the next position goes into, taken shared (see ``_copy_fresh``): held
 # until commit, it tells the appends of later partitions that this one may still
 # write below them.
 HEAD_PARTITION_SQL = f"""
@@ -340,11 +339,13 @@ class EventStore:
             if event.event_id is None:
                 raise ValueError("append_bulk needs an event_id on every event")
             unique.setdefault(event.event_id, event)
+        distinct = list(unique.values())
 
-        async def copy(events: list[NewEvent], check: bool) -> tuple[int, int | None]:
-            return await self._copy_new(events, check=check)
+        def fresh(stored: set[UUID]) -> list[FactRow]:
+            return [_row(e) for e in distinct if e.event_id not in stored]
 
-        return await self._append_new(list(unique.values()), len(events), optimistic, copy)
+        ids = [e.event_id for e in distinct]
+        return await self._append_new(ids, fresh, len(events), optimistic)
 
     async def append_rows(self, rows: Sequence[FactRow], *, optimistic: bool = False) -> BulkResult:
         """:meth:`append_bulk` for engagement facts already in the form COPY takes (the
@@ -354,43 +355,34 @@ class EventStore:
         unique: dict[UUID, FactRow] = {}
         for row in rows:
             unique.setdefault(row[EVENT_ID], row)
+        distinct = list(unique.values())
 
-        async def copy(rows: list[FactRow], check: bool) -> tuple[int, int | None]:
-            def fresh(stored: set[UUID]) -> list[FactRow]:
-                return [r for r in rows if r[EVENT_ID] not in stored] if stored else rows
+        def fresh(stored: set[UUID]) -> list[FactRow]:
+            return [r for r in distinct if r[EVENT_ID] not in stored] if stored else distinct
 
-            return await self._copy_fresh([r[EVENT_ID] for r in rows], fresh, check=check)
-
-        return await self._append_new(list(unique.values()), len(rows), optimistic, copy)
+        ids = [r[EVENT_ID] for r in distinct]
+        return await self._append_new(ids, fresh, len(rows), optimistic)
 
     async def _append_new(
         self,
-        candidates: list[_Fact],
+        ids: list[UUID | None],
+        fresh_of: Callable[[set[UUID]], list[FactRow]],
         size: int,
         optimistic: bool,
-        copy: Callable[[list[_Fact], bool], Awaitable[tuple[int, int | None]]],
     ) -> BulkResult:
-        """The attempts of a bulk append of ``candidates`` (distinct ids; ``size`` with
-        the doubles), each by ``copy(candidates, check)``."""
+        """The attempts of a bulk append of distinct ``ids`` (``size`` with the doubles),
+        each by :meth:`_copy_fresh`."""
         for attempt in range(MAX_BULK_RETRIES):
             try:
-                accepted, last = await copy(candidates, attempt > 0 or not optimistic)
+                accepted, last = await self._copy_fresh(
+                    ids, fresh_of, check=attempt > 0 or not optimistic
+                )
             except RETRYABLE_BULK_ERRORS:
                 continue  # some of the ids were stored first (or are being stored) by another
             if accepted:
                 self._committed()
             return BulkResult(accepted, size - accepted, last)
         raise StoreError("bulk append kept colliding with concurrent appends of the same events")
-
-    async def _copy_new(
-        self, events: list[NewEvent], *, check: bool = True
-    ) -> tuple[int, int | None]:
-        """Copies the events not stored yet; returns how many, and the last position."""
-
-        def fresh(stored: set[UUID]) -> list[FactRow]:
-            return [_row(e) for e in events if e.event_id not in stored]
-
-        return await self._copy_fresh([e.event_id for e in events], fresh, check=check)
 
     async def _copy_fresh(
         self,

@@ -32,8 +32,7 @@ from __future__ import annotations
 import time
 
 from analytics_graph.eventstore import EventStore, LogCursor
-from analytics_graph.eventstore.reader import HORIZON_SQL, Proof
-from analytics_graph.eventstore.snapshot import Horizon
+from analytics_graph.eventstore.reader import Proof, read_horizon
 
 # The rows of the next `limit` positions. Bounded on both sides, so that no plan
 # reads the whole log (ORDER BY ... LIMIT over a log not analysed yet, as after a
@@ -108,9 +107,7 @@ class RangeReader:
         """Reads the horizon; records on the store what it (or the proof the store
         keeps, from this reader's last call or another's) proves final. Returns the
         largest visible position."""
-        row = await self._store.pool.fetchrow(HORIZON_SQL)
-        assert row is not None
-        horizon, top = Horizon(row["xmin"], row["next_xid"]), row["max_position"] or 0
+        horizon, top = await read_horizon(self._store.pool)
         store, proof = self._store, self._store.proof
         if proof is not None and proof.horizon.all_finished_by(horizon):
             store.learn_final(proof.position)
@@ -119,4 +116,4 @@ class RangeReader:
             store.learn_final(top)
         elif proof is None:
             store.proof = Proof(horizon, top, time.monotonic())
-        return int(top)
+        return top
