@@ -106,22 +106,24 @@ FILL = _statement(audience.fill_ctes("video_viewer", "video_id", "e"), empty=Tru
 async def apply(conn: Connection, batch: Batch) -> Changes:
     """Records the batch's new videos, then folds its views into the audience,
     lifetime reach and per-day retention."""
-    return await _fold(conn, batch, APPLY)
+    await _published(conn, batch)
+    return Changes().add(videos=await audience.fold(conn, batch, APPLY))
 
 
 async def fill(conn: Connection, batch: Batch) -> Changes:
     """:func:`apply` for a build's first batch, into empty tables."""
-    return await _fold(conn, batch, FILL)
+    await _published(conn, batch)
+    keys = await audience.fill(conn, batch, FILL, "video_viewer", "video_id")
+    return Changes().add(videos=keys)
 
 
-async def _fold(conn: Connection, batch: Batch, statement: str) -> Changes:
+async def _published(conn: Connection, batch: Batch) -> None:
     published = await aggregate_events(conn, batch, [PUBLISHED_TOPIC])
     if published:
         await conn.executemany(
             qualify(PUBLISHED, batch.schema),
             [(e.originator_id, e.duration_seconds) for _, e in published],
         )
-    return Changes().add(videos=await audience.fold(conn, batch, statement))
 
 
 PROJECTION = Projection(

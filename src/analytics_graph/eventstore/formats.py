@@ -327,6 +327,10 @@ def account_id(alias: str = "") -> str:
 
 ACCOUNT_ID: Final = account_id()
 VIEWER_ID: Final = "coalesce(user_id, data->>'viewerId')"
+VIEW_ACCOUNT_ID: Final = (
+    "CASE WHEN format IS NULL THEN (data->>'accountId')::uuid ELSE account_id END"
+)
+"""A view's account as ``uuid``: its video's owner, which ingest stores with every view."""
 FOLLOWER_ID: Final = "coalesce(user_id, data->>'followerId')"
 WATCHED_SECONDS: Final = "coalesce(watched, (data->>'watchedSeconds')::numeric)"
 COMPLETED: Final = "coalesce(completed, (data->>'completed')::boolean)"
