@@ -45,20 +45,25 @@ CREATE INDEX raised_by_account ON {schema}.raised (account_id, window_start);
 """
 
 # One read of the batch's rows for both tables (views are most of a batch; alerts
-# few): the views counted per video and hour, and the alerts raised recorded.
+# few): the views counted per video and hour, and the alerts raised recorded. The
+# views are grouped by their video's id as stored (text), cast once per group, and
+# by `date_bin` (arithmetic) rather than a truncation in UTC and back: measured
+# 1.95 s -> 1.24 s for the ten batches of 1M events.
 APPLY = f"""
 WITH b AS MATERIALIZED (
     SELECT type, event_id, position, stream_id, occurred_at,
-           CASE WHEN type = 'view' THEN ({formats.ACCOUNT_ID})::uuid END AS account,
+           CASE WHEN type = 'view' THEN {formats.VIEW_ACCOUNT_ID} END AS account,
            CASE WHEN type <> 'view' THEN data END AS data
     FROM events WHERE position > $1 AND position <= $2 AND type IN ('view', $3)
 ),
 hours AS (
     INSERT INTO {{schema}}.video_hours AS t (video_id, hour, account_id, views)
-    SELECT stream_id::uuid, date_trunc('hour', occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
-           account, count(*)
-    FROM b WHERE type = 'view'
-    GROUP BY 1, 2, 3
+    SELECT stream_id::uuid, hour, account, views FROM (
+        SELECT stream_id, date_bin('1 hour', occurred_at, {formats.EPOCH}) AS hour, account,
+               count(*) AS views
+        FROM b WHERE type = 'view'
+        GROUP BY 1, 2, 3
+    ) g
     ON CONFLICT (video_id, hour) DO UPDATE SET views = t.views + EXCLUDED.views
 )
 INSERT INTO {{schema}}.raised (event_id, position, account_id, rule, subject_id, window_start,

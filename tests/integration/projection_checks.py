@@ -13,6 +13,7 @@ from uuid import UUID
 
 import asyncpg
 
+from analytics_graph.projection import live_schema
 from analytics_graph.simulation import World
 from analytics_graph.types import Connection
 from projections.account_viewers import queries as viewer_queries
@@ -196,6 +197,13 @@ async def check_hourly(conn: Connection, world: World, exp: Expected) -> None:
             _assert_counts(entry.counts, exp.video_hours.get((video.id, entry.hour)) or _zero())
 
 
+async def check_alert_hours(conn: Connection, exp: Expected) -> None:
+    """The alert rules' views per video and hour (the whole life, not only 48 hours)."""
+    sql = f"SELECT video_id, hour, account_id, views FROM {live_schema('alerts')}.video_hours"
+    got = {(r[0], r[1], r[2]): r[3] for r in await conn.fetch(sql)}
+    assert got == dict(exp.view_hours)
+
+
 async def check_content(conn: Connection, world: World, exp: Expected) -> None:
     ids = [v.id for v in world.videos]
     for start, end in spans(world):
@@ -277,5 +285,6 @@ async def check_all(pool: asyncpg.Pool, world: World, exp: Expected) -> None:
         await check_video_analytics(conn, world, exp)
         await check_account_viewers(conn, world, exp)
         await check_hourly(conn, world, exp)
+        await check_alert_hours(conn, exp)
         await check_content(conn, world, exp)
         await check_paging(conn, world)

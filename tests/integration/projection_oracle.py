@@ -67,6 +67,8 @@ class Expected:
     """Views per whole second watched (capped at the length), per video and day."""
     viewers: dict[tuple[UUID, date], set[str]] = field(default_factory=lambda: defaultdict(set))
     """Viewers per video and day."""
+    view_hours: Counter[tuple[UUID, datetime, UUID]] = field(default_factory=Counter)
+    """Views per (video, UTC clock hour, the video's account), over the whole life."""
     account_viewers: dict[UUID, dict[str, set[date]]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(set))
     )
@@ -134,6 +136,7 @@ class Expected:
         capped = min(float(event["watchedSeconds"]), video.duration_seconds)
         self.retention[key][math.floor(capped)] += 1
         self.viewers[key].add(event["viewerId"])
+        self.view_hours[video.id, hour_of(at), video.account_id] += 1
         self.account_viewers[video.account_id][event["viewerId"]].add(at.date())
         if event["viewerId"] in self.followers[video.account_id]:
             self.activity[video.account_id, at.date(), at.hour] += 1

@@ -331,6 +331,8 @@ VIEW_ACCOUNT_ID: Final = (
     "CASE WHEN format IS NULL THEN (data->>'accountId')::uuid ELSE account_id END"
 )
 """A view's account as ``uuid``: its video's owner, which ingest stores with every view."""
+EPOCH: Final = "timestamptz '2000-01-01 00:00+00'"
+"""An origin for ``date_bin``: UTC hours (and days) start at a whole multiple from it."""
 FOLLOWER_ID: Final = "coalesce(user_id, data->>'followerId')"
 WATCHED_SECONDS: Final = "coalesce(watched, (data->>'watchedSeconds')::numeric)"
 COMPLETED: Final = "coalesce(completed, (data->>'completed')::boolean)"
