@@ -52,7 +52,7 @@ CREATE INDEX raised_by_account ON {schema}.raised (account_id, window_start);
 APPLY = f"""
 WITH b AS MATERIALIZED (
     SELECT type, event_id, position, stream_id, occurred_at,
-           CASE WHEN type = 'view' THEN {formats.VIEW_ACCOUNT_ID} END AS account,
+           CASE WHEN type = 'view' THEN {formats.ACCOUNT_UUID} END AS account,
            CASE WHEN type <> 'view' THEN data END AS data
     FROM events WHERE position > $1 AND position <= $2 AND type IN ('view', $3)
 ),

@@ -57,7 +57,7 @@ CREATE TABLE {schema}.follower_activity (
 _BATCH = f"""
 b AS MATERIALIZED (
     SELECT position, type, occurred_at,
-           {formats.ACCOUNT_ID} AS account,
+           {formats.ACCOUNT_UUID} AS account,
            (CASE WHEN type = 'view' THEN {formats.VIEWER_ID} ELSE {formats.FOLLOWER_ID} END)
                COLLATE "C" AS user_id,
            CASE WHEN type = 'follow' THEN {formats.payload()} END AS follow
@@ -65,7 +65,7 @@ b AS MATERIALIZED (
     WHERE position > $1 AND position <= $2 AND type IN ('view', 'follow', 'unfollow')
 ),
 f AS MATERIALIZED (
-    SELECT position, occurred_at, account::uuid AS account_id, user_id,
+    SELECT position, occurred_at, account AS account_id, user_id,
            type = 'follow' AS following,
            (follow->>'viaVideoId')::uuid AS via,
            coalesce(follow->'follower'->>'gender', 'UNKNOWN') AS gender,
@@ -88,7 +88,7 @@ vv AS MATERIALIZED (
     -- to get wrong.
     SELECT position, occurred_at, account_id, user_id,
            (account_id, user_id) IN (SELECT account_id, user_id FROM keys) AS mixed
-    FROM (SELECT position, occurred_at, account::uuid AS account_id, user_id
+    FROM (SELECT position, occurred_at, account AS account_id, user_id
           FROM b WHERE type = 'view') v
 ),
 plain AS (

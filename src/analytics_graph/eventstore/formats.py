@@ -326,11 +326,13 @@ def account_id(alias: str = "") -> str:
 
 
 ACCOUNT_ID: Final = account_id()
-VIEWER_ID: Final = "coalesce(user_id, data->>'viewerId')"
-VIEW_ACCOUNT_ID: Final = (
-    "CASE WHEN format IS NULL THEN (data->>'accountId')::uuid ELSE account_id END"
+ACCOUNT_UUID: Final = (
+    "CASE WHEN format IS NULL THEN (data->>'accountId')::uuid"
+    " ELSE coalesce(account_id, stream_id::uuid) END"
 )
-"""A view's account as ``uuid``: its video's owner, which ingest stores with every view."""
+""":data:`ACCOUNT_ID` as ``uuid``, without a trip through text for video events (whose
+row holds their video's owner, set by ingest from the video's publication)."""
+VIEWER_ID: Final = "coalesce(user_id, data->>'viewerId')"
 EPOCH: Final = "timestamptz '2000-01-01 00:00+00'"
 """An origin for ``date_bin``: UTC hours (and days) start at a whole multiple from it."""
 FOLLOWER_ID: Final = "coalesce(user_id, data->>'followerId')"
