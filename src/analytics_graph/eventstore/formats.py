@@ -18,6 +18,10 @@ through the expressions at the end of this module, which look in both places.
 
 :func:`compact` decides per event: it stores format 2 only when the upcaster gives
 back exactly the JSON format 1 would store, else ``None`` (the caller stores JSON).
+A payload given as JSON text (as ``append_bulk``'s callers mostly give it) is first
+decoded in one msgspec pass into the shapes the ingest writes, typed as format 2
+holds them; one that does not fit them is decided key by key (:func:`compact_by_keys`,
+the same rule; ``tests/unit/test_log_formats_fast.py`` holds the two together).
 The ingest builds its rows of :data:`COPY_COLUMNS` itself (``ingest/normalise.py``),
 under the same rule; :func:`expand` gives back the payload of such a row.
 """
