@@ -93,9 +93,17 @@ def test_payloads_a_step_away_get_what_the_key_by_key_rule_gives() -> None:
         '"videoId":"%(video)s","accountId":"%(account)s","userId":"\\u00e9\\t"} ',
         "not json",
         "[]",
+        # integers beyond 64 bits, which orjson reads as floats
+        *(
+            '{"eventId":"%(id)s","type":"view","occurredAt":"%(at)s","videoId":"%(video)s",'
+            '"accountId":"%(account)s","viewerId":"u","watchedSeconds":' + number + ","
+            '"completed":true,"source":"FOR_YOU"}'
+            for number in ("18446744073709551615", "18446744073709551616", "1" + "0" * 30)
+        ),
     ],
 )
 def test_texts_written_otherwise(text: str) -> None:
+    """Texts that orjson does not write (the payloads above are orjson's)."""
     like = next(e for e in SHAPES if e.type == "like")
     data = orjson.loads(orjson.dumps(like.data))
     filled = text % {
@@ -104,5 +112,8 @@ def test_texts_written_otherwise(text: str) -> None:
         "video": data["videoId"],
         "account": data["accountId"],
     }
-    event = replace(like, data=filled)
+    view = "watchedSeconds" in text
+    event = replace(like, data=filled, type="view" if view else like.type)
     assert compact(event) == compact_by_keys(event)
+    if view:
+        assert compact(event) is not None

@@ -317,6 +317,9 @@ _INTS: dict[int, Decimal] = {}
 
 def _typed_number(value: float) -> Decimal:
     """:func:`_number`, memoised (ints and floats apart: ``30`` and ``30.0`` differ)."""
+    # orjson, which reads the payload key by key, takes an integer of 2**64 or more as
+    # a float (and cannot print it as an int): left to that path.
+    _expect(type(value) is float or value < 2**64)
     cache: dict[Any, Decimal] = _FLOATS if type(value) is float else _INTS
     found = cache.get(value)
     if found is not None and value > 0:  # 0.0 and -0.0 are one key: those not kept
