@@ -29,7 +29,8 @@ measures, each on a fresh scratch database (created here, dropped at the end):
   (d'') ``append_rows`` from 2 writers, the rows made beforehand: the store's other
       bulk entry (the one the ingest path uses since session 12), which skips the
       ``NewEvent`` -> row conversion ``append_bulk`` does per event; printed beside
-      the goals as the stricter reading of "the store's bulk append".
+      the goals as the stricter reading of "the store's bulk append" (its client CPU
+      includes making the rows, before the clock starts).
 
 The comparisons of issue 16 are taken in turns in one run, each pair adjacent:
 (c) then (f); (d, 2 writers) then (g), (g') and (h).

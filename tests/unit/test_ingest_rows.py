@@ -12,10 +12,14 @@ import pytest
 
 from analytics_graph.eventstore.formats import as_new_event, expand
 from analytics_graph.eventstore.store import _row
+from analytics_graph.ingest.facts import VideoFacts
+from analytics_graph.ingest.validation import Validator
 from tests.integration.format_support import facts
 from tests.unit.test_ingest_validation import (
     ACCOUNT,
+    DELETED_VIDEO,
     EVENT_ID,
+    PUBLISHED,
     VIDEO,
     event,
     validator,
@@ -98,3 +102,59 @@ async def test_zero_seconds_known_does_not_stand_for_minus_zero() -> None:
     result = await validator().events([zero, minus, zero])
     assert [row[7] for row in result.rows] == [2, None, 2]
     assert str(result.rows[0][10]) == "0.0"
+
+
+LONG_VIDEO = "6a1d8f3c-2b4e-4f6a-8c9d-0e1f2a3b4c10"
+# Views and other events on a video that the one-step path of ``normalise.to_rows``
+# takes, and those it must leave to ``to_row`` (a check refuses them, or their row is
+# format 1), mixed in one batch.
+MIXED: list[dict[str, Any]] = [
+    *SHAPES,
+    view(occurredAt="2025-04-30T23:59:59.999999Z"),  # before the publication
+    view(occurredAt="2025-05-01T00:00:00Z"),  # at it
+    view(occurredAt="2030-01-01T00:00:00Z"),  # in the future
+    view(occurredAt="2025-05-01T02:00:00+02:00"),  # at it, written in another offset
+    view(watchedSeconds=300.0),  # the loop limit (10 x 30 s)
+    view(watchedSeconds=300.5, videoId=LONG_VIDEO),  # within a longer video's
+    view(watchedSeconds=300.5),  # beyond it (a watch time seen before)
+    view(watchedSeconds=30.0, completed=None),  # completed from the length
+    view(watchedSeconds=29.9, completed=None),
+    view(watchedSeconds=0.0),
+    view(searchTerm="x"),  # without SEARCH
+    view(source="SEARCH", searchTerm="x"),
+    view(viewer={"country": "us"}),
+    view(viewer={}),
+    view(eventId="not-a-uuid"),
+    view(videoId=DELETED_VIDEO),
+    view(videoId="6a1d8f3c-2b4e-4f6a-8c9d-0e1f2a3b4c99"),  # unknown
+    view(videoId=VIDEO.upper()),  # another spelling of a video already seen
+    event("like", videoId=VIDEO, userId="u", occurredAt="2031-01-01T00:00:00Z"),
+    event("share", videoId=VIDEO, userId="u", channel="c", eventId="nope"),
+    event("comment", videoId=DELETED_VIDEO, userId="u"),
+]
+
+
+def checker(max_batch: int = 100) -> Validator:
+    """:func:`validator`, with a video of 100 s as well."""
+    check = validator(max_batch)
+    check.facts.add_video(VideoFacts(LONG_VIDEO, ACCOUNT, 100.0, PUBLISHED, False, 1))
+    return check
+
+
+async def test_the_one_step_rows_and_rejections_are_to_rows() -> None:
+    """Each event of a batch alone (so through ``to_row``, its video not yet seen) gives
+    the row or the rejection it gets in the batch."""
+    batch = [
+        {**shape, "eventId": OTHER_IDS[i % 100]} if shape["eventId"] == EVENT_ID else shape
+        for i, shape in enumerate(MIXED * 3)
+    ]
+    together = await checker(max_batch=1_000).events(batch)
+    rows: list[Any] = []
+    reasons: list[Any] = []
+    for index, shape in enumerate(batch):
+        alone = await checker().events([shape])
+        rows += alone.rows
+        reasons += [(index, r.field, r.reason) for r in alone.rejections]
+    assert together.rows == rows
+    assert [(r.index, r.field, r.reason) for r in together.rejections] == reasons
+    assert len(rows) > 2 * len(SHAPES) and len(reasons) > 20

@@ -18,6 +18,10 @@ through the expressions at the end of this module, which look in both places.
 
 :func:`compact` decides per event: it stores format 2 only when the upcaster gives
 back exactly the JSON format 1 would store, else ``None`` (the caller stores JSON).
+A payload given as JSON text (as ``append_bulk``'s callers mostly give it) is first
+decoded in one msgspec pass into the shapes the ingest writes, typed as format 2
+holds them; one that does not fit them is decided key by key (:func:`compact_by_keys`,
+the same rule; ``tests/unit/test_log_formats_fast.py`` holds the two together).
 The ingest builds its rows of :data:`COPY_COLUMNS` itself (``ingest/normalise.py``),
 under the same rule; :func:`expand` gives back the payload of such a row.
 """
@@ -29,6 +33,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final
 
+import msgspec
 import orjson
 from asyncpg.pgproto.pgproto import UUID as PgUUID
 
@@ -102,7 +107,7 @@ MAX_CANONICAL: Final = 100_000
 
 
 def _uuid(value: Any) -> PgUUID:
-    known = _CANONICAL.get(value)
+    known = _CANONICAL.get(_text(value))
     if known is not None:
         return known
     try:
@@ -132,6 +137,7 @@ def _number(value: Any) -> Decimal:
 
 
 def _code(kind: str, value: Any) -> int:
+    _expect(type(value) is str)  # (a list or a dict here raised TypeError before)
     code = _CODES[kind].get(value)
     _expect(code is not None)
     return code  # type: ignore[return-value]
@@ -201,10 +207,176 @@ def compact(event: NewEvent) -> tuple[Any, ...] | None:
         return None
     if event.stream_version is not None or event.state is not None:
         return None
+    if type(event.data) is str:
+        try:
+            return _typed_columns(event, _PAYLOAD.decode(event.data))
+        except (msgspec.MsgspecError, _Lossy):
+            pass  # not the plain shape: decided key by key below (the same rule)
+    return compact_by_keys(event)
+
+
+def compact_by_keys(event: NewEvent) -> tuple[Any, ...] | None:
+    """:func:`compact` of an engagement fact, the payload read as a dict, key by key
+    (the general path, and the rule the fast one is held to)."""
     try:
         return _columns(event, _payload_of(event))
     except (_Lossy, KeyError, orjson.JSONDecodeError):
         return None
+
+
+# ---------------------------------------------------------------- the fast path
+# The payload text decoded in one C pass into the shapes the ingest writes, each key
+# typed as format 2 holds it (no nulls, no unknown keys). A payload it decodes gets
+# the columns :func:`_columns` would give it (``tests/unit/test_log_formats_fast.py``
+# holds the two to each other); anything else (a null, an unknown key, a number
+# where a string goes, an empty ``viewer``, ...) goes to :func:`_columns`, which
+# decides as before.
+_NO: Final = msgspec.UNSET
+
+
+class _Attributes(msgspec.Struct, forbid_unknown_fields=True, rename="camel", gc=False):
+    country: str | msgspec.UnsetType = _NO
+    gender: str | msgspec.UnsetType = _NO
+    age_range: str | msgspec.UnsetType = _NO
+
+
+class _Payload(
+    msgspec.Struct, forbid_unknown_fields=True, rename="camel", tag_field="type", gc=False
+):
+    event_id: str
+    occurred_at: str
+    account_id: str
+
+
+class _OnVideo(_Payload):
+    video_id: str
+
+
+class _View(_OnVideo, tag="view"):
+    viewer_id: str
+    watched_seconds: int | float
+    completed: bool
+    source: str
+    search_term: str | msgspec.UnsetType = _NO
+    viewer: _Attributes | msgspec.UnsetType = _NO
+
+
+class _UserOnVideo(_OnVideo):
+    user_id: str
+
+
+class _Like(_UserOnVideo, tag="like"):
+    pass
+
+
+class _Unlike(_UserOnVideo, tag="unlike"):
+    pass
+
+
+class _Comment(_UserOnVideo, tag="comment"):
+    pass
+
+
+class _Favorite(_UserOnVideo, tag="favorite"):
+    pass
+
+
+class _Share(_UserOnVideo, tag="share"):
+    channel: str | msgspec.UnsetType = _NO
+
+
+class _ProfileView(_Payload, tag="profileView"):
+    viewer_id: str
+
+
+class _Follow(_Payload, tag="follow"):
+    follower_id: str
+    via_video_id: str | msgspec.UnsetType = _NO
+    follower: _Attributes | msgspec.UnsetType = _NO
+
+
+class _Unfollow(_Payload, tag="unfollow"):
+    follower_id: str
+
+
+_PAYLOAD: Final = msgspec.json.Decoder(
+    _View | _Like | _Unlike | _Comment | _Favorite | _Share | _ProfileView | _Follow | _Unfollow
+)
+_TAGS: Final[dict[type[Any], str]] = {
+    _View: "view", _Like: "like", _Unlike: "unlike", _Comment: "comment",
+    _Favorite: "favorite", _Share: "share", _ProfileView: "profileView",
+    _Follow: "follow", _Unfollow: "unfollow",
+}  # fmt: skip
+_USER_FIELDS: Final = {
+    kind: "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
+    for kind, key in USER_KEYS.items()
+}  # viewerId: viewer_id
+_FLOATS: dict[float, Decimal] = {}  # watch times repeat
+_INTS: dict[int, Decimal] = {}
+
+
+def _typed_number(value: float) -> Decimal:
+    """:func:`_number`, memoised (ints and floats apart: ``30`` and ``30.0`` differ)."""
+    # orjson, which reads the payload key by key, takes an integer of 2**64 or more as
+    # a float (and cannot print it as an int): left to that path.
+    _expect(type(value) is float or value < 2**64)
+    cache: dict[Any, Decimal] = _FLOATS if type(value) is float else _INTS
+    found = cache.get(value)
+    if found is not None and value > 0:  # 0.0 and -0.0 are one key: those not kept
+        return found
+    number = _number(value)
+    if len(cache) >= MAX_CANONICAL:
+        cache.clear()
+    cache[value] = number
+    return number
+
+
+def _typed_attributes(given: _Attributes) -> tuple[str | None, int | None, int | None]:
+    country, gender, age = given.country, given.gender, given.age_range
+    _expect(not (country is _NO and gender is _NO and age is _NO))  # {}: kept as JSON
+    return (
+        None if country is _NO else country,
+        None if gender is _NO else _code("gender", gender),
+        None if age is _NO else _code("ageRange", age),
+    )
+
+
+def _typed_columns(event: NewEvent, data: Any) -> tuple[Any, ...]:
+    """:func:`_columns` of a payload :data:`_PAYLOAD` decoded."""
+    kind = event.type
+    assert event.occurred_at is not None
+    _expect(_TAGS[type(data)] == kind and data.event_id == str(event.event_id))
+    _expect(_same_moment(data.occurred_at, event.occurred_at))
+    account = data.account_id
+    video = getattr(data, "video_id", None)
+    owner = None
+    if video is None:
+        _expect(account == event.stream_id)
+    else:
+        _expect(video == event.stream_id)
+        owner = _uuid(account)
+    if kind == "view":
+        term, viewer = data.search_term, data.viewer
+        return (
+            COMPACT, owner, data.viewer_id, _typed_number(data.watched_seconds), data.completed,
+            _code("source", data.source), None if term is _NO else term, None, None,
+            *(_NO_ATTRIBUTES if viewer is _NO else _typed_attributes(viewer)),
+        )  # fmt: skip
+    if kind == "follow":
+        via, follower = data.via_video_id, data.follower
+        return (
+            COMPACT, owner, data.follower_id, None, None, None, None, None,
+            None if via is _NO else _uuid(via),
+            *(_NO_ATTRIBUTES if follower is _NO else _typed_attributes(follower)),
+        )  # fmt: skip
+    channel = getattr(data, "channel", _NO)
+    return (
+        COMPACT, owner, getattr(data, _USER_FIELDS[kind]), None, None, None, None,
+        None if channel is _NO else channel, None, None, None, None,
+    )  # fmt: skip
+
+
+_NO_ATTRIBUTES: Final = (None, None, None)
 
 
 def expand(row: FactRow) -> dict[str, Any]:

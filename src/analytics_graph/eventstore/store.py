@@ -15,6 +15,8 @@ import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import compress
+from operator import itemgetter, not_
 from typing import Any
 from uuid import UUID
 
@@ -93,6 +95,7 @@ WHERE position > $1 AND position <= $2
           AND convert_from(v.state, 'UTF8')::jsonb -> 'account_id' ->> '_data_' = $11))
 ORDER BY position LIMIT $5
 """
+_EVENT_ID_OF = itemgetter(EVENT_ID)
 _KEY_DETAIL = re.compile(r"=\((?P<stream>.*), (?P<version>-?\d+)\) already exists")
 MAX_BULK_RETRIES = 5
 # The xid first (for the skip-free reader); then: look ids up through the unique index.
@@ -352,15 +355,19 @@ class EventStore:
         values of :data:`COPY_COLUMNS`, as the ingest makes them in
         ``ingest/normalise.py``): the same guarantees, without a :class:`NewEvent` per
         fact to convert."""
-        unique: dict[UUID, FactRow] = {}
-        for row in rows:
-            unique.setdefault(row[EVENT_ID], row)
-        distinct = list(unique.values())
+        # C-level steps over the ids (no Python step per row): the first of each id kept.
+        ids: list[UUID | None] = list(map(_EVENT_ID_OF, rows))
+        distinct = list(rows)
+        if len(set(ids)) != len(ids):
+            first = dict(zip(reversed(ids), range(len(ids) - 1, -1, -1), strict=True))
+            keep = sorted(first.values())
+            distinct, ids = list(map(distinct.__getitem__, keep)), list(map(ids.__getitem__, keep))
 
         def fresh(stored: set[UUID]) -> list[FactRow]:
-            return [r for r in distinct if r[EVENT_ID] not in stored] if stored else distinct
+            if not stored:
+                return distinct
+            return list(compress(distinct, map(not_, map(stored.__contains__, ids))))
 
-        ids = [r[EVENT_ID] for r in distinct]
         return await self._append_new(ids, fresh, len(rows), optimistic)
 
     async def _append_new(

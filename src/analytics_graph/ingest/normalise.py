@@ -39,7 +39,7 @@ from analytics_graph.eventstore.formats import (
 )
 from analytics_graph.ingest import wire
 from analytics_graph.ingest.facts import FactsCache, VideoFacts
-from analytics_graph.ingest.rejections import Invalid
+from analytics_graph.ingest.rejections import Invalid, Rejection
 from analytics_graph.ingest.vocabulary import LOOP_FACTOR, MAX_FUTURE_SKEW
 
 MAX_CANONICAL_CACHE: Final = 1_000_000
@@ -62,16 +62,17 @@ class CanonicalIds:
 
     def __init__(self) -> None:
         self._known: dict[str, str] = {}
-        self._uuids: dict[str, UUID] = {}
+        self.uuids: dict[str, UUID] = {}
+        """The UUIDs :meth:`uuid` made, by canonical text (read-only)."""
 
     def uuid(self, canonical: str) -> UUID:
         """The UUID of a canonical id (the facts' own ids)."""
-        found = self._uuids.get(canonical)
+        found = self.uuids.get(canonical)
         if found is None:
             found = PgUUID(canonical)
-            if len(self._uuids) >= MAX_CANONICAL_CACHE:
-                self._uuids.clear()
-            self._uuids[canonical] = found
+            if len(self.uuids) >= MAX_CANONICAL_CACHE:
+                self.uuids.clear()
+            self.uuids[canonical] = found
         return found
 
     def __call__(self, text: str, field: str) -> str:
@@ -107,7 +108,8 @@ class BatchContext:
         self.facts = facts
         self.canonical = canonical
         self.latest = now + MAX_FUTURE_SKEW
-        self._live: dict[str, VideoFacts] = {}  # by id as sent: one lookup per event
+        self.live: dict[str, VideoFacts] = {}
+        """The videos found live in this batch, by id as sent: one lookup per event."""
 
     def moment(self, event: wire.EngagementEvent) -> datetime:
         """``occurredAt`` in UTC; raises :class:`Invalid` when beyond the allowed skew."""
@@ -120,7 +122,7 @@ class BatchContext:
 
     def live_video(self, text: str, field: str, moment: datetime) -> VideoFacts:
         """The video ``text`` names, published by ``moment`` and not deleted."""
-        video = self._live.get(text)
+        video = self.live.get(text)
         if video is None:
             video = self._live_video(text, field)
         if moment < video.published_at:
@@ -137,7 +139,7 @@ class BatchContext:
             raise Invalid(field, f"unknown video {text}")
         if video.deleted:
             raise Invalid(field, f"video {text} was deleted")
-        self._live[text] = video
+        self.live[text] = video
         return video
 
     def account(self, text: str) -> str:
@@ -290,3 +292,79 @@ def to_row(event: wire.EngagementEvent, ctx: BatchContext) -> FactRow:
     facts refuse it."""
     event_id = parse_uuid(event.event_id, "eventId")
     return CONVERTERS[type(event)](event, event_id, ctx)
+
+
+_ON_VIDEO: Final = {
+    wire.Like: "like", wire.Unlike: "unlike", wire.Favorite: "favorite",
+    wire.Comment: "comment", wire.Share: "share",
+}  # fmt: skip
+
+
+def to_rows(
+    events: list[wire.EngagementEvent],
+    indices: list[int],
+    ctx: BatchContext,
+    rows: list[FactRow],
+    rejections: list[Rejection],
+) -> None:
+    """:func:`to_row` of each event (numbered by ``indices``), appended to ``rows``, or
+    its rejection to ``rejections``.
+
+    A view or another event on a video takes one step here when none of its checks
+    can refuse it and its row is format 2: a video already found live in this batch,
+    a moment within its bounds, a watch time already seen (not 0) and within the loop
+    limit, no ``viewer`` or one with attributes. That row is :func:`to_row`'s. Every
+    other event goes through :func:`to_row`, which makes its row, or its rejection
+    with its message, as always (``tests/unit/test_ingest_rows.py`` holds the two
+    ways to each other)."""
+    live, latest, owners, decimals = ctx.live, ctx.latest, ctx.canonical.uuids, _DECIMALS
+    view, share, on_video, sources, utc = wire.View, wire.Share, _ON_VIDEO, SOURCE_CODES, UTC
+    append = rows.append
+    plain: list[Any] = events  # each of the types checked before its fields are read
+    for index, event in zip(indices, plain, strict=True):
+        kind = type(event)
+        if kind is view or kind in on_video:
+            moment = event.occurred_at
+            if moment.tzinfo is not utc:
+                moment = moment.astimezone(utc)
+            video = live.get(event.video_id)
+            owner = None if video is None else owners.get(video.account_id)
+            if owner is not None and video.published_at <= moment <= latest:  # type: ignore[union-attr]
+                assert video is not None
+                try:
+                    event_id = PgUUID(event.event_id)
+                except ValueError:
+                    event_id = None  # refused by to_row, with its message
+                if event_id is not None and kind is view:
+                    watched = event.watched_seconds
+                    number = decimals.get(watched) if watched else None  # not 0.0, -0.0
+                    term, source, given = event.search_term, event.source, event.viewer
+                    attributes = _NO_ATTRIBUTES if given is None else _attributes(given)
+                    length = video.duration_seconds
+                    if (
+                        number is not None
+                        and watched <= length * LOOP_FACTOR
+                        and (term is None or source == "SEARCH")
+                        and (given is None or attributes != _NO_ATTRIBUTES)
+                    ):
+                        completed = event.completed
+                        if completed is None:
+                            completed = watched >= length
+                        append((
+                            video.id, None, "view", event_id, moment, None, None, COMPACT,
+                            owner, event.viewer_id, number, completed, sources[source], term,
+                            None, None, *attributes,
+                        ))  # fmt: skip
+                        continue
+                elif event_id is not None:
+                    channel = event.channel if kind is share else None
+                    append((
+                        video.id, None, on_video[kind], event_id, moment, None, None, COMPACT,
+                        owner, event.user_id, None, None, None, None, channel, None, None,
+                        None, None,
+                    ))  # fmt: skip
+                    continue
+        try:
+            append(to_row(event, ctx))
+        except Invalid as exc:
+            rejections.append(exc.at(index))

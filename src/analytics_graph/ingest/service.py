@@ -17,7 +17,8 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence, Set
 from datetime import datetime
-from operator import itemgetter
+from itertools import compress
+from operator import itemgetter, not_
 from typing import Final
 from uuid import UUID
 
@@ -157,8 +158,8 @@ class Ingestor:
             await self.stored.settled(ids)
             stored = self.stored.ids
             if not stored.isdisjoint(ids):
-                rows = [row for row in rows if row[EVENT_ID] not in stored]
-                ids = list(map(_event_id, rows))
+                new = list(map(not_, map(stored.__contains__, ids)))  # no Python step per row
+                rows, ids = list(compress(rows, new)), list(compress(ids, new))
             known = len(validation.rows) - len(rows)
         if not rows:
             return IngestOutcome(validation.size, 0, known, rejections)

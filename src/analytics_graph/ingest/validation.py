@@ -30,7 +30,7 @@ from analytics_graph.ingest.normalise import (
     BatchContext,
     CanonicalIds,
     account_subjects,
-    to_row,
+    to_rows,
 )
 from analytics_graph.ingest.rejections import Invalid, Rejection, from_msgspec
 from analytics_graph.ingest.vocabulary import DEFAULT_MAX_BATCH, MAX_LINE_BYTES
@@ -217,23 +217,9 @@ class Validator:
             if start:
                 await asyncio.sleep(0)
             end = start + YIELD_EVERY
-            _convert(events[start:end], indices[start:end], ctx, valid, rejections)
+            to_rows(events[start:end], indices[start:end], ctx, valid, rejections)
         rejections.sort(key=_index)
         return Validation(size, valid, rejections)
-
-
-def _convert(
-    events: list[wire.EngagementEvent],
-    indices: list[int],
-    ctx: BatchContext,
-    valid: list[FactRow],
-    rejections: list[Rejection],
-) -> None:
-    for index, event in zip(indices, events, strict=True):
-        try:
-            valid.append(to_row(event, ctx))
-        except Invalid as exc:
-            rejections.append(exc.at(index))
 
 
 def _index(rejection: Rejection) -> int:
