@@ -99,7 +99,10 @@ async def test_change_notices_name_what_changed(database_url: str, pool: asyncpg
     assert str(video.id) in seen["engagement"].videos
     assert str(video.account_id) in seen["engagement"].accounts
     assert str(video.id) in seen["video_reach"].videos
-    assert {n.position for n in seen.values()} == {await store.last_position()}
+    # Only the two that handle views: `entities` may still be publishing its notice of
+    # the loaded accounts and videos (an earlier position) when the feed is subscribed.
+    view_position = await store.last_position()
+    assert seen["engagement"].position == seen["video_reach"].position == view_position
 
 
 async def _until_all_projections(notices: NoticeQueue) -> dict[str, ChangeNotice]:
