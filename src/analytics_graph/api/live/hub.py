@@ -102,8 +102,11 @@ def key_of(
     return Key(query, canonical, operation_name, caller.key)
 
 
-Send = Callable[[str], Coroutine[Any, Any, None]]
-"""Sends one payload (serialised ``next`` payload text) to a member."""
+Send = Callable[[bytes], Coroutine[Any, Any, None]]
+"""Sends one payload (the serialised ``next`` payload, UTF-8 JSON) to a member."""
+Write = Callable[[bytes], bool]
+"""Sends one payload to a member at once if it can (``api/live/frames.py``); ``False``
+when it cannot (then :data:`Send` does)."""
 
 
 class Member:
@@ -111,40 +114,49 @@ class Member:
     unsent (the newest), and what to do at the end.
 
     A send is started at once, in the round that publishes the update (no task
-    switch, no timer): on a socket that takes the frame, as it nearly always does,
-    it completes there. One that has to wait (the client does not read, and the
-    socket's buffer is full) goes on in a task with ``send_timeout``; meanwhile
-    newer updates replace each other, and the newest is sent when it completes.
+    switch, no timer): ``write`` (a frame written straight to the connection) when
+    it takes it, else ``send``'s coroutine, which on a socket that takes the frame,
+    as it nearly always does, completes there. One that has to wait (the client
+    does not read, and the socket's buffer is full) goes on in a task with
+    ``send_timeout``; meanwhile newer updates replace each other, and the newest is
+    sent when it completes.
     """
 
-    __slots__ = ("_done", "_latest", "_send", "_send_timeout", "_sending", "ended", "outcome")
+    __slots__ = (
+        "_done", "_latest", "_send", "_send_timeout", "_sending", "_write", "ended", "outcome",
+    )  # fmt: skip
 
-    def __init__(self, send: Send, send_timeout: float) -> None:
+    def __init__(self, send: Send, send_timeout: float, write: Write | None = None) -> None:
         self._send = send
+        self._write = write
         self._send_timeout = send_timeout
-        self._latest: str | None = None
+        self._latest: bytes | None = None
         self._sending: asyncio.Task[None] | None = None
         self._done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.ended = False
         self.outcome: PreExecutionError | ExecutionResult | None = None
         """Set when the group ended before its first update with this result."""
 
-    def offer(self, payload: str) -> None:
-        """Sends ``payload`` now, or after the send in flight (replacing one waiting)."""
+    def offer(self, payload: bytes) -> bool:
+        """Sends ``payload`` now, or after the send in flight (replacing one waiting);
+        whether it was written at once, by ``write``."""
         if self._done.done():
-            return
+            return False
         if self._sending is not None:
             self._latest = payload
-            return
+            return False
+        if self._write is not None and self._write(payload):
+            return True
         coroutine = self._send(payload)
         try:
             awaited = coroutine.send(None)
         except StopIteration:
-            return  # sent
+            return False  # sent
         except Exception as error:
             self._done.set_exception(error)
-            return
+            return False
         self._sending = asyncio.create_task(self._go_on(coroutine, awaited))
+        return False
 
     async def _go_on(self, coroutine: Coroutine[Any, Any, None], awaited: Any) -> None:
         try:
@@ -283,11 +295,14 @@ class Group:
             payload["errors"] = [e.formatted for e in result.errors]
         if result.extensions:
             payload["extensions"] = result.extensions
-        text = orjson.dumps(payload).decode()
+        text = orjson.dumps(payload)
         self.executions += 1
-        self.hub.published += 1
+        hub = self.hub
+        hub.published += 1
+        written = 0
         for member in self.members:
-            member.offer(text)
+            written += member.offer(text)
+        hub.written += written
 
 
 class Hub:
@@ -305,6 +320,8 @@ class Hub:
         """The open groups by the account or video (UUID text) they follow."""
         self.published = 0
         """Group updates sent so far (for benchmarks and tests)."""
+        self.written = 0
+        """Member updates written straight to their connection (``frames.py``) so far."""
         self.rounds: deque[Round] = deque(maxlen=ROUNDS_KEPT)
         """The latest rounds (for tests and benchmarks)."""
         self._changed: dict[Group, int] = {}
@@ -335,14 +352,15 @@ class Hub:
             self._task = None
 
     @contextlib.contextmanager
-    def joined(self, key: Key, caller: Caller, send: Send) -> Any:
+    def joined(self, key: Key, caller: Caller, send: Send, write: Write | None = None) -> Any:
         """A new member of the group for ``key`` (started if needed), sending its updates
-        with ``send``, while the block runs; the last member to leave stops the group."""
+        with ``write`` when it can, else ``send``, while the block runs; the last member
+        to leave stops the group."""
         group = self.groups.get(key)
         if group is None:
             group = self.groups[key] = Group(self, key, caller)
             group.start()
-        member = Member(send, self.send_timeout)
+        member = Member(send, self.send_timeout, write)
         group.members.add(member)
         try:
             yield member
