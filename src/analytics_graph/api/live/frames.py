@@ -4,8 +4,9 @@ A shared subscription's update goes to thousands of subscribers in one round; on
 the ASGI path each ``next`` message passes through about ten coroutines (the
 protocol handler, Strawberry's and Starlette's websocket objects, the size guard,
 two middleware wrappers, uvicorn's ``send``) before uvicorn frames it and writes
-it to the socket: about 15 us of Python per subscriber, as much as the write
-itself (``bench/live.py``).
+it to the socket (``bench/live.py``, 10,000 subscribers: about 42 us of the
+process's CPU a send that way, about 22 us written here, nearly all of it the
+socket write itself).
 
 :class:`RawSend`, the app's outermost middleware, keeps the server's own ``send``
 of each websocket in its scope. When that is uvicorn's sans-I/O websocket
@@ -70,7 +71,20 @@ def frame_writer(scope: MutableMapping[str, Any]) -> Write | None:
         return None
     if getattr(send, "__func__", None) is not WebSocketsSansIOProtocol.send:
         return None
+    if not all(hasattr(protocol, name) for name in _PROTOCOL) or not all(
+        hasattr(protocol.conn, name) for name in _CONNECTION
+    ):
+        return None  # another uvicorn than the one this was written for
     return _Direct(protocol, OPEN).write
+
+
+_PROTOCOL = (
+    "conn", "transport", "writable", "disconnected", "close_sent", "handshake_complete",
+    "initial_response",
+)  # fmt: skip
+_CONNECTION = ("state", "extensions", "expect_continuation_frame", "writes")
+"""What the writer reads of uvicorn's protocol and of its ``websockets`` connection
+(set when they are made, so present for as long as they live)."""
 
 
 class _Direct:

@@ -145,8 +145,13 @@ class Member:
         if self._sending is not None:
             self._latest = payload
             return False
-        if self._write is not None and self._write(payload):
-            return True
+        if self._write is not None:
+            try:
+                if self._write(payload):
+                    return True
+            except Exception as error:  # as a failing send: this member ends
+                self._done.set_exception(error)
+                return False
         coroutine = self._send(payload)
         try:
             awaited = coroutine.send(None)
