@@ -232,16 +232,19 @@ accounts, their follower counts, per range (2) the overviews, and the follower
 growth for the range whose ``netFollowers`` is selected (SHORT's)."""
 
 
+@pytest.mark.parametrize("chunk", [None, 5])
 async def test_many_questions_get_their_own_numbers_from_reads_batched_per_round(
-    server_url: str, tmp_path: Path
+    server_url: str, tmp_path: Path, chunk: int | None
 ) -> None:
+    """All 16 questions in one round; or, with rounds of at most 5 questions (the
+    hub's ``chunk``), in rounds of 5, 5, 5 and 1, each with its own reads."""
     try:
-        await _many_questions(server_url, tmp_path)
+        await _many_questions(server_url, tmp_path, chunk)
     except BaseExceptionGroup as group:
         raise _first_leaf(group) from None
 
 
-async def _many_questions(server_url: str, tmp_path: Path) -> None:
+async def _many_questions(server_url: str, tmp_path: Path, chunk: int | None) -> None:
     config = SimulationConfig(
         seed=22, accounts=4, pro_ratio=1.0, events=2_000, users=300, weeks=2, end=END
     )
@@ -265,6 +268,8 @@ async def _many_questions(server_url: str, tmp_path: Path) -> None:
                         subscribers.append((account, query, ws))
         await _until(lambda: world.hub.stats()["members"] == 32)
         await world.listening(16)
+        if chunk is not None:
+            world.hub.chunk = chunk
         rounds_before = len(world.hub.rounds)
         added = [e for i, a in enumerate(accounts) for e in _profile_views(a, i + 1)]
         await world.record(added)
@@ -277,7 +282,11 @@ async def _many_questions(server_url: str, tmp_path: Path) -> None:
             got = await _until_total(ws, want)
             assert got == want, (account, query)
         rounds = list(world.hub.rounds)[rounds_before:]
-        assert any(r.questions == 16 for r in rounds), rounds
+        if chunk is None:
+            assert any(r.questions == 16 for r in rounds), rounds
+        else:
+            assert all(r.questions <= chunk for r in rounds), rounds
+            assert sum(r.questions for r in rounds) >= 16, rounds
         assert all(1 <= r.statements <= STATEMENTS_PER_ROUND for r in rounds), rounds
 
 

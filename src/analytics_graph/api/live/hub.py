@@ -19,11 +19,17 @@ that text inside its own ``next`` envelope. So the cost of a round grows with
 the distinct questions (and their reads with the fields, not the questions), and
 the subscribers cost only a send each.
 
-Updates are states, not events. Rounds never overlap: one starts at most once
-per ``interval`` (so a group sends at most one update per interval), and when a
-round takes longer, the next starts at once with the newest state of whatever
-changed meanwhile. Each member holds at most one unsent update (a newer one
-replaces it: intermediate states are dropped, never the last). A member whose
+Updates are states, not events. Rounds never overlap. A round takes at most
+``chunk`` (500) of the groups changed since their latest update, oldest change
+first, among those whose latest update is at least ``interval`` old (so a group
+sends at most one update per interval), each at the newest position that named
+it; while more are due, the next round starts at once. On a busy server the
+first questions' updates go out after a round of 500 instead of at the end of one
+round of all of them, and the event loop (the projections that follow the log in
+the same process) is never held for a whole pass (``bench/live.py``, 10,000
+subscribers: delay p99 2.3-3.0 s instead of 8.6-10 s). Each member holds at most
+one unsent update (a newer one replaces it: intermediate states are dropped, never
+the last). A member whose
 send does not complete within ``send_timeout`` cannot keep up at all: its
 connection is closed with 4429.
 
@@ -36,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -63,6 +70,10 @@ from analytics_graph.projection.notices import NoticeQueue
 SHARED_FIELDS = frozenset(("accountMetrics", "videoMetrics"))
 SLOW_CLIENT = 4429
 ROUNDS_KEPT = 1_000
+CHUNK = 500
+"""Questions answered together at most (a round): a busy server answers its changed
+questions in rounds of this many, oldest change first, so the first are sent while
+the others wait their turn, instead of all at the end of one long round."""
 log = logging.getLogger(__name__)
 
 
@@ -244,6 +255,8 @@ class Group:
         self.compiled: Compiled | None = None
         self.opening: asyncio.Task[None] | None = None
         self.executions = 0
+        self.answered = -math.inf
+        """The loop's time when its latest update was answered (one per interval)."""
 
     def start(self) -> None:
         self.opening = asyncio.create_task(self._open(), name="shared-subscription")
@@ -314,12 +327,18 @@ class Hub:
     """The groups of one server process, and the rounds that answer them."""
 
     def __init__(
-        self, schema: AnalyticsSchema, services: Services, interval: float, send_timeout: float
+        self,
+        schema: AnalyticsSchema,
+        services: Services,
+        interval: float,
+        send_timeout: float,
+        chunk: int = CHUNK,
     ) -> None:
         self.schema = schema
         self.services = services
         self.interval = interval
         self.send_timeout = send_timeout
+        self.chunk = chunk
         self.groups: dict[Key, Group] = {}
         self.following: dict[str, set[Group]] = {}
         """The open groups by the account or video (UUID text) they follow."""
@@ -378,8 +397,9 @@ class Hub:
                     group.opening.cancel()
 
     async def _run(self) -> None:
-        """Follows the change notices and runs a round after changes, at most one per
-        interval (the next one at once when a round took longer)."""
+        """Follows the change notices and runs rounds after changes: each of at most
+        ``chunk`` changed questions whose latest update is at least an interval old,
+        oldest change first (the next round at once while some are due)."""
         feed = self.services.feed
         assert feed is not None  # the fields refuse to open without one
         loop = asyncio.get_running_loop()
@@ -388,12 +408,16 @@ class Hub:
             try:
                 while True:
                     await self._wake.wait()
-                    started = loop.time()
+                    now = loop.time()
+                    if self._changed:
+                        soonest = min(g.answered for g in self._changed) + self.interval
+                        if soonest > now:
+                            await asyncio.sleep(soonest - now)
+                            continue
                     try:
-                        await self._round()
+                        await self._round(self.chunk, now)
                     except Exception:  # a bug: the next round tries again
                         log.exception("a round of shared subscriptions failed")
-                    await asyncio.sleep(max(0.0, self.interval - (loop.time() - started)))
             finally:
                 listening.cancel()
 
@@ -419,13 +443,28 @@ class Hub:
         if touched:
             self._wake.set()
 
-    async def _round(self) -> None:
-        """Reads, executes and publishes the updates of the groups changed since the
-        last round, all together (see the module docstring)."""
+    async def _round(self, limit: int | None = None, now: float = math.inf) -> None:
+        """Reads, executes and publishes the updates of the groups changed since their
+        last update, all together (see the module docstring): all of them, or at most
+        ``limit`` whose last update was published an interval before ``now`` or
+        earlier, oldest change first."""
         started, cpu = time.perf_counter(), time.process_time()
-        changed, self._changed = self._changed, {}
-        requirement, self._requirement = self._requirement, {}
-        self._wake.clear()
+        if limit is None:
+            changed, self._changed = self._changed, {}
+        else:
+            changed, due = {}, now - self.interval
+            for group, position in self._changed.items():
+                if group.answered <= due:
+                    changed[group] = position
+                    if len(changed) >= limit:
+                        break
+            for group in changed:
+                del self._changed[group]
+        if not self._changed:
+            self._wake.clear()
+        # The projections' positions notified so far: what a replica must show (the
+        # newest, whichever groups this round takes; an older one is shown already).
+        requirement = dict(self._requirement)
         shared = Context(self.services, None, PoolSession(self.services.pool), many=True)
         shared.renew(requirement)  # one session and one set of loaders for the round
         groups = [g for g in changed if g.watch.update is not None]
@@ -452,8 +491,10 @@ class Hub:
         results = await self.schema.engine.execute_events(events)
         shared.leave()  # what the round read goes (before the collector resumes)
         publishing = time.process_time()
+        loop = asyncio.get_running_loop()
         for group, result in zip(groups, results, strict=True):
             group.context.leave()
+            group.answered = loop.time()
             if result is not None:
                 group.publish(result)
         return time.process_time() - publishing
