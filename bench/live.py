@@ -182,7 +182,11 @@ def serve(port: int, interval: float) -> None:
     )
     app = create_app(settings)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
-    rounds = list(getattr(app.state.graphql.websocket.hub, "rounds", []))
+    hub = app.state.graphql.websocket.hub
+    rounds = list(getattr(hub, "rounds", []))
+    if hasattr(hub, "written"):  # a baseline's hub may not write frames itself
+        print(f"  server: member updates written straight to the socket {hub.written}",
+              file=sys.stderr)  # fmt: skip
     if rounds:
         seconds = [r.seconds for r in rounds]
         questions = [r.questions for r in rounds]

@@ -13,6 +13,7 @@ from starlette.middleware import Middleware
 
 from analytics_graph.api import graphql_api, graphql_routes
 from analytics_graph.api.engine import Completion
+from analytics_graph.api.live.frames import RawSend
 from analytics_graph.bootstrap import System, open_system
 from analytics_graph.collector import quiet_collector
 from analytics_graph.config import Settings
@@ -64,7 +65,11 @@ def create_app(
     routes = [*probe_routes(), *graphql_routes(), *ingest_routes(), *export_routes()]
     return Starlette(
         routes=[*routes, *web_routes()],
-        middleware=[Middleware(ObservabilityMiddleware), Middleware(RequestScope)],
+        middleware=[
+            Middleware(RawSend),  # the outermost: sees the server's own send
+            Middleware(ObservabilityMiddleware),
+            Middleware(RequestScope),
+        ],
         lifespan=lifespan,
     )
 

@@ -226,22 +226,25 @@ SHORT = """subscription S($id: ID!) { accountMetrics(accountId: $id) { accountId
 LONG = """subscription S($id: ID!) { accountMetrics(accountId: $id) { account {
   analytics(range: {preset: LAST_28_DAYS}) { overview {
     profileViews { total daily { date value } } likes { total } } } } } }"""
-STATEMENTS_PER_ROUND = 6
+STATEMENTS_PER_ROUND = 5
 """The reads of a round of SHORT and LONG questions, whatever their number: the
-accounts, their follower counts, and per range (2) the overviews and the follower
-growth."""
+accounts, their follower counts, per range (2) the overviews, and the follower
+growth for the range whose ``netFollowers`` is selected (SHORT's)."""
 
 
+@pytest.mark.parametrize("chunk", [None, 5])
 async def test_many_questions_get_their_own_numbers_from_reads_batched_per_round(
-    server_url: str, tmp_path: Path
+    server_url: str, tmp_path: Path, chunk: int | None
 ) -> None:
+    """All 16 questions in one round; or, with rounds of at most 5 questions (the
+    hub's ``chunk``), in rounds of 5, 5, 5 and 1, each with its own reads."""
     try:
-        await _many_questions(server_url, tmp_path)
+        await _many_questions(server_url, tmp_path, chunk)
     except BaseExceptionGroup as group:
         raise _first_leaf(group) from None
 
 
-async def _many_questions(server_url: str, tmp_path: Path) -> None:
+async def _many_questions(server_url: str, tmp_path: Path, chunk: int | None) -> None:
     config = SimulationConfig(
         seed=22, accounts=4, pro_ratio=1.0, events=2_000, users=300, weeks=2, end=END
     )
@@ -265,6 +268,8 @@ async def _many_questions(server_url: str, tmp_path: Path) -> None:
                         subscribers.append((account, query, ws))
         await _until(lambda: world.hub.stats()["members"] == 32)
         await world.listening(16)
+        if chunk is not None:
+            world.hub.chunk = chunk
         rounds_before = len(world.hub.rounds)
         added = [e for i, a in enumerate(accounts) for e in _profile_views(a, i + 1)]
         await world.record(added)
@@ -277,7 +282,11 @@ async def _many_questions(server_url: str, tmp_path: Path) -> None:
             got = await _until_total(ws, want)
             assert got == want, (account, query)
         rounds = list(world.hub.rounds)[rounds_before:]
-        assert any(r.questions == 16 for r in rounds), rounds
+        if chunk is None:
+            assert any(r.questions == 16 for r in rounds), rounds
+        else:
+            assert all(r.questions <= chunk for r in rounds), rounds
+            assert sum(r.questions for r in rounds) >= 16, rounds
         assert all(1 <= r.statements <= STATEMENTS_PER_ROUND for r in rounds), rounds
 
 
@@ -382,3 +391,97 @@ async def test_a_client_that_cannot_keep_up_is_closed_with_4429(
             await world.listening(1)
             await world.profile_views(mine)
             assert (await next_message(ws))["type"] == "next"
+
+
+async def test_updates_are_text_frames_written_to_the_socket_or_through_asgi(
+    server_url: str, tmp_path: Path
+) -> None:
+    """Subscribers without a websocket extension get each update as a text frame the
+    hub writes itself (``frames.py``), small or over 64 KiB (the 8-byte length);
+    one that negotiated ``permessage-deflate`` gets it through the ASGI stack,
+    compressed by uvicorn. Every client here decodes the frames itself
+    (``websockets``), and the numbers are computed from the events."""
+    async with live_world(server_url, tmp_path) as world:
+        assert world.served.world is not None
+        expected = Expected(world.served.world)
+        mine = world.account()
+        url = world.served.base_url.replace("http://", "ws://") + "/graphql"
+        creator = token(Role.CREATOR, mine)
+        async with _client(url, creator, METRICS, mine, compression="deflate") as deflated:
+            assert [e.name for e in deflated.protocol.extensions] == ["permessage-deflate"]
+            await world.listening(1)
+            written = world.hub.written
+            await _record_and_expect(world, expected, mine, 2)
+            week = await _update_with(deflated, await _total(world, mine))
+            assert week == _wanted_week(expected, mine)
+            assert world.hub.written == written  # all through the ASGI stack
+        async with (
+            _client(url, creator, METRICS, mine, compression=None) as plain,
+            _client(url, creator, HEAVY, mine, compression=None) as heavy,
+        ):
+            assert not plain.protocol.extensions and not heavy.protocol.extensions
+            await world.listening(2)
+            written = world.hub.written
+            await _record_and_expect(world, expected, mine, 3)
+            total = await _total(world, mine)
+            assert await _update_with(plain, total) == _wanted_week(expected, mine)
+            today = datetime.now(UTC).date()
+            want = expected.overview(mine, today - timedelta(days=364), today)
+            in_year = want["profileViews"]["total"]
+            year = await _update_with(heavy, in_year, key="daily", size_over=1 << 16)
+            assert year == {k: {"daily": v["daily"]} for k, v in want.items()}
+            assert world.hub.written >= written + 2  # written straight to both
+
+
+@contextlib.asynccontextmanager
+async def _client(
+    url: str, bearer: str, query: str, account: str, *, compression: str | None
+) -> AsyncIterator[Any]:
+    import websockets
+
+    async with websockets.connect(
+        url, subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+        compression=compression, max_size=None,
+    ) as ws:  # fmt: skip
+        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {bearer}"}}
+        await ws.send(orjson.dumps(init).decode())
+        assert orjson.loads(await ws.recv())["type"] == "connection_ack"
+        subscribe = {"query": query, "variables": {"id": account}}
+        await ws.send(orjson.dumps({"id": "1", "type": "subscribe", "payload": subscribe}).decode())
+        yield ws
+
+
+async def _record_and_expect(world: LiveWorld, expected: Expected, account: str, n: int) -> None:
+    added = _profile_views(account, n)
+    await world.record(added)
+    for event in added:
+        expected.add(event)
+    await world.served.caught_up()
+
+
+def _wanted_week(expected: Expected, account: str) -> dict[str, Any]:
+    today = datetime.now(UTC).date()
+    week = expected.overview(account, today - timedelta(days=6), today)
+    return {"accountId": account, "account": {"analytics": {"overview": {
+        "profileViews": {"total": week["profileViews"]["total"]}}}}}  # fmt: skip
+
+
+async def _update_with(
+    ws: Any, total: int, *, key: str = "total", size_over: int = 0
+) -> dict[str, Any]:
+    """The first update whose profile views reach ``total`` (METRICS' update, or
+    HEAVY's overview when ``key`` is ``daily``); each message a text frame."""
+    while True:
+        raw = await asyncio.wait_for(ws.recv(), 20)
+        assert isinstance(raw, str), raw[:100]  # a text frame
+        message = orjson.loads(raw)
+        assert message["type"] == "next" and message["id"] == "1", message
+        assert "errors" not in message["payload"], message
+        update: dict[str, Any] = message["payload"]["data"]["accountMetrics"]
+        overview: dict[str, Any] = update["account"]["analytics"]["overview"]
+        if key == "total":
+            if overview["profileViews"]["total"] >= total:
+                return {k: v for k, v in update.items() if k != "position"}
+        elif sum(d["value"] for d in overview["profileViews"]["daily"]) >= total:
+            assert len(raw.encode()) > size_over
+            return overview

@@ -4,7 +4,9 @@ A subclass of Strawberry's handler (its private parts are used here only):
 
 * a subscription :func:`~analytics_graph.api.live.hub.shareable` joins its
   :class:`~analytics_graph.api.live.hub.Group` instead of running on its own; its
-  ``next`` messages are the group's payload text in this operation's envelope;
+  ``next`` messages are the group's payload text in this operation's envelope,
+  written straight to the connection when the server allows it (``frames.py``),
+  else sent through the ASGI stack;
 * when the token of the connection expires (its ``exp`` plus the verifier's leeway),
   every operation ends with an ``error`` message (code ``UNAUTHENTICATED``) and the
   connection is closed with 4403, as the protocol does for a refused token.
@@ -31,6 +33,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 from strawberry.types.execution import PreExecutionError
 
 from analytics_graph.api.context import Context
+from analytics_graph.api.live.frames import Write, frame_writer
 from analytics_graph.api.live.hub import SLOW_CLIENT, Hub, key_of, shareable
 from analytics_graph.auth import LEEWAY_SECONDS, token_expiry
 
@@ -56,6 +59,8 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """See the module docstring. ``self.view.hub`` is the process's :class:`Hub`."""
 
     _expiry: asyncio.Task[None] | None = None
+    _writer: Write | None = None
+    _writer_looked_up = False
 
     @property
     def hub(self) -> Hub:
@@ -92,10 +97,12 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await super().run_operation(operation)
             return
         key = key_of(operation.query, operation.variables, operation.operation_name, caller)
-        envelope = '{"id":' + orjson.dumps(operation.id).decode() + ',"type":"next","payload":'
+        envelope = b'{"id":' + orjson.dumps(operation.id) + b',"type":"next","payload":'
+        writer = self._frame_writer()
+        write = None if writer is None else partial(self._write_next, operation, envelope, writer)
         try:
             with self.hub.joined(
-                key, caller, partial(self._send_next, operation, envelope)
+                key, caller, partial(self._send_next, operation, envelope), write
             ) as member:
                 await member.finished()
         except TimeoutError:
@@ -114,8 +121,24 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
             cast(Message, {"id": operation.id, "type": "complete"})
         )
 
+    def _frame_writer(self) -> Write | None:
+        if not self._writer_looked_up:
+            self._writer_looked_up = True
+            scope = getattr(getattr(self.websocket, "ws", None), "scope", None)
+            self._writer = None if scope is None else frame_writer(scope)
+        return self._writer
+
+    @staticmethod
+    def _write_next(
+        operation: Operation[Context, None], envelope: bytes, write: Write, payload: bytes
+    ) -> bool:
+        if operation.completed:
+            return True  # nothing to send, as in _send_next
+        return write(envelope + payload + b"}")
+
     async def _send_next(
-        self, operation: Operation[Context, None], envelope: str, payload: str
+        self, operation: Operation[Context, None], envelope: bytes, payload: bytes
     ) -> None:
         if not operation.completed:
-            await self.send_message(cast(Message, envelope + payload + "}"))
+            message = (envelope + payload + b"}").decode()
+            await self.send_message(cast(Message, message))

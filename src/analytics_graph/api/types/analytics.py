@@ -8,7 +8,7 @@ import strawberry
 
 from analytics_graph.api.context import Info
 from analytics_graph.api.engine.fields import field
-from analytics_graph.api.engine.selection import selected
+from analytics_graph.api.engine.selection import selected, selected_under
 from analytics_graph.api.errors import page_size
 from analytics_graph.api.reads.days import Days
 from analytics_graph.api.types.alerts import Alert
@@ -199,8 +199,9 @@ UNSELECTED_VIEWERS = Viewers(total=0, new=0, returning=0, daily=[])
 
 async def account_analytics(info: Info, account_id: UUID, days: Days) -> AccountAnalytics:
     """The account's analytics over ``days``: the sections the selection names, each
-    one statement (the Overview two: its counts, and the follower growth for its net
-    followers, which the Followers one gives when selected too; ``viewers`` and
+    one statement (the Overview two: its counts, and, when ``netFollowers`` is
+    selected, the follower growth for its net followers, which the Followers one
+    gives when selected too; ``viewers`` and
     ``asOf`` one each). The Overview's two read the ids of every answer in the
     request (or round of subscriptions) that asks for the same days at once."""
     wanted, loaders, key = selected(info), info.context.loaders, (account_id, days)
@@ -208,13 +209,13 @@ async def account_analytics(info: Info, account_id: UUID, days: Days) -> Account
     if "overview" in wanted:
         counts = await loaders.overview.load(key)
         assert counts is not None  # zeros for an account without days
-        growth = (
-            (await loaders.followers.load(key)).growth
-            if "followers" in wanted  # read whole anyway: one statement for both
-            else await loaders.follower_growth.load(key)
-        )
-        assert growth is not None
-        net = growth.net_followers
+        net = readmodel.NO_METRIC  # never shown: netFollowers is not selected
+        if "followers" in wanted:  # read whole anyway: one statement for both
+            net = (await loaders.followers.load(key)).growth.net_followers
+        elif "netFollowers" in selected_under(info, "overview"):
+            growth = await loaders.follower_growth.load(key)
+            assert growth is not None
+            net = growth.net_followers
         overview = Overview(
             video_views=METRIC.one(counts.video_views),
             profile_views=METRIC.one(counts.profile_views),
