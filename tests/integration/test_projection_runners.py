@@ -14,7 +14,7 @@ import pytest
 import projections
 from analytics_graph.eventstore import EventStore, NewEvent
 from analytics_graph.eventstore.notify import Listener, Notifier
-from analytics_graph.projection import ChangeNotice, ProjectionRunner
+from analytics_graph.projection import ChangeNotice, Changes, ProjectionRunner
 from analytics_graph.projection import ranges as ranges_module
 from analytics_graph.projection.batches import apply_batch
 from analytics_graph.projection.checkpoints import CheckpointMoved, Slot
@@ -62,6 +62,9 @@ async def test_a_batch_raced_by_two_appliers_is_applied_once(
     same range fail without effect."""
     head = await pw.load_all(store)
     conns = [await asyncpg.connect(database_url) for _ in range(2)]
+    world = pw.world()
+    viewed = {str(e["videoId"]) for e in world.events() if e["type"] == "view"}
+    owners = {str(v.id): str(v.account_id) for v in world.videos}
     try:
         await ensure_live(conns[0], projections.ALL)
         for projection in projections.ALL:
@@ -70,6 +73,13 @@ async def test_a_batch_raced_by_two_appliers_is_applied_once(
                 return_exceptions=True,
             )
             assert sorted(type(o).__name__ for o in outcomes) == ["Changes", "CheckpointMoved"]
+            # The whole log in one first batch (the audiences' fill): it names every
+            # video viewed, and every account of one.
+            changes = next(o for o in outcomes if isinstance(o, Changes))
+            if projection.name == "video_reach":
+                assert changes.videos == viewed
+            if projection.name == "account_viewers":
+                assert changes.accounts == {owners[v] for v in viewed}
             with pytest.raises(CheckpointMoved):
                 await apply_batch(conns[0], projection, Slot.LIVE, 0, head)
     finally:
