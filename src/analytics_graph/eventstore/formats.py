@@ -106,6 +106,16 @@ _CANONICAL: dict[str, PgUUID] = {}  # ids known canonical (accounts and videos r
 MAX_CANONICAL: Final = 100_000
 
 
+def _owner(stream_id: str, account: Any, video: Any) -> PgUUID | None:
+    """The video's owner to store for an event on a video (``video`` given), else
+    ``None``; the payload's ids must name the event's own stream."""
+    if video is None:
+        _expect(account == stream_id)
+        return None
+    _expect(video == stream_id)
+    return _uuid(account)
+
+
 def _uuid(value: Any) -> PgUUID:
     known = _CANONICAL.get(_text(value))
     if known is not None:
@@ -171,14 +181,7 @@ def _columns(event: NewEvent, data: dict[str, Any]) -> tuple[Any, ...]:
     _expect(data.pop("eventId") == str(event.event_id) and data.pop("type") == kind)
     _expect(_same_moment(data.pop("occurredAt"), event.occurred_at))
     user = _text(data.pop(USER_KEYS[kind]))
-    account = data.pop("accountId")
-    video = data.pop("videoId", None)
-    owner = None
-    if video is None:
-        _expect(account == event.stream_id)
-    else:
-        _expect(video == event.stream_id)
-        owner = _uuid(account)
+    owner = _owner(event.stream_id, data.pop("accountId"), data.pop("videoId", None))
     _expect(set(data) <= _OPTIONAL.get(kind, set()) and None not in data.values())
     watched = data.get("watchedSeconds")
     completed = data.get("completed")
@@ -347,14 +350,7 @@ def _typed_columns(event: NewEvent, data: Any) -> tuple[Any, ...]:
     assert event.occurred_at is not None
     _expect(_TAGS[type(data)] == kind and data.event_id == str(event.event_id))
     _expect(_same_moment(data.occurred_at, event.occurred_at))
-    account = data.account_id
-    video = getattr(data, "video_id", None)
-    owner = None
-    if video is None:
-        _expect(account == event.stream_id)
-    else:
-        _expect(video == event.stream_id)
-        owner = _uuid(account)
+    owner = _owner(event.stream_id, data.account_id, getattr(data, "video_id", None))
     if kind == "view":
         term, viewer = data.search_term, data.viewer
         return (
