@@ -401,3 +401,22 @@ def test_module_holds_exactly_one_factory() -> None:
         and not getattr(v, "__parameters__", None)
     ]
     assert factories == [EventLogFactory]
+
+
+class TestClose(FreshDatabase):
+    def test_close_ends_even_with_a_connection_never_released(self) -> None:
+        """asyncpg can lose a pool connection to a cancellation at the wrong moment of
+        an acquire (a CI run hung in a contract test's tear-down); ``close`` then
+        terminates the pool after its grace instead of waiting forever."""
+        datastore = Datastore(self.database_url)
+
+        async def acquire() -> asyncpg.pool.PoolConnectionProxy[Any]:
+            return await datastore.store.pool.acquire()
+
+        datastore.run(acquire())  # never released
+        with mock.patch.object(datastore_module, "CLOSE_GRACE", 0.2):
+            done = threading.Thread(target=datastore.close, daemon=True)
+            done.start()
+            done.join(30)
+        assert not done.is_alive(), "close waited for a connection that never came back"
+        assert datastore.store.pool.is_closing()
