@@ -4,7 +4,6 @@ command line writing what the HTTP export answers."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import sys
 from collections.abc import AsyncIterator
@@ -15,6 +14,7 @@ import pytest
 
 from analytics_graph.auth import Role
 from analytics_graph.export.tables import CONTENT, OVERVIEW
+from tests.cli import cli_environment
 from tests.e2e.export_support import csv_rows, download, workbook
 from tests.e2e.graphql_support import Served, serve, token
 
@@ -108,8 +108,7 @@ def _unescaped(text: str) -> str:
 
 async def _run(*args: str, url: str) -> tuple[int | None, bytes, str]:
     """``analytics-graph export ARGS`` on the database ``url``: status, output, errors."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("ANALYTICS_GRAPH_")}
-    environment["ANALYTICS_GRAPH_DATABASE_URL"] = url
+    environment = cli_environment({"ANALYTICS_GRAPH_DATABASE_URL": url})
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ import httpx
 import pytest
 
 from analytics_graph.auth import Caller, Role, verify_token
+from tests.cli import cli_environment, run_cli
 from tests.conftest import scratch_database
 from tests.e2e.conftest import free_port
 
@@ -24,16 +24,7 @@ ACCOUNT = "5f0e7a52-7d51-4a52-9c51-3d2b7a1e0c11"
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Runs ``analytics-graph ARGS``; ``env`` replaces the default ``ANALYTICS_GRAPH_*``."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("ANALYTICS_GRAPH_")}
-    environment |= env if env is not None else {"ANALYTICS_GRAPH_SECRET": SECRET}
-    return subprocess.run(
-        [sys.executable, "-m", "analytics_graph", *args],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_cli(env if env is not None else {"ANALYTICS_GRAPH_SECRET": SECRET}, *args)
 
 
 def test_token_prints_the_token_alone() -> None:
@@ -74,8 +65,9 @@ async def test_serve_demo_loads_real_numbers_and_prints_a_token(
 ) -> None:
     port = free_port()
     async with scratch_database(server_url) as url:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ANALYTICS_GRAPH_")}
-        env |= {"ANALYTICS_GRAPH_DATABASE_URL": url, "ANALYTICS_GRAPH_DATA_DIR": str(tmp_path)}
+        env = cli_environment(
+            {"ANALYTICS_GRAPH_DATABASE_URL": url, "ANALYTICS_GRAPH_DATA_DIR": str(tmp_path)}
+        )
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "analytics_graph", "serve", "--demo", "--port", str(port),
             env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,

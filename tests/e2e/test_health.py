@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.cli import cli_environment
 from tests.e2e.conftest import free_port
 
 
@@ -28,8 +28,7 @@ async def test_healthz_reports_the_database(service: str) -> None:
 async def test_serve_runs_on_the_embedded_database(tmp_path: Path) -> None:
     """`analytics-graph serve` with no DSN starts its own PostgreSQL in the data folder."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANALYTICS_GRAPH_")}
-    env["ANALYTICS_GRAPH_DATA_DIR"] = str(tmp_path / "data")
+    env = cli_environment({"ANALYTICS_GRAPH_DATA_DIR": str(tmp_path / "data")})
     # The log goes to a file: a pipe nobody reads while waiting could fill and block it.
     log = tmp_path / "serve.log"
     with log.open("wb") as stderr:

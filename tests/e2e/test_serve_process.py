@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -24,6 +23,7 @@ from analytics_graph.eventstore.schema import migrate
 from analytics_graph.ingest.client import post_batch
 from analytics_graph.ingest.ndjson import LineBatch
 from analytics_graph.simulation import aggregate_events, generate_world
+from tests.cli import cli_environment
 from tests.conftest import scratch_database
 from tests.e2e.conftest import free_port
 from tests.e2e.ingest_support import CONFIG, SECRET, bearer, body
@@ -48,14 +48,13 @@ async def world_database(server_url: str) -> AsyncIterator[tuple[str, list[dict[
 
 
 async def start(url: str, port: int, log: Path) -> asyncio.subprocess.Process:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANALYTICS_GRAPH_")}
-    env |= {
+    env = cli_environment({
         "ANALYTICS_GRAPH_DATABASE_URL": url,
         "ANALYTICS_GRAPH_SECRET": SECRET,
         "ANALYTICS_GRAPH_MODE": "production",
         "ANALYTICS_GRAPH_DATA_DIR": str(log.parent),
         "ANALYTICS_GRAPH_SHUTDOWN_GRACE_SECONDS": "20",
-    }
+    })  # fmt: skip
     with log.open("ab") as stderr:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "analytics_graph", "serve", "--port", str(port),

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import random
 import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +13,7 @@ from analytics_graph.audit.heads import Signer
 from analytics_graph.eventstore import EventStore, NewEvent
 from analytics_graph.eventstore.formats import payload_text
 from analytics_graph.types import Connection
+from tests import cli
 
 SIGNER = Signer.from_hex("11" * 32)
 
@@ -22,18 +21,10 @@ SIGNER = Signer.from_hex("11" * 32)
 def run_cli(url: str, *args: str, data_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
     """``analytics-graph ARGS`` in a subprocess on ``url``, signing with :data:`SIGNER`'s
     key, no other ``ANALYTICS_GRAPH_`` setting of this environment."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANALYTICS_GRAPH_")}
-    env |= {"ANALYTICS_GRAPH_DATABASE_URL": url, "ANALYTICS_GRAPH_SIGNING_KEY": "11" * 32}
+    settings = {"ANALYTICS_GRAPH_DATABASE_URL": url, "ANALYTICS_GRAPH_SIGNING_KEY": "11" * 32}
     if data_dir is not None:
-        env["ANALYTICS_GRAPH_DATA_DIR"] = str(data_dir)
-    return subprocess.run(
-        [sys.executable, "-m", "analytics_graph", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+        settings["ANALYTICS_GRAPH_DATA_DIR"] = str(data_dir)
+    return cli.run_cli(settings, *args)
 
 
 START = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -15,12 +14,14 @@ import pytest
 
 from analytics_graph.eventstore import EventStore
 from analytics_graph.eventstore.formats import ACCOUNT_ID
+from tests.cli import cli_environment
 from tests.integration import projection_world as pw
 
 
 async def audit_cli(url: str, data_dir: Path, *args: str) -> tuple[int, str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANALYTICS_GRAPH_")}
-    env |= {"ANALYTICS_GRAPH_DATABASE_URL": url, "ANALYTICS_GRAPH_DATA_DIR": str(data_dir)}
+    env = cli_environment(
+        {"ANALYTICS_GRAPH_DATABASE_URL": url, "ANALYTICS_GRAPH_DATA_DIR": str(data_dir)}
+    )
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "analytics_graph", "audit", *args, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,

@@ -314,23 +314,45 @@ _USER_FIELDS: Final = {
     kind: "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
     for kind, key in USER_KEYS.items()
 }  # viewerId: viewer_id
-_FLOATS: dict[float, Decimal] = {}  # watch times repeat
+FLOAT_DECIMALS: dict[float, Decimal] = {}
+"""What :func:`float_decimal` made, by value (watch times repeat: players report
+coarse steps). A hit on a value above 0 is the answer (0.0 and -0.0 are one key)."""
 _INTS: dict[int, Decimal] = {}
 
 
-def _typed_number(value: float) -> Decimal:
+def float_decimal(value: float) -> Decimal | None:
+    """A float as the ``numeric`` column holds it (:func:`_number`: the digits and the
+    scale of its JSON), memoised; ``None`` for what the column cannot give back (-0.0),
+    which stays JSON. The ingest's rows take their watch times from here too."""
+    found = FLOAT_DECIMALS.get(value)
+    if found is not None and value > 0:
+        return found
+    try:
+        number = _number(value)
+    except _Lossy:
+        return None
+    if len(FLOAT_DECIMALS) >= MAX_CANONICAL:
+        FLOAT_DECIMALS.clear()
+    FLOAT_DECIMALS[value] = number
+    return number
+
+
+def _typed_number(value: int | float) -> Decimal:
     """:func:`_number`, memoised (ints and floats apart: ``30`` and ``30.0`` differ)."""
+    if isinstance(value, float):
+        number = float_decimal(value)
+        _expect(number is not None)
+        return number  # type: ignore[return-value]
     # orjson, which reads the payload key by key, takes an integer of 2**64 or more as
     # a float (and cannot print it as an int): left to that path.
-    _expect(type(value) is float or value < 2**64)
-    cache: dict[Any, Decimal] = _FLOATS if type(value) is float else _INTS
-    found = cache.get(value)
-    if found is not None and value > 0:  # 0.0 and -0.0 are one key: those not kept
+    _expect(value < 2**64)
+    found = _INTS.get(value)
+    if found is not None and value > 0:
         return found
     number = _number(value)
-    if len(cache) >= MAX_CANONICAL:
-        cache.clear()
-    cache[value] = number
+    if len(_INTS) >= MAX_CANONICAL:
+        _INTS.clear()
+    _INTS[value] = number
     return number
 
 

@@ -17,10 +17,8 @@ made before (``tests/unit/test_ingest_rows.py`` holds them together).
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any, Final, cast
 from uuid import UUID
 
@@ -31,11 +29,13 @@ from analytics_graph.eventstore.formats import (
     AGE_RANGE_CODES,
     COMPACT,
     EVENT_ID,
+    FLOAT_DECIMALS,
     GENDER_CODES,
     NO_FORMAT_COLUMNS,
     SOURCE_CODES,
     FactRow,
     expand,
+    float_decimal,
 )
 from analytics_graph.ingest import wire
 from analytics_graph.ingest.facts import FactsCache, VideoFacts
@@ -164,26 +164,6 @@ def _attributes(given: wire.Attributes | None) -> tuple[str | None, int | None, 
     )
 
 
-_DECIMALS: dict[float, Decimal] = {}  # watch times repeat (players report coarse steps)
-MAX_DECIMALS: Final = 100_000
-
-
-def _watched(seconds: float) -> Decimal | None:
-    """``watchedSeconds`` as the ``numeric`` column holds it (the digits and the scale
-    of its JSON, as ``formats.compact`` makes it), ``None`` for ``-0.0`` (which the
-    column cannot give back)."""
-    known = _DECIMALS.get(seconds)
-    if known is not None and seconds:  # 0.0 and -0.0 are one key
-        return known
-    if math.copysign(1, seconds) < 0:
-        return None
-    number = Decimal(orjson.dumps(seconds).decode())
-    if len(_DECIMALS) >= MAX_DECIMALS:
-        _DECIMALS.clear()
-    _DECIMALS[seconds] = number
-    return number
-
-
 def _as_json(row: FactRow, **extra: Any) -> FactRow:
     """``row`` in format 1: its payload (with ``extra`` keys) as JSON text in ``data``."""
     text = orjson.dumps(expand(row) | extra).decode()
@@ -206,7 +186,7 @@ def _view(event: wire.View, event_id: UUID, ctx: BatchContext) -> FactRow:
     completed = event.completed
     if completed is None:
         completed = watched >= video.duration_seconds
-    number = _watched(watched)
+    number = float_decimal(watched)
     viewer = _attributes(event.viewer)
     row = (
         video.id, None, "view", event_id, moment, None, None, COMPACT,
@@ -317,7 +297,7 @@ def to_rows(
     other event goes through :func:`to_row`, which makes its row, or its rejection
     with its message, as always (``tests/unit/test_ingest_rows.py`` holds the two
     ways to each other)."""
-    live, latest, owners, decimals = ctx.live, ctx.latest, ctx.canonical.uuids, _DECIMALS
+    live, latest, owners, decimals = ctx.live, ctx.latest, ctx.canonical.uuids, FLOAT_DECIMALS
     view, share, on_video, sources, utc = wire.View, wire.Share, _ON_VIDEO, SOURCE_CODES, UTC
     append = rows.append
     plain: list[Any] = events  # each of the types checked before its fields are read

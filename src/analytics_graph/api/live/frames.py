@@ -39,7 +39,8 @@ RAW_SEND = "analytics_graph.raw_send"
 """The scope key of the server's own ``send`` (set by :class:`RawSend`)."""
 
 Write = Callable[[bytes], bool]
-"""Writes one text message (UTF-8) as a frame now; ``False`` when it cannot."""
+"""Writes one text message (UTF-8) as a frame now; ``False`` when it cannot (the caller
+then sends it through the ASGI stack: ``hub.Send``)."""
 
 
 class RawSend:

@@ -57,6 +57,7 @@ from strawberry.utils.aio import aclosing
 
 from analytics_graph.api.context import Context
 from analytics_graph.api.engine import AnalyticsSchema, Compiled, Event
+from analytics_graph.api.live.frames import Write
 from analytics_graph.api.live.watch import Watch
 from analytics_graph.api.reads.snapshots import PoolSession
 from analytics_graph.api.services import Services
@@ -114,9 +115,6 @@ def key_of(
 
 Send = Callable[[bytes], Coroutine[Any, Any, None]]
 """Sends one payload (the serialised ``next`` payload, UTF-8 JSON) to a member."""
-Write = Callable[[bytes], bool]
-"""Sends one payload to a member at once if it can (``api/live/frames.py``); ``False``
-when it cannot (then :data:`Send` does)."""
 
 
 class Member:
