@@ -4,6 +4,7 @@
     python -m bench.live subscriptions --accounts 1 --per-account 1000      # all on one account
     python -m bench.live webhooks --accounts 50 --seconds 15
     python -m bench.live rounds --accounts 1000 --per-account 10 --rounds 20   # CPU only
+    python -m bench.live rounds --accounts 1000 --per-account 10 --chunk 100   # in rounds of 100
 
 A fresh database on ``ANALYTICS_GRAPH_BENCH_DATABASE_URL`` (default: the local test
 server) gets a simulated world; the server runs in a process of its own (its CPU
@@ -25,6 +26,7 @@ import asyncio
 import bisect
 import contextlib
 import functools
+import math
 import os
 import resource
 import signal
@@ -51,6 +53,7 @@ from analytics_graph.eventstore.notify import Notifier
 from analytics_graph.eventstore.schema import migrate
 from analytics_graph.ingest import Ingestor
 from analytics_graph.projection import wait_until_applied
+from analytics_graph.projection.notices import NoticeQueue, change_feed
 from analytics_graph.simulation import SimulationConfig, World, generate_world, load_world
 from analytics_graph.webhooks import Topic, UrlPolicy, endpoints
 from projections import ALL as PROJECTIONS
@@ -125,6 +128,41 @@ class Commits:
 def database(base: str) -> contextlib.AbstractAsyncContextManager[str]:
     prefix = os.environ.get("ANALYTICS_GRAPH_BENCH_DATABASE_PREFIX", "ag_bench_live")
     return scratch_database(base, prefix)
+
+
+@contextlib.asynccontextmanager
+async def notices_timed(url: str) -> AsyncIterator[list[tuple[float, str, int]]]:
+    """The change notices naming accounts while the block runs: (receipt time,
+    projection, position), the first part of each."""
+    timed: list[tuple[float, str, int]] = []
+
+    async def follow(notices: NoticeQueue) -> None:
+        seen: set[tuple[str, int]] = set()
+        async for notice in notices:
+            if notice.accounts and (notice.projection, notice.position) not in seen:
+                seen.add((notice.projection, notice.position))
+                timed.append((time.time(), notice.projection, notice.position))
+
+    async with change_feed(url) as feed:
+        with feed.subscribe() as notices:
+            task = asyncio.create_task(follow(notices))
+            try:
+                yield timed
+            finally:
+                task.cancel()
+
+
+def notice_lags(timed: list[tuple[float, str, int]], commits: Commits) -> str:
+    """Per projection naming accounts, from the commit of a batch to its change notice's
+    receipt (here): how far the read models (and so the updates) lag the log."""
+    lags: dict[str, list[float]] = {}
+    for at, projection, position in timed:
+        if (committed := commits.time_of(position)) is not None:
+            lags.setdefault(projection, []).append(at - committed)
+    return "commit -> change notice (the read models' lag): " + "; ".join(
+        f"{name} p50 {percentile(v, 0.5):.0f} ms, p99 {percentile(v, 0.99):.0f} ms"
+        for name, v in sorted(lags.items())
+    )
 
 
 async def caught_up(store: EventStore) -> None:
@@ -410,8 +448,9 @@ async def subscriptions(args: argparse.Namespace) -> None:
                 load = os.getloadavg()
                 cpu0, clients0, t0 = usage.cpu(), clients.cpu(), time.monotonic()
                 waited0 = usage.waited()
-                sent = await ingest(world, store, args.rate, args.seconds, commits)
-                await asyncio.sleep(2)
+                async with notices_timed(url) as notices:
+                    sent = await ingest(world, store, args.rate, args.seconds, commits)
+                    await asyncio.sleep(2)
                 elapsed, cpu = time.monotonic() - t0, usage.cpu() - cpu0
                 waited = usage.waited() - waited0
                 clients_cpu = clients.cpu() - clients0
@@ -429,7 +468,8 @@ async def subscriptions(args: argparse.Namespace) -> None:
                 f"  server CPU {cpu / elapsed * 100:.0f}% of one core, and waiting for a CPU"
                 f" {waited / elapsed * 100:.0f}% of the time;"
                 f" RSS idle {idle_rss:.0f} MB, end {usage.rss_mb():.0f} MB;"
-                f" client processes' CPU {clients_cpu / elapsed * 100:.0f}% of one core"
+                f" client processes' CPU {clients_cpu / elapsed * 100:.0f}% of one core\n"
+                f"  {notice_lags(notices, commits)}"
             )
         await pool.close()
 
@@ -474,7 +514,8 @@ async def rounds(args: argparse.Namespace) -> None:
                 compiled = getattr(engine, "compiled_answers", 0)
                 for _ in range(args.rounds):
                     hub._changed = dict.fromkeys(hub.groups.values(), position)
-                    await hub._round()
+                    while hub._changed:  # in rounds of at most --chunk questions
+                        await hub._round(args.chunk)
                 compiled = getattr(engine, "compiled_answers", 0) - compiled
                 answered = dict(payloads)
                 for group in hub.groups.values():  # the engine's normal execution
@@ -482,7 +523,8 @@ async def rounds(args: argparse.Namespace) -> None:
                 hub._changed = dict.fromkeys(hub.groups.values(), position)
                 await hub._round()
                 same = sum(answered[k] == v for k, v in payloads.items())
-            kept = list(hub.rounds)[1:-1]  # the first one warms the caches
+            per_pass = math.ceil(len(hub.groups) / args.chunk)  # rounds answering each once
+            kept = list(hub.rounds)[per_pass:-1]  # the first pass warms the caches
             questions = kept[0].questions
             cpu = percentile([r.cpu for r in kept], 0.5)
             print(
@@ -491,7 +533,7 @@ async def rounds(args: argparse.Namespace) -> None:
                 f" ({cpu * 1000 / questions:.0f} us per question), of which publishing"
                 f" {percentile([r.publishing_cpu for r in kept], 0.5):.0f} ms; statements"
                 f" {kept[0].statements}; answered by compiled operations"
-                f" {compiled} of {questions * args.rounds}; payloads equal to the normal"
+                f" {compiled} of {len(payloads) * args.rounds}; payloads equal to the normal"
                 f" execution's: {same} of {len(payloads)}; RSS with the questions open"
                 f" {opened_rss:.0f} MB"
             )
@@ -603,6 +645,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--interval", type=float, default=0.25)
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument(
+        "--chunk", type=int, default=1_000_000, help="rounds: most questions a round (all)"
+    )
     parser.add_argument("--client-processes", type=int, default=3)
     parser.add_argument(
         "--database",

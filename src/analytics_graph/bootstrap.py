@@ -30,8 +30,9 @@ from analytics_graph.eventstore import EventStore, partitions
 from analytics_graph.eventstore.notify import Listener, Notifier
 from analytics_graph.eventstore.persistence import DATABASE_URL
 from analytics_graph.ingest import Ingestor
-from analytics_graph.projection import ChangeFeed, ProjectionRunner
+from analytics_graph.projection import ChangeFeed
 from analytics_graph.projection.notices import change_feed
+from analytics_graph.projection.threaded import RunnerThread
 from analytics_graph.replication import ReadPools
 from analytics_graph.storage import open_store
 from analytics_graph.webhooks import WebhookService
@@ -49,7 +50,7 @@ class System:
     notifier: Notifier
     listener: Listener
     commands: Commands
-    projections: ProjectionRunner | None
+    projections: RunnerThread | None
     """Keeps the read models following the log (``None`` when opened without it)."""
     ingestor: Ingestor
     services: Services
@@ -87,7 +88,7 @@ async def open_system(settings: Settings, *, run_projections: bool = True) -> As
         running_application(opened.url) as commands,
     ):
         url, pool, store, notifier = opened.url, opened.pool, opened.store, opened.notifier
-        runner = ProjectionRunner(url, store, listener, projections.ALL)
+        runner = RunnerThread(url, projections.ALL)  # its own loop: see threaded.py
         sealer = Sealer(url, signer(settings), listener)  # audit: seals the log
         webhooks = WebhookService.of(settings, url, store, pool, listener)
         alerts = Evaluator(url, store, listener, EvaluatorOptions())

@@ -18,7 +18,7 @@ from analytics_graph.projection import ChangeNotice, Changes, ProjectionRunner
 from analytics_graph.projection import ranges as ranges_module
 from analytics_graph.projection.batches import apply_batch
 from analytics_graph.projection.checkpoints import CheckpointMoved, Slot
-from analytics_graph.projection.notices import NoticeQueue, change_feed
+from analytics_graph.projection.notices import NoticeQueue, change_feed, publish, split
 from analytics_graph.projection.ranges import RangeReader
 from analytics_graph.projection.tables import ensure_live
 from analytics_graph.projection.worker import WorkerState
@@ -113,6 +113,33 @@ async def test_change_notices_name_what_changed(database_url: str, pool: asyncpg
     # the loaded accounts and videos (an earlier position) when the feed is subscribed.
     view_position = await store.last_position()
     assert seen["engagement"].position == seen["video_reach"].position == view_position
+
+
+async def test_a_large_notice_arrives_whole_in_order_and_only_at_commit(
+    database_url: str, pool: asyncpg.Pool
+) -> None:
+    """A notice naming 1,000 ids goes out as several parts in one statement: every
+    part arrives, in order, once the transaction commits; a rolled-back one never."""
+    accounts = {str(uuid.uuid4()) for _ in range(500)}
+    videos = {str(uuid.uuid4()) for _ in range(500)}
+    expected = list(split(ChangeNotice("p", 42, frozenset(accounts), frozenset(videos))))
+    assert len(expected) > 3
+    async with change_feed(database_url) as feed, pool.acquire() as conn:
+        with feed.subscribe() as notices:
+            with contextlib.suppress(asyncpg.DivisionByZeroError):
+                async with conn.transaction():
+                    await publish(conn, "aborted", 43, Changes(accounts, videos))
+                    await conn.execute("SELECT 1 / 0")
+            async with conn.transaction():
+                await publish(conn, "p", 42, Changes(accounts, videos))
+            received: list[ChangeNotice] = []
+            async with asyncio.timeout(30):
+                async for notice in notices:
+                    if notice.projection in ("p", "aborted"):
+                        received.append(notice)
+                    if len(received) == len(expected):
+                        break
+    assert received == expected  # the aborted notice never came, the parts in order
 
 
 async def _until_all_projections(notices: NoticeQueue) -> dict[str, ChangeNotice]:

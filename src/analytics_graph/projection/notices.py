@@ -28,6 +28,9 @@ from analytics_graph.types import Connection
 
 CHANNEL = "analytics_graph_changes"
 MAX_PAYLOAD = 7_000
+PUBLISH_SQL = (
+    "SELECT pg_notify($1, part) FROM unnest($2::text[]) WITH ORDINALITY AS p(part, n) ORDER BY n"
+)
 log = logging.getLogger(__name__)
 
 
@@ -79,12 +82,17 @@ def split(notice: ChangeNotice, limit: int = MAX_PAYLOAD) -> Iterator[ChangeNoti
 async def publish(
     conn: Connection, projection: str, position: int, changes: Changes, *, everything: bool = False
 ) -> None:
-    """Queues the notice on ``conn``'s transaction; PostgreSQL delivers it at commit."""
+    """Queues the notice on ``conn``'s transaction; PostgreSQL delivers it at commit.
+
+    Its parts go in one statement, in order (a batch naming 1,000 accounts and their
+    videos has 12): one round trip, so a worker whose process is busy (a round of
+    shared subscriptions holding the event loop) waits for it once per batch, not
+    once per part."""
     notice = ChangeNotice(
         projection, position, frozenset(changes.accounts), frozenset(changes.videos), everything
     )
-    for part in split(notice):
-        await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, part.encode())
+    parts = [part.encode() for part in split(notice)]
+    await conn.execute(PUBLISH_SQL, CHANNEL, parts)
 
 
 class NoticeQueue:
