@@ -29,28 +29,16 @@ def quiet_collector(young_threshold: int) -> Iterator[None]:
         gc.unfreeze()
 
 
-class _Pauses:
-    """The pauses under way (they may overlap: two rounds at once), and whether
-    collections were enabled before the first."""
-
-    count = 0
-    resume = False
-
-
 @contextlib.contextmanager
 def collector_paused() -> Iterator[None]:
     """No collection while the block runs: for a burst of work whose many objects all
     live until it ends (a round of shared subscriptions: thousands of executions in
     flight at once), which every collection would trace, and promote, again and
-    again; they are freed by reference counting after it. Collections resume after
-    the last of overlapping pauses (of one thread: the server's loop)."""
-    if _Pauses.count == 0:
-        _Pauses.resume = gc.isenabled()
-        gc.disable()
-    _Pauses.count += 1
+    again; they are freed by reference counting after it. Collections resume after."""
+    enabled = gc.isenabled()
+    gc.disable()
     try:
         yield
     finally:
-        _Pauses.count -= 1
-        if _Pauses.count == 0 and _Pauses.resume:
+        if enabled:
             gc.enable()

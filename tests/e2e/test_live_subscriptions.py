@@ -23,11 +23,10 @@ from httpx_ws import WebSocketDisconnect
 from starlette.applications import Starlette
 from starlette.datastructures import Secret
 
-from analytics_graph.api.live.hub import Group, Hub
+from analytics_graph.api.live.hub import Hub
 from analytics_graph.app import create_app
 from analytics_graph.auth import Role, issue_token
 from analytics_graph.config import Settings
-from analytics_graph.projection import ChangeNotice
 from analytics_graph.simulation import SimulationConfig, generate_world, load_world
 from tests.conftest import scratch_database
 from tests.e2e.conftest import free_port
@@ -271,7 +270,6 @@ async def _many_questions(server_url: str, tmp_path: Path, chunk: int | None) ->
         await world.listening(16)
         if chunk is not None:
             world.hub.chunk = chunk
-        flights = _recorded_flights(world.hub)
         rounds_before = len(world.hub.rounds)
         added = [e for i, a in enumerate(accounts) for e in _profile_views(a, i + 1)]
         await world.record(added)
@@ -289,34 +287,7 @@ async def _many_questions(server_url: str, tmp_path: Path, chunk: int | None) ->
         else:
             assert all(r.questions <= chunk for r in rounds), rounds
             assert sum(r.questions for r in rounds) >= 16, rounds
-            # up to `depth` rounds at once, and never one question in two of them
-            assert max(len(f) for f in flights) == world.hub.depth, flights
         assert all(1 <= r.statements <= STATEMENTS_PER_ROUND for r in rounds), rounds
-        for at_once in flights:
-            held = [g for groups in at_once for g in groups]
-            assert len(held) == len(set(held)), at_once
-
-
-def _recorded_flights(hub: Hub) -> list[list[frozenset[Group]]]:
-    """Records, whenever a round starts, the groups of each round then in flight; as
-    the first starts, a notice names every group again (those it holds too)."""
-    flights: list[list[frozenset[Group]]] = []
-    in_flight: list[frozenset[Group]] = []
-    answer = hub._round_of
-
-    async def recorded(changed: dict[Group, int]) -> None:
-        groups = frozenset(changed)
-        in_flight.append(groups)
-        flights.append(list(in_flight))
-        if len(flights) == 1 and changed:  # everything changes again meanwhile
-            hub._note(ChangeNotice("*", max(changed.values()), everything=True))
-        try:
-            await answer(changed)
-        finally:
-            in_flight.remove(groups)
-
-    hub._round_of = recorded  # type: ignore[method-assign]
-    return flights
 
 
 def _wanted(expected: Expected, account: str, query: str, today: date) -> dict[str, Any]:

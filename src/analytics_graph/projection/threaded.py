@@ -6,14 +6,14 @@ milliseconds of CPU, longer when the machine is busy), a large query completes, 
 ingest request is parsed. A projection worker's batch is about eight round trips
 (the range read, begin, claim, the fold's statements, advance, the change notice,
 commit), and on a shared loop each of them waits for such a stretch to end. With
-10,000 subscribers the read models then lagged the log by 400-500 ms (p50), and
-every update with them (``bench/live.py``); with the runner in a process of its own
-they lagged about a third less.
+10,000 subscribers the read models lagged the log by 400-500 ms (p50), and every
+update with them; on this thread's loop, 110-250 ms (``bench/live.py``, in turns).
 
 Here the runner keeps its own loop: when a worker's reply arrives, the thread waits
 at most the interpreter's switch interval (5 ms) for the GIL, whatever the server's
-loop is doing. Its Python work is small (the folds run in PostgreSQL), so sharing
-one interpreter costs the API little. The thread opens its own connections: a small
+loop is doing. Its Python work is small (the folds run in PostgreSQL), but each
+reply it handles takes the GIL from the API for a moment, so the API's long
+stretches (rounds) take somewhat longer. The thread opens its own connections: a small
 pool for the range reads (the store the workers read from), one LISTEN connection
 for the log's wake-ups, and the workers' dedicated connections as before. Nothing
 in it touches the server's loop, which only starts and stops it.

@@ -19,17 +19,17 @@ that text inside its own ``next`` envelope. So the cost of a round grows with
 the distinct questions (and their reads with the fields, not the questions), and
 the subscribers cost only a send each.
 
-Updates are states, not events. A round takes at most ``chunk`` (200) of the
-groups changed since their latest update, oldest change first, among those whose
-latest update is at least ``interval`` old (so a group sends at most one update per
-interval) and that no round in flight holds (so a group's updates go out in order),
-each at the newest position that named it; while more are due, the next round
-starts at once, up to ``depth`` (2) in flight: one computes and sends while the
-other waits for its reads. On a busy server each update then goes out after a short
-round, read just before, instead of at the end of one round of all of them, and the
-event loop is never held for long (``bench/live.py``, 10,000 subscribers: rounds of
-500, one at a time, gave delay p99 1.3-2.0 s instead of 4.2-5.4 s; see the README
-for the current figures). Each member holds at
+Updates are states, not events. Rounds never overlap. A round takes at most
+``chunk`` (500) of the groups changed since their latest update, oldest change
+first, among those whose latest update is at least ``interval`` old (so a group
+sends at most one update per interval), each at the newest position that named
+it; while more are due, the next round starts at once. On a busy server each
+update then goes out after a round of 500 questions, read just before, instead of
+at the end of one round of all of them (``bench/live.py``, 10,000 subscribers, in
+turns: delay p99 1.3-2.0 s instead of 4.2-5.4 s in a quiet spell). The projections
+of the same process run on a loop of their own (``projection/threaded.py``): a round
+holding this loop no longer holds back the read models, and so the updates, which
+halved the delay again. Each member holds at
 most one unsent update (a newer one replaces it: intermediate states are dropped,
 never the last). A member whose send does not complete within ``send_timeout``
 cannot keep up at all: its connection is closed with 4429.
@@ -72,13 +72,10 @@ from analytics_graph.projection.notices import NoticeQueue
 SHARED_FIELDS = frozenset(("accountMetrics", "videoMetrics"))
 SLOW_CLIENT = 4429
 ROUNDS_KEPT = 1_000
-CHUNK = 200
+CHUNK = 500
 """Questions answered together at most (a round): a busy server answers its changed
 questions in rounds of this many, oldest change first, so the first are sent while
-the others wait their turn, instead of all at the end of one long round (per
-question, rounds of 100 to 3,000 cost the same CPU: ``bench/live.py rounds``)."""
-DEPTH = 2
-"""Rounds in flight at most: while one waits for its reads, the next computes."""
+the others wait their turn, instead of all at the end of one long round."""
 log = logging.getLogger(__name__)
 
 
@@ -335,14 +332,12 @@ class Hub:
         interval: float,
         send_timeout: float,
         chunk: int = CHUNK,
-        depth: int = DEPTH,
     ) -> None:
         self.schema = schema
         self.services = services
         self.interval = interval
         self.send_timeout = send_timeout
         self.chunk = chunk
-        self.depth = depth
         self.groups: dict[Key, Group] = {}
         self.following: dict[str, set[Group]] = {}
         """The open groups by the account or video (UUID text) they follow."""
@@ -353,8 +348,6 @@ class Hub:
         self.rounds: deque[Round] = deque(maxlen=ROUNDS_KEPT)
         """The latest rounds (for tests and benchmarks)."""
         self._changed: dict[Group, int] = {}
-        self._held: set[Group] = set()
-        """The groups of the rounds in flight (a group is in one round at a time)."""
         self._requirement: dict[str, int] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -404,46 +397,28 @@ class Hub:
 
     async def _run(self) -> None:
         """Follows the change notices and runs rounds after changes: each of at most
-        ``chunk`` changed questions whose latest update is at least an interval old and
-        that no round in flight holds, oldest change first; up to ``depth`` at once
-        (the next starts while one waits for its reads)."""
+        ``chunk`` changed questions whose latest update is at least an interval old,
+        oldest change first (the next round at once while some are due)."""
         feed = self.services.feed
         assert feed is not None  # the fields refuse to open without one
         loop = asyncio.get_running_loop()
-        flying: set[asyncio.Task[None]] = set()
         with feed.subscribe() as notices:
             listening = asyncio.create_task(self._listen(notices), name="live-notices")
             try:
                 while True:
                     await self._wake.wait()
-                    if len(flying) >= self.depth:
-                        await asyncio.wait(flying, return_when=asyncio.FIRST_COMPLETED)
-                        continue
                     now = loop.time()
-                    waiting = [g.answered for g in self._changed if g not in self._held]
-                    if not waiting:  # all held by rounds in flight (else none changed)
-                        if flying:
-                            await asyncio.wait(flying, return_when=asyncio.FIRST_COMPLETED)
-                        else:
-                            self._wake.clear()
-                        continue
-                    soonest = min(waiting) + self.interval
-                    if soonest > now:
-                        await asyncio.sleep(soonest - now)
-                        continue
-                    task = asyncio.create_task(self._safe_round(self._take(self.chunk, now)))
-                    flying.add(task)
-                    task.add_done_callback(flying.discard)
+                    if self._changed:
+                        soonest = min(g.answered for g in self._changed) + self.interval
+                        if soonest > now:
+                            await asyncio.sleep(soonest - now)
+                            continue
+                    try:
+                        await self._round(self.chunk, now)
+                    except Exception:  # a bug: the next round tries again
+                        log.exception("a round of shared subscriptions failed")
             finally:
                 listening.cancel()
-                for task in flying:
-                    task.cancel()
-
-    async def _safe_round(self, changed: dict[Group, int]) -> None:
-        try:
-            await self._round_of(changed)
-        except Exception:  # a bug: the next round tries again
-            log.exception("a round of shared subscriptions failed")
 
     async def _listen(self, notices: NoticeQueue) -> None:
         async for notice in notices:
@@ -468,30 +443,24 @@ class Hub:
             self._wake.set()
 
     async def _round(self, limit: int | None = None, now: float = math.inf) -> None:
-        """A round (see the module docstring) of the groups changed since their last
-        update: all of them, or at most ``limit`` whose last update was published an
-        interval before ``now`` or earlier, oldest change first."""
-        await self._round_of(self._take(limit, now))
-
-    def _take(self, limit: int | None, now: float) -> dict[Group, int]:
-        """Takes the changed groups due at ``now`` and not held by a round in flight
-        (at most ``limit``, oldest change first) out of the changed ones."""
-        taken, due, held = {}, now - self.interval, self._held
-        for group, position in self._changed.items():
-            if group.answered <= due and group not in held:
-                taken[group] = position
-                if limit is not None and len(taken) >= limit:
-                    break
-        for group in taken:
-            del self._changed[group]
+        """Reads, executes and publishes the updates of the groups changed since their
+        last update, all together (see the module docstring): all of them, or at most
+        ``limit`` whose last update was published an interval before ``now`` or
+        earlier, oldest change first."""
+        started, cpu = time.perf_counter(), time.process_time()
+        if limit is None:
+            changed, self._changed = self._changed, {}
+        else:
+            changed, due = {}, now - self.interval
+            for group, position in self._changed.items():
+                if group.answered <= due:
+                    changed[group] = position
+                    if len(changed) >= limit:
+                        break
+            for group in changed:
+                del self._changed[group]
         if not self._changed:
             self._wake.clear()
-        return taken
-
-    async def _round_of(self, changed: dict[Group, int]) -> None:
-        """Reads, executes and publishes the updates of ``changed`` (with the position
-        each is at), all together; each group is held meanwhile."""
-        started, cpu = time.perf_counter(), time.process_time()
         # The projections' positions notified so far: what a replica must show (the
         # newest, whichever groups this round takes; an older one is shown already).
         requirement = dict(self._requirement)
@@ -500,17 +469,13 @@ class Hub:
         groups = [g for g in changed if g.watch.update is not None]
         if not groups:  # those that changed have ended meanwhile
             return
-        self._held.update(groups)
-        try:
-            with collector_paused():
-                publishing = await self._answer(groups, changed, shared)
-                # The loop holds the finished executions (the gather's tasks and
-                # results) until this step of the task ends: let it end, so they go
-                # by reference counting before collections resume; else the next
-                # young collection traces them all (25 ms a round of 3,000 questions).
-                await asyncio.sleep(0)
-        finally:
-            self._held.difference_update(groups)
+        with collector_paused():
+            publishing = await self._answer(groups, changed, shared)
+            # The loop holds the finished executions (the gather's tasks and results)
+            # until this step of the task ends: let it end, so they go by reference
+            # counting before collections resume; else the next young collection
+            # traces them all (25 ms a round of 3,000 questions).
+            await asyncio.sleep(0)
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         statements = shared.session.statements
         self.rounds.append(Round(len(groups), statements, elapsed, cpu, publishing))
