@@ -156,8 +156,9 @@ def notice_lags(timed: list[tuple[float, str, int]], commits: Commits) -> str:
     """Per projection naming accounts, from the commit of a batch to its change notice's
     receipt (here): how far the read models (and so the updates) lag the log."""
     lags: dict[str, list[float]] = {}
+    ends = set(commits.positions)  # not, say, an alert the server appended itself
     for at, projection, position in timed:
-        if (committed := commits.time_of(position)) is not None:
+        if position in ends and (committed := commits.time_of(position)) is not None:
             lags.setdefault(projection, []).append(at - committed)
     return "commit -> change notice (the read models' lag): " + "; ".join(
         f"{name} p50 {percentile(v, 0.5):.0f} ms, p99 {percentile(v, 0.99):.0f} ms"
