@@ -42,3 +42,29 @@ def collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+class BulkCollections:
+    """Young collections ``factor`` times less often while at least one block of bulk
+    work runs (an ingest request: thousands of rows that live until it ends, and that
+    every young collection would trace and promote again); the threshold the process
+    had comes back when the last such block ends. Blocks may overlap (tasks of one
+    event loop). Safe where that work makes no cycles (ingest rows are plain tuples)."""
+
+    def __init__(self, factor: int) -> None:
+        self.factor = factor
+        self._running = 0
+        self._threshold = gc.get_threshold()
+
+    @contextlib.contextmanager
+    def during(self) -> Iterator[None]:
+        if self._running == 0:
+            self._threshold = gc.get_threshold()
+            gc.set_threshold(self._threshold[0] * self.factor, *self._threshold[1:])
+        self._running += 1
+        try:
+            yield
+        finally:
+            self._running -= 1
+            if self._running == 0:
+                gc.set_threshold(*self._threshold)

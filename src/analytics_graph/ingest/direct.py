@@ -29,6 +29,7 @@ from analytics_graph.eventstore.store import DATABASE_ERRORS
 from analytics_graph.ingest.ndjson import LineBatch, read_batches
 from analytics_graph.ingest.outcome import EXIT_STORE, IngestOutcome, Summary
 from analytics_graph.ingest.service import Ingestor
+from analytics_graph.observability import metrics
 from analytics_graph.storage import open_store
 
 
@@ -49,26 +50,31 @@ async def ingest_stream(
     may commit in any order among themselves (each keeps its lines' order).
     """
     summary = Summary()
+
+    def add(batch: LineBatch, outcome: IngestOutcome) -> None:
+        metrics.count_ingest("cli", outcome)
+        summary.add(batch, outcome)
+
     pending: deque[tuple[LineBatch, asyncio.Task[IngestOutcome]]] = deque()
     try:
         for batch in read_batches(stream, batch_size):
             validation = await ingestor.validator.lines(batch.lines, first_line=batch.first_line)
             while len(pending) >= writers:
                 done, write = pending.popleft()
-                summary.add(done, await write)
+                add(done, await write)
             write = asyncio.create_task(ingestor.write(validation, skip_invalid=skip_invalid))
             pending.append((batch, write))
             if progress is not None and task is not None:
                 progress.update(task, advance=batch.nbytes, lines=batch.last_line)
         while pending:
             done, write = pending.popleft()
-            summary.add(done, await write)
+            add(done, await write)
     except StoreError as exc:
         summary.failure = str(exc)
         while pending:  # appends already under way may still succeed
             done, write = pending.popleft()
             with contextlib.suppress(StoreError):
-                summary.add(done, await write)
+                add(done, await write)
     return summary
 
 

@@ -31,6 +31,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from analytics_graph.auth import InvalidTokenError, Role, TokenVerifier
+from analytics_graph.collector import BulkCollections
 from analytics_graph.config import Settings
 from analytics_graph.errors import StoreError
 from analytics_graph.eventstore import EventStore
@@ -41,6 +42,9 @@ from analytics_graph.ingest.validation import Validation
 from analytics_graph.observability import metrics
 
 PATH = "/ingest"
+# Young collections this many times less often while requests are ingested (the CLI
+# does the same for its whole run: direct.py).
+QUIET_FACTOR = 100
 NDJSON = "application/x-ndjson"
 ALLOWED_ROLES = frozenset({Role.INGEST, Role.ADMIN})
 # Failures that mean "the database cannot take this now": answered 503, retryable.
@@ -73,6 +77,7 @@ class IngestEndpoint:
             max_batch=settings.max_ingest_batch,
             max_line_bytes=settings.ingest_max_line_bytes,
         )
+        self.collections = BulkCollections(QUIET_FACTOR)
         self.limits = BodyLimits(
             max_bytes=settings.ingest_max_body_bytes,
             max_lines=settings.ingest_max_lines,
@@ -91,8 +96,9 @@ class IngestEndpoint:
             return refusal.response
         started = time.perf_counter()
         try:
-            validations = await self._validate(request, gzip)
-            outcome = await self.ingestor.write_all(validations, skip_invalid=skip_invalid)
+            with self.collections.during():
+                validations = await self._validate(request, gzip)
+                outcome = await self.ingestor.write_all(validations, skip_invalid=skip_invalid)
         except BodyRefused as refused:
             return _error(refused.status, refused.code, refused.message)
         except ClientDisconnect:

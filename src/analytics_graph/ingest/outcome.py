@@ -1,7 +1,8 @@
 """What became of a batch (:class:`IngestOutcome`) and of an ingest run (:class:`Summary`).
 
 Light on imports: the reference collector (``ingest --url``) uses these without
-the validation or the store.
+the validation, the store or the metrics (its events are counted by the server that
+takes them, under ``http``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from dataclasses import dataclass, field
 
 from analytics_graph.ingest.ndjson import LineBatch
 from analytics_graph.ingest.rejections import Rejection
-from analytics_graph.observability import metrics
 
 SHOWN_REJECTIONS = 20
 EXIT_REJECTED, EXIT_UNREADABLE, EXIT_STORE = 1, 2, 3
@@ -51,7 +51,6 @@ class Summary:
     failure: str | None = None
 
     def add(self, batch: LineBatch, outcome: IngestOutcome) -> None:
-        metrics.count_ingest("cli", outcome)
         self.lines += len(batch.lines)
         self.accepted += outcome.accepted
         self.duplicates += outcome.duplicates

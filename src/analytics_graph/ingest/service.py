@@ -156,9 +156,10 @@ class Ingestor:
         ids = list(map(_event_id, rows))
         if self.stored is not None:
             await self.stored.settled(ids)
-            stored = self.stored.ids
-            if not stored.isdisjoint(ids):
-                new = list(map(not_, map(stored.__contains__, ids)))  # no Python step per row
+            # One look-up per id, and no Python step per row.
+            seen = list(map(self.stored.ids.__contains__, ids))
+            if any(seen):
+                new = list(map(not_, seen))
                 rows, ids = list(compress(rows, new)), list(compress(ids, new))
             known = len(validation.rows) - len(rows)
         if not rows:

@@ -173,7 +173,8 @@ class Validator:
         for start in range(0, len(lines), WHOLE_CHUNK):
             chunk = lines[start : start + WHOLE_CHUNK]
             joined = b"[" + b"\n,".join(chunk) + b"]"
-            if storable.NUL_ESCAPE in joined:
+            # A backslash is rare, and a search for one byte much faster than for six.
+            if b"\\" in joined and storable.NUL_ESCAPE in joined:
                 return False
             try:
                 found = wire.ARRAY_DECODER.decode(joined)
