@@ -131,6 +131,16 @@ MIXED: list[dict[str, Any]] = [
     event("like", videoId=VIDEO, userId="u", occurredAt="2031-01-01T00:00:00Z"),
     event("share", videoId=VIDEO, userId="u", channel="c", eventId="nope"),
     event("comment", videoId=DELETED_VIDEO, userId="u"),
+    # Events on an account (found in the batch by its first event, as sent).
+    event("profileView", accountId=ACCOUNT.upper(), viewerId="v2"),
+    event("profileView", accountId=ACCOUNT, viewerId="v", occurredAt="2031-01-01T00:00:00Z"),
+    event("profileView", accountId="6a1d8f3c-2b4e-4f6a-8c9d-0e1f2a3b4c98", viewerId="v"),
+    event("unfollow", accountId=ACCOUNT, followerId="f", eventId="nope"),
+    event("unfollow", accountId=ACCOUNT, followerId="f", occurredAt="2025-05-20T12:00:00+09:00"),
+    event("follow", accountId=ACCOUNT, followerId="f", follower={"gender": "MALE"}),
+    event("follow", accountId=ACCOUNT, followerId="f", follower={"country": None}),
+    event("follow", accountId=ACCOUNT, followerId="f", viaVideoId=DELETED_VIDEO),
+    event("follow", accountId=ACCOUNT, followerId="f", eventId="nope"),
 ]
 
 

@@ -101,6 +101,11 @@ def account_subjects(event: wire.EngagementEvent) -> tuple[str, ...]:
     return (cast(wire.AccountEvent, event).account_id,)
 
 
+# A live video as the one-step path of ``to_rows`` reads it: its id, its owner's UUID,
+# its publication, its length and the longest watch time allowed.
+KnownVideo = tuple[str, UUID, datetime, float, float]
+
+
 class BatchContext:
     """The facts and the clock one batch is checked against."""
 
@@ -110,6 +115,10 @@ class BatchContext:
         self.latest = now + MAX_FUTURE_SKEW
         self.live: dict[str, VideoFacts] = {}
         """The videos found live in this batch, by id as sent: one lookup per event."""
+        self.known: dict[str, KnownVideo] = {}
+        """What :func:`to_rows` needs of each video of ``live``, by id as sent."""
+        self.accounts: dict[str, str] = {}
+        """The accounts found in this batch: canonical id by id as sent."""
 
     def moment(self, event: wire.EngagementEvent) -> datetime:
         """``occurredAt`` in UTC; raises :class:`Invalid` when beyond the allowed skew."""
@@ -140,12 +149,16 @@ class BatchContext:
         if video.deleted:
             raise Invalid(field, f"video {text} was deleted")
         self.live[text] = video
+        owner = self.canonical.uuid(video.account_id)
+        length = video.duration_seconds
+        self.known[text] = (video.id, owner, video.published_at, length, length * LOOP_FACTOR)
         return video
 
     def account(self, text: str) -> str:
         account = self.canonical(text, "accountId")
         if not self.facts.account_exists(account):
             raise Invalid("accountId", f"unknown account {text}")
+        self.accounts[text] = account
         return account
 
 
@@ -274,7 +287,10 @@ def to_row(event: wire.EngagementEvent, ctx: BatchContext) -> FactRow:
     return CONVERTERS[type(event)](event, event_id, ctx)
 
 
-_ON_VIDEO: Final = {
+_ON_ACCOUNT: Final[dict[type[Any], str]] = {
+    wire.ProfileView: "profileView", wire.Follow: "follow", wire.Unfollow: "unfollow",
+}  # fmt: skip
+_ON_VIDEO: Final[dict[type[Any], str]] = {
     wire.Like: "like", wire.Unlike: "unlike", wire.Favorite: "favorite",
     wire.Comment: "comment", wire.Share: "share",
 }  # fmt: skip
@@ -290,60 +306,104 @@ def to_rows(
     """:func:`to_row` of each event (numbered by ``indices``), appended to ``rows``, or
     its rejection to ``rejections``.
 
-    A view or another event on a video takes one step here when none of its checks
-    can refuse it and its row is format 2: a video already found live in this batch,
-    a moment within its bounds, a watch time already seen (not 0) and within the loop
-    limit, no ``viewer`` or one with attributes. That row is :func:`to_row`'s. Every
-    other event goes through :func:`to_row`, which makes its row, or its rejection
-    with its message, as always (``tests/unit/test_ingest_rows.py`` holds the two
-    ways to each other)."""
-    live, latest, owners, decimals = ctx.live, ctx.latest, ctx.canonical.uuids, FLOAT_DECIMALS
-    view, share, on_video, sources, utc = wire.View, wire.Share, _ON_VIDEO, SOURCE_CODES, UTC
+    An event takes one step here when none of its checks can refuse it and its row is
+    format 2: its video (or account) already found in this batch, a moment within its
+    bounds, an ``eventId`` that is a UUID; for a view, a watch time already seen (not
+    0) and within the loop limit, a ``searchTerm`` only with SEARCH, no ``viewer`` or
+    one with attributes; for a follow, no ``viaVideoId`` and no ``follower`` or one
+    with attributes. That row is :func:`to_row`'s. Every other event goes through
+    :func:`to_row`, which makes its row, or its rejection with its message, as always
+    (``tests/unit/test_ingest_rows.py`` holds the two ways to each other)."""
+    known, accounts, latest, decimals = ctx.known, ctx.accounts, ctx.latest, FLOAT_DECIMALS
+    view, share, on_video, on_account = wire.View, wire.Share, _ON_VIDEO, _ON_ACCOUNT
+    follow, sources, genders, ages, utc = (
+        wire.Follow,
+        SOURCE_CODES,
+        GENDER_CODES,
+        AGE_RANGE_CODES,
+        UTC,
+    )
     append = rows.append
     plain: list[Any] = events  # each of the types checked before its fields are read
     for index, event in zip(indices, plain, strict=True):
         kind = type(event)
         if kind is view or kind in on_video:
-            moment = event.occurred_at
-            if moment.tzinfo is not utc:
-                moment = moment.astimezone(utc)
-            video = live.get(event.video_id)
-            owner = None if video is None else owners.get(video.account_id)
-            if owner is not None and video.published_at <= moment <= latest:  # type: ignore[union-attr]
-                assert video is not None
-                try:
-                    event_id = PgUUID(event.event_id)
-                except ValueError:
-                    event_id = None  # refused by to_row, with its message
-                if event_id is not None and kind is view:
-                    watched = event.watched_seconds
-                    number = decimals.get(watched) if watched else None  # not 0.0, -0.0
-                    term, source, given = event.search_term, event.source, event.viewer
-                    attributes = _NO_ATTRIBUTES if given is None else _attributes(given)
-                    length = video.duration_seconds
-                    if (
-                        number is not None
-                        and watched <= length * LOOP_FACTOR
-                        and (term is None or source == "SEARCH")
-                        and (given is None or attributes != _NO_ATTRIBUTES)
-                    ):
-                        completed = event.completed
-                        if completed is None:
-                            completed = watched >= length
+            video = known.get(event.video_id)
+            if video is not None:
+                video_id, owner, published, length, limit = video
+                moment = event.occurred_at
+                if moment.tzinfo is not utc:
+                    moment = moment.astimezone(utc)
+                if published <= moment <= latest:
+                    try:
+                        event_id = PgUUID(event.event_id)
+                    except ValueError:
+                        event_id = None  # refused by to_row, with its message
+                    if event_id is None:
+                        pass
+                    elif kind is view:
+                        watched = event.watched_seconds
+                        number = decimals.get(watched) if watched else None  # not 0.0, -0.0
+                        term, source = event.search_term, event.source
+                        if (
+                            number is not None
+                            and watched <= limit
+                            and (term is None or source == "SEARCH")
+                        ):
+                            completed = event.completed
+                            if completed is None:
+                                completed = watched >= length
+                            given = event.viewer
+                            if given is None:
+                                append((
+                                    video_id, None, "view", event_id, moment, None, None,
+                                    COMPACT, owner, event.viewer_id, number, completed,
+                                    sources[source], term, None, None, None, None, None,
+                                ))  # fmt: skip
+                                continue
+                            country = given.country
+                            gender, age = genders.get(given.gender), ages.get(given.age_range)
+                            if country is not None or gender is not None or age is not None:
+                                append((
+                                    video_id, None, "view", event_id, moment, None, None,
+                                    COMPACT, owner, event.viewer_id, number, completed,
+                                    sources[source], term, None, None,
+                                    None if country is None else country.upper(), gender, age,
+                                ))  # fmt: skip
+                                continue
+                    else:
+                        channel = event.channel if kind is share else None
                         append((
-                            video.id, None, "view", event_id, moment, None, None, COMPACT,
-                            owner, event.viewer_id, number, completed, sources[source], term,
-                            None, None, *attributes,
+                            video_id, None, on_video[kind], event_id, moment, None, None,
+                            COMPACT, owner, event.user_id, None, None, None, None, channel,
+                            None, None, None, None,
                         ))  # fmt: skip
                         continue
-                elif event_id is not None:
-                    channel = event.channel if kind is share else None
-                    append((
-                        video.id, None, on_video[kind], event_id, moment, None, None, COMPACT,
-                        owner, event.user_id, None, None, None, None, channel, None, None,
-                        None, None,
-                    ))  # fmt: skip
-                    continue
+        elif kind in on_account:
+            account = accounts.get(event.account_id)
+            if account is not None:
+                moment = event.occurred_at
+                if moment.tzinfo is not utc:
+                    moment = moment.astimezone(utc)
+                if moment <= latest:
+                    try:
+                        event_id = PgUUID(event.event_id)
+                    except ValueError:
+                        event_id = None  # refused by to_row, with its message
+                    if event_id is not None and kind is not follow:
+                        user = event.viewer_id if kind is wire.ProfileView else event.follower_id
+                        append(_account_row(on_account[kind], account, event_id, moment, user))
+                        continue
+                    if event_id is not None and event.via_video_id is None:
+                        given = event.follower
+                        follower = _NO_ATTRIBUTES if given is None else _attributes(given)
+                        if given is None or follower != _NO_ATTRIBUTES:
+                            append((
+                                account, None, "follow", event_id, moment, None, None, COMPACT,
+                                None, event.follower_id, None, None, None, None, None, None,
+                                *follower,
+                            ))  # fmt: skip
+                            continue
         try:
             append(to_row(event, ctx))
         except Invalid as exc:
