@@ -12,7 +12,10 @@ import pytest
 
 from analytics_graph.eventstore.formats import as_new_event, expand
 from analytics_graph.eventstore.store import _row
+from analytics_graph.ingest import validation
 from analytics_graph.ingest.facts import VideoFacts
+from analytics_graph.ingest.normalise import BatchContext, to_row
+from analytics_graph.ingest.rejections import Invalid
 from analytics_graph.ingest.validation import Validator
 from tests.integration.format_support import facts
 from tests.unit.test_ingest_validation import (
@@ -151,20 +154,37 @@ def checker(max_batch: int = 100) -> Validator:
     return check
 
 
-async def test_the_one_step_rows_and_rejections_are_to_rows() -> None:
-    """Each event of a batch alone (so through ``to_row``, its video not yet seen) gives
-    the row or the rejection it gets in the batch."""
+def through_to_row(
+    events: list[Any], indices: list[int], ctx: BatchContext, rows: list[Any], rejections: list[Any]
+) -> None:
+    """``to_rows`` without its one-step path: every event through ``to_row``."""
+    for index, one in zip(indices, events, strict=True):
+        try:
+            rows.append(to_row(one, ctx))
+        except Invalid as exc:
+            rejections.append(exc.at(index))
+
+
+async def test_the_one_step_rows_and_rejections_are_to_rows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each event of a batch gets from ``to_rows`` the row or the rejection ``to_row``
+    gives it, alone (in a batch of its own) and in the batch."""
     batch = [
         {**shape, "eventId": OTHER_IDS[i % 100]} if shape["eventId"] == EVENT_ID else shape
         for i, shape in enumerate(MIXED * 3)
     ]
     together = await checker(max_batch=1_000).events(batch)
-    rows: list[Any] = []
-    reasons: list[Any] = []
+    alone_rows: list[Any] = []
+    alone_reasons: list[Any] = []
     for index, shape in enumerate(batch):
         alone = await checker().events([shape])
-        rows += alone.rows
-        reasons += [(index, r.field, r.reason) for r in alone.rejections]
-    assert together.rows == rows
+        alone_rows += alone.rows
+        alone_reasons += [(index, r.field, r.reason) for r in alone.rejections]
+    monkeypatch.setattr(validation, "to_rows", through_to_row)
+    reference = await checker(max_batch=1_000).events(batch)
+    reasons = [(r.index, r.field, r.reason) for r in reference.rejections]
+    assert together.rows == alone_rows == reference.rows
     assert [(r.index, r.field, r.reason) for r in together.rejections] == reasons
-    assert len(rows) > 2 * len(SHAPES) and len(reasons) > 20
+    assert alone_reasons == reasons
+    assert len(reference.rows) > 2 * len(SHAPES) and len(reasons) > 20

@@ -154,6 +154,24 @@ class BatchContext:
         self.known[text] = (video.id, owner, video.published_at, length, length * LOOP_FACTOR)
         return video
 
+    def known_video(self, text: str) -> KnownVideo | None:
+        """What :func:`to_rows` needs of the live video ``text`` names; ``None`` when it
+        names none (then :func:`to_row` says why, in its order of checks)."""
+        found = self.known.get(text)
+        if found is None:
+            with contextlib.suppress(Invalid):
+                self._live_video(text, "videoId")
+                found = self.known[text]
+        return found
+
+    def known_account(self, text: str) -> str | None:
+        """The canonical id of the account ``text`` names; ``None`` when it names none."""
+        found = self.accounts.get(text)
+        if found is None:
+            with contextlib.suppress(Invalid):
+                found = self.account(text)
+        return found
+
     def account(self, text: str) -> str:
         account = self.canonical(text, "accountId")
         if not self.facts.account_exists(account):
@@ -315,6 +333,7 @@ def to_rows(
     :func:`to_row`, which makes its row, or its rejection with its message, as always
     (``tests/unit/test_ingest_rows.py`` holds the two ways to each other)."""
     known, accounts, latest, decimals = ctx.known, ctx.accounts, ctx.latest, FLOAT_DECIMALS
+    known_video, known_account = ctx.known_video, ctx.known_account
     view, share, on_video, on_account = wire.View, wire.Share, _ON_VIDEO, _ON_ACCOUNT
     follow, sources, genders, ages, utc = (
         wire.Follow,
@@ -328,7 +347,7 @@ def to_rows(
     for index, event in zip(indices, plain, strict=True):
         kind = type(event)
         if kind is view or kind in on_video:
-            video = known.get(event.video_id)
+            video = known.get(event.video_id) or known_video(event.video_id)
             if video is not None:
                 video_id, owner, published, length, limit = video
                 moment = event.occurred_at
@@ -343,7 +362,9 @@ def to_rows(
                         pass
                     elif kind is view:
                         watched = event.watched_seconds
-                        number = decimals.get(watched) if watched else None  # not 0.0, -0.0
+                        number = None
+                        if watched:  # not 0.0 or -0.0 (to_row tells them apart)
+                            number = decimals.get(watched) or float_decimal(watched)
                         term, source = event.search_term, event.source
                         if (
                             number is not None
@@ -380,7 +401,7 @@ def to_rows(
                         ))  # fmt: skip
                         continue
         elif kind in on_account:
-            account = accounts.get(event.account_id)
+            account = accounts.get(event.account_id) or known_account(event.account_id)
             if account is not None:
                 moment = event.occurred_at
                 if moment.tzinfo is not utc:
