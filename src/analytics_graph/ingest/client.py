@@ -142,6 +142,7 @@ async def post_all(
                     settle(*await _first(pending))
                 post = post_batch(client, batch, skip_invalid=skip_invalid)
                 pending.append((batch, asyncio.create_task(post)))
+                await asyncio.sleep(0)  # the request starts out before the next chunk is read
             while pending:
                 settle(*await _first(pending))
         except CollectorError as exc:
