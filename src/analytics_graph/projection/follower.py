@@ -33,6 +33,11 @@ class FollowOptions(Protocol):
     def poll_interval(self) -> float: ...
     @property
     def retry_interval(self) -> float: ...
+    @property
+    def min_interval(self) -> float:
+        """Least time from one range's start to the next's (what comes meanwhile
+        makes one range): for work whose cost is per range, not per event."""
+        ...
 
 
 class ElectedFollower:
@@ -96,6 +101,7 @@ class ElectedFollower:
                 await asyncio.sleep(self.options.retry_interval)
 
     async def _follow(self, conn: Connection) -> None:
+        loop = asyncio.get_running_loop()
         self.position = await self.checkpoint(conn)
         ranges = RangeReader(self._store, self.position)
         while True:
@@ -108,5 +114,8 @@ class ElectedFollower:
                 else:
                     await self._listener.wait(seen, pause)
                 continue
+            started = loop.time()
             await self.apply(conn, *span)
             self.position = span[1]
+            if (rest := started + self.options.min_interval - loop.time()) > 0:
+                await asyncio.sleep(rest)

@@ -67,6 +67,7 @@ class DispatchOptions:
     batch_size: int = 100_000
     poll_interval: float = 1.0
     retry_interval: float = 1.0
+    min_interval: float = 0.0
 
 
 class _Uneven(Exception):
