@@ -6,14 +6,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
 import asyncpg
 
 import projections
-from analytics_graph.eventstore import EventStore
+from analytics_graph.eventstore import EventStore, NewEvent
 from analytics_graph.ingest.service import Ingestor
 from analytics_graph.projection import Batch, Changes, Projection, ProjectionRunner, RunnerOptions
 from analytics_graph.projection.status import wait_until_applied
@@ -118,3 +120,11 @@ def slowed(projection: Projection, pause: float, hits: list[str] | None = None) 
         return changes
 
     return dataclasses.replace(projection, apply=apply)
+
+
+def fact() -> NewEvent:
+    """A profile view on a stream of its own: any one event for the log."""
+    return NewEvent(
+        stream_id=str(uuid.uuid4()), type="profileView", event_id=uuid.uuid4(),
+        occurred_at=datetime(2025, 1, 1, tzinfo=UTC), data={"viewerId": "v"},
+    )  # fmt: skip

@@ -4,13 +4,12 @@ its cost is per range) takes what was appended meanwhile as one range."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from analytics_graph.eventstore import EventStore, NewEvent
+from analytics_graph.eventstore import EventStore
 from analytics_graph.projection.follower import ElectedFollower
 from analytics_graph.types import Connection
+from tests.integration import projection_world as pw
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,24 +42,17 @@ class Recorder(ElectedFollower):
             await self.applied.wait_for(lambda: bool(self.spans) and self.spans[-1][1] >= position)
 
 
-def _event() -> NewEvent:
-    return NewEvent(
-        stream_id=str(uuid.uuid4()), type="profileView", event_id=uuid.uuid4(),
-        occurred_at=datetime(2025, 1, 1, tzinfo=UTC), data={"viewerId": "v"},
-    )  # fmt: skip
-
-
 async def test_what_comes_within_the_least_interval_is_one_range(
     database_url: str, store: EventStore
 ) -> None:
     follower = Recorder(database_url, store, Options(min_interval=2.0))
     async with follower:
-        await store.append([_event()])
+        await store.append([pw.fact()])
         first = await store.last_position()
         await follower.reached(first)  # applied; the next range starts 2 s after it
         for _ in range(4):  # four appends 0.1 s apart, each seen by the next poll (20 ms)
             await asyncio.sleep(0.1)
-            await store.append([_event()])
+            await store.append([pw.fact()])
         last = await store.last_position()
         await follower.reached(last)
     assert follower.spans == [(0, first), (first, last)]

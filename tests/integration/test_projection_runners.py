@@ -6,13 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from datetime import UTC, datetime
 
 import asyncpg
 import pytest
 
 import projections
-from analytics_graph.eventstore import EventStore, NewEvent
+from analytics_graph.eventstore import EventStore
 from analytics_graph.eventstore.notify import Listener, Notifier
 from analytics_graph.projection import ChangeNotice, Changes, ProjectionRunner
 from analytics_graph.projection import ranges as ranges_module
@@ -152,28 +151,21 @@ async def _until_all_projections(notices: NoticeQueue) -> dict[str, ChangeNotice
     raise AssertionError("the feed ended")
 
 
-def _fact() -> NewEvent:
-    return NewEvent(
-        stream_id=str(uuid.uuid4()), type="profileView", event_id=uuid.uuid4(),
-        occurred_at=datetime(2025, 1, 1, tzinfo=UTC), data={"viewerId": "v"},
-    )  # fmt: skip
-
-
 async def test_ranges_stop_at_an_append_in_flight_and_pass_a_rolled_back_one(
     database_url: str, store: EventStore
 ) -> None:
     ranges = RangeReader(store, 0)
-    await store.append([_fact()])
+    await store.append([pw.fact()])
     slow = await asyncpg.connect(database_url)
     try:
         in_flight = slow.transaction()
         await in_flight.start()
-        await store.append([_fact()], conn=slow)  # position 2, not committed yet
-        await store.append([_fact()])  # position 3
+        await store.append([pw.fact()], conn=slow)  # position 2, not committed yet
+        await store.append([pw.fact()])  # position 3
         assert await ranges.next(100) == (0, 1)
         assert await ranges.next(100) is None and ranges.blocked
         await in_flight.rollback()  # position 2 will never exist
-        await store.append([_fact()])  # position 4
+        await store.append([pw.fact()])  # position 4
         # the hole is passed once proven final (up to 3 by the horizon read while
         # it was open, or up to 4 by a count): ranges that follow one another
         assert (await until_span(ranges, 100))[0] == 1
@@ -195,13 +187,13 @@ async def test_readers_of_one_store_share_what_was_proven_final_and_no_more(
     database_url: str, store: EventStore
 ) -> None:
     ahead, behind = RangeReader(store, 0), RangeReader(store, 0)
-    await store.append([_fact(), _fact()])  # positions 1, 2
+    await store.append([pw.fact(), pw.fact()])  # positions 1, 2
     slow = await asyncpg.connect(database_url)
     try:
         in_flight = slow.transaction()
         await in_flight.start()
-        await store.append([_fact()], conn=slow)  # position 3, not committed yet
-        await store.append([_fact()])  # position 4
+        await store.append([pw.fact()], conn=slow)  # position 3, not committed yet
+        await store.append([pw.fact()])  # position 4
         assert await ahead.next(100) == (0, 2)
         assert await ahead.next(100) is None and ahead.blocked
         pool, store.pool = store.pool, _NoQueries()  # type: ignore[assignment]
@@ -244,13 +236,13 @@ async def test_a_reader_far_behind_waits_for_the_proof_and_never_passes_an_appen
     counting rows; an append in flight delays that proof, and after ``PATIENCE`` the
     count takes the run before it, never the position it holds."""
     monkeypatch.setattr(ranges_module, "COUNT_AT_MOST", 10)
-    await store.append_bulk([_fact() for _ in range(30)])  # positions 1..30
+    await store.append_bulk([pw.fact() for _ in range(30)])  # positions 1..30
     slow = await asyncpg.connect(database_url)
     try:
         in_flight = slow.transaction()
         await in_flight.start()
-        await store.append([_fact()], conn=slow)  # position 31, not committed yet
-        await store.append_bulk([_fact() for _ in range(30)])  # 32..61
+        await store.append([pw.fact()], conn=slow)  # position 31, not committed yet
+        await store.append_bulk([pw.fact() for _ in range(30)])  # 32..61
         reader = RangeReader(store, 0)
         assert await reader.next(100) is None and reader.blocked  # waits for the proof
         assert await until_span(reader, 100) == (0, 30)  # counted, after PATIENCE
@@ -266,9 +258,9 @@ async def test_a_reader_far_behind_waits_for_the_proof_and_never_passes_an_appen
     async with store.pool.acquire() as conn:
         with contextlib.suppress(_RolledBack):
             async with conn.transaction():
-                await store.append([_fact() for _ in range(5)], conn=conn)  # 62..66
+                await store.append([pw.fact() for _ in range(5)], conn=conn)  # 62..66
                 raise _RolledBack
-    await store.append([_fact()])  # 67
+    await store.append([pw.fact()])  # 67
     fresh = RangeReader(EventStore(store.pool), 0)
     assert await until_span(fresh, 1_000) == (0, 67)
 
