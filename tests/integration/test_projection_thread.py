@@ -3,6 +3,7 @@ thread: the read models follow the log even while the server's loop is held."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -41,6 +42,13 @@ async def test_the_read_models_follow_the_log_while_the_servers_loop_is_held(
     assert not [t for t in threading.enumerate() if t.name == "projections"]
     await thread.stop()  # twice: harmless
     await check_all(pool, pw.world(), pw.expected())
+    await thread.start()  # again, after a stop: it follows until stopped again
+    try:
+        async with asyncio.timeout(60):
+            while set(_positions(thread).values()) != {last}:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+    finally:
+        await thread.stop()
 
 
 async def test_a_runner_that_cannot_start_raises_and_leaves_no_thread() -> None:

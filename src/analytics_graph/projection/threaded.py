@@ -67,6 +67,7 @@ class RunnerThread:
         or raises what kept them from starting (the thread has ended then)."""
         if self._thread is not None:
             return
+        self._requested = self._loop = self._stop = None  # of a run before, if any
         caller = asyncio.get_running_loop()
         started: asyncio.Future[None] = caller.create_future()
         thread = threading.Thread(
@@ -131,8 +132,9 @@ class RunnerThread:
         except BaseException as error:
             if started.done():
                 log.exception("the projection thread ended")
-            else:  # the caller raises it
-                caller.call_soon_threadsafe(_settle_error, started, error)
+            else:  # the caller raises it (unless its loop has closed meanwhile)
+                with contextlib.suppress(RuntimeError):
+                    caller.call_soon_threadsafe(_settle_error, started, error)
 
 
 def _settle(future: asyncio.Future[Any], value: Any) -> None:
