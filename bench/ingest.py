@@ -90,14 +90,15 @@ D2_ROWS = "(d'') append_rows, 2 writers, rows made before"
 SECRET = "bench-ingest-signing-secret-of-32-bytes-at-least"
 
 
-PREFIX = ["ag_bench"]  # of the scratch databases' names (--prefix)
+PREFIX = os.environ.get("ANALYTICS_GRAPH_BENCH_DATABASE_PREFIX", "ag_bench")
+"""Of the scratch databases' names (as ``bench/live.py``'s: two benchmarks at once)."""
 
 
 def scratch(server: str, *, migrated: bool = True) -> contextlib.AbstractAsyncContextManager[str]:
     """A fresh database (migrated), dropped afterwards."""
     if migrated:
-        return migrated_scratch(server, PREFIX[0])
-    return scratch_database(server, PREFIX[0])
+        return migrated_scratch(server, PREFIX)
+    return scratch_database(server, PREFIX)
 
 
 @contextlib.asynccontextmanager
@@ -547,11 +548,7 @@ def main() -> None:
     parser.add_argument(
         "--http-only", action="store_true", help="only (c), (f), (d, 2 writers), (g), (g'), (h)"
     )
-    parser.add_argument(
-        "--prefix", default=PREFIX[0], help="of the scratch databases' names (default ag_bench)"
-    )
     args = parser.parse_args()
-    PREFIX[0] = args.prefix
     config = SimulationConfig(seed=args.seed, accounts=args.accounts, events=args.events, weeks=8)
     with tempfile.TemporaryDirectory(prefix="ag-bench-") as folder:
         asyncio.run(run(args.database_url, config, Path(folder), args.repeat, args.http_only))

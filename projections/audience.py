@@ -174,8 +174,10 @@ async def fill(conn: Connection, batch: Batch, statement: str, name: str, key: s
     await conn.execute(f"ALTER TABLE {days} DROP CONSTRAINT {name}_days_pkey")
     keys = await fold(conn, batch, statement)
     # One process builds it, as one would insert: the CPU stays the projection's.
-    await conn.execute("SET LOCAL max_parallel_maintenance_workers = 0")
-    await conn.execute(f"ALTER TABLE {days} ADD PRIMARY KEY ({key}, member, day)")
+    await conn.execute(
+        "SET LOCAL max_parallel_maintenance_workers = 0;"
+        f" ALTER TABLE {days} ADD PRIMARY KEY ({key}, member, day)"
+    )
     return keys
 
 

@@ -129,6 +129,19 @@ async def create_pool(
     return pool
 
 
+CLOSE_GRACE = 5.0
+
+
+async def close_pool(pool: asyncpg.Pool, grace: float = CLOSE_GRACE) -> None:
+    """Closes ``pool`` gracefully, or terminates it after ``grace`` seconds: a
+    connection that is never released (asyncpg can lose one to a cancellation at the
+    wrong moment of an acquire) would otherwise make the close wait forever."""
+    try:
+        await asyncio.wait_for(pool.close(), grace)
+    except TimeoutError:
+        pool.terminate()
+
+
 _OUTAGES: tuple[type[BaseException], ...] = (
     OSError,  # refused, reset, unreachable; TimeoutError (connect, acquire, statement) too
     asyncpg.InterfaceError,  # the connection was closed under us

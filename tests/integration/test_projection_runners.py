@@ -139,6 +139,10 @@ async def test_a_large_notice_arrives_whole_in_order_and_only_at_commit(
                     if len(received) == len(expected):
                         break
     assert received == expected  # the aborted notice never came, the parts in order
+    # and together they name exactly what was published, at its projection and position
+    assert {(n.projection, n.position) for n in received} == {("p", 42)}
+    assert frozenset().union(*(n.accounts for n in received)) == accounts
+    assert frozenset().union(*(n.videos for n in received)) == videos
 
 
 async def _until_all_projections(notices: NoticeQueue) -> dict[str, ChangeNotice]:

@@ -20,9 +20,7 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-import asyncpg
-
-from analytics_graph.database import create_pool
+from analytics_graph.database import close_pool, create_pool
 from analytics_graph.errors import StoreError
 from analytics_graph.eventstore.notify import Listener, Notifier
 from analytics_graph.eventstore.schema import migrate
@@ -33,9 +31,7 @@ T = TypeVar("T")
 POLL_INTERVAL = 1.0  # seconds a subscription waits for a wake-up before it reads anyway
 CLOSE_GRACE = 5.0
 """Seconds :meth:`Datastore.close` waits for the pool's connections to come back before
-it terminates them: a connection that is never released (asyncpg can lose one to a
-cancellation at the wrong moment of an acquire) would otherwise make ``close`` wait
-forever."""
+it terminates them (:func:`~analytics_graph.database.close_pool`)."""
 
 
 class Datastore:
@@ -72,7 +68,7 @@ class Datastore:
 
     async def _open(self, create_schema: bool, pool_max_size: int) -> EventStore:
         pool = await create_pool(self.url, min_size=1, max_size=pool_max_size)
-        self._stack.push_async_callback(_close_pool, pool)
+        self._stack.push_async_callback(lambda: close_pool(pool, CLOSE_GRACE))
         if create_schema:
             async with pool.acquire() as conn:
                 await migrate(conn)
@@ -130,11 +126,3 @@ class Datastore:
             await self._stack.aclose()
         finally:
             asyncio.get_running_loop().call_soon(self._loop.stop)
-
-
-async def _close_pool(pool: asyncpg.Pool) -> None:
-    """Closes ``pool`` gracefully, or terminates it after :data:`CLOSE_GRACE` seconds."""
-    try:
-        await asyncio.wait_for(pool.close(), CLOSE_GRACE)
-    except TimeoutError:
-        pool.terminate()

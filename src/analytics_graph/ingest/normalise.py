@@ -325,11 +325,11 @@ def to_rows(
     its rejection to ``rejections``.
 
     An event takes one step here when none of its checks can refuse it and its row is
-    format 2: its video (or account) already found in this batch, a moment within its
-    bounds, an ``eventId`` that is a UUID; for a view, a watch time already seen (not
-    0) and within the loop limit, a ``searchTerm`` only with SEARCH, no ``viewer`` or
-    one with attributes; for a follow, no ``viaVideoId`` and no ``follower`` or one
-    with attributes. That row is :func:`to_row`'s. Every other event goes through
+    format 2: a live video (or an account) it names (found once per batch), a moment
+    within its bounds, an ``eventId`` that is a UUID; for a view, a watch time above 0
+    and within the loop limit, a ``searchTerm`` only with SEARCH, no ``viewer`` or one
+    with attributes; for a follow, no ``viaVideoId`` and no ``follower`` or one with
+    attributes. That row is :func:`to_row`'s. Every other event goes through
     :func:`to_row`, which makes its row, or its rejection with its message, as always
     (``tests/unit/test_ingest_rows.py`` holds the two ways to each other)."""
     known, accounts, latest, decimals = ctx.known, ctx.accounts, ctx.latest, FLOAT_DECIMALS
@@ -358,9 +358,7 @@ def to_rows(
                         event_id = PgUUID(event.event_id)
                     except ValueError:
                         event_id = None  # refused by to_row, with its message
-                    if event_id is None:
-                        pass
-                    elif kind is view:
+                    if event_id is not None and kind is view:
                         watched = event.watched_seconds
                         number = None
                         if watched:  # not 0.0 or -0.0 (to_row tells them apart)
@@ -392,7 +390,7 @@ def to_rows(
                                     None if country is None else country.upper(), gender, age,
                                 ))  # fmt: skip
                                 continue
-                    else:
+                    elif event_id is not None:
                         channel = event.channel if kind is share else None
                         append((
                             video_id, None, on_video[kind], event_id, moment, None, None,

@@ -7,7 +7,7 @@ ingest request is parsed. A projection worker's batch is about eight round trips
 (the range read, begin, claim, the fold's statements, advance, the change notice,
 commit), and on a shared loop each of them waits for such a stretch to end. With
 10,000 subscribers the read models lagged the log by 400-500 ms (p50), and every
-update with them; on this thread's loop, 110-250 ms (``bench/live.py``, in turns).
+update with them; on this thread's loop, 100-250 ms (``bench/live.py``, in turns).
 
 Here the runner keeps its own loop: when a worker's reply arrives, the thread waits
 at most the interpreter's switch interval (5 ms) for the GIL, whatever the server's
@@ -28,7 +28,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from analytics_graph.database import create_pool
+from analytics_graph.database import close_pool, create_pool
 from analytics_graph.eventstore import EventStore
 from analytics_graph.eventstore.notify import Listener
 from analytics_graph.projection.projector import Projection
@@ -36,7 +36,6 @@ from analytics_graph.projection.runner import ProjectionRunner
 from analytics_graph.projection.worker import RunnerOptions
 
 log = logging.getLogger(__name__)
-POOL_CLOSE_GRACE = 5.0
 
 
 class RunnerThread:
@@ -125,10 +124,7 @@ class RunnerThread:
                     await runner.stop(grace)
             finally:
                 self.runner = None
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(POOL_CLOSE_GRACE):
-                        await pool.close()
-                pool.terminate()
+                await close_pool(pool)
         except BaseException as error:
             if started.done():
                 log.exception("the projection thread ended")
