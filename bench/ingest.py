@@ -24,7 +24,11 @@ measures, each on a fresh scratch database (created here, dropped at the end):
       subprocess; projections off, so the figure is the ingest path's: an
       ingest-only node), end to end;
   (g) two collectors at once (one request under way each), each posting half of
-      the file; (g') the same with two requests under way each, as in (f);
+      the file; (g0) the same against a server that ingests in its own process
+      (``ANALYTICS_GRAPH_INGEST_PROCESSES=0``; (f), (g) and (g') run it with
+      ``--ingest-processes`` workers, 2 by default: one per core, as README's
+      operations section advises for a node taking a firehose); (g') the same as (g)
+      with two requests under way each, as in (f);
   (h) ``analytics-graph ingest FILE --writers 2``;
   (d'') ``append_rows`` from 2 writers, the rows made beforehand: the store's other
       bulk entry (the one the ingest path uses since session 12), which skips the
@@ -84,11 +88,16 @@ C = "(c) analytics-graph ingest FILE (end to end)"
 D2 = "(d) append_bulk, 2 writers, distinct ids"
 F = "(f) one HTTP collector, 2 requests in flight"
 G = "(g) two HTTP collectors at once"
+G0 = "(g0) the same, the server ingesting in-process"
 G2 = "(g') two HTTP collectors, 2 requests in flight each"
 H = "(h) analytics-graph ingest --writers 2"
 D2_ROWS = "(d'') append_rows, 2 writers, rows made before"
 SECRET = "bench-ingest-signing-secret-of-32-bytes-at-least"
 
+
+INGEST_PROCESSES = 2
+"""The server's ingest workers (``--ingest-processes``): one per core of this machine,
+as for a node that takes a firehose (README, operations)."""
 
 PREFIX = os.environ.get("ANALYTICS_GRAPH_BENCH_DATABASE_PREFIX", "ag_bench")
 """Of the scratch databases' names (as ``bench/live.py``'s: two benchmarks at once)."""
@@ -291,9 +300,9 @@ async def cli_writers(url: str, path: Path, config: SimulationConfig, writers: i
 
 
 @contextlib.asynccontextmanager
-async def http_server(url: str, folder: Path) -> AsyncIterator[tuple[str, int]]:
-    """``analytics-graph serve`` on ``url`` (projections off), until the block exits;
-    yields its address and process id."""
+async def http_server(url: str, folder: Path, processes: int) -> AsyncIterator[tuple[str, int]]:
+    """``analytics-graph serve`` on ``url`` (projections off; ``processes`` ingest
+    workers), until the block exits; yields its address and process id."""
     import socket
     import urllib.request
 
@@ -307,6 +316,7 @@ async def http_server(url: str, folder: Path) -> AsyncIterator[tuple[str, int]]:
         "ANALYTICS_GRAPH_MODE": "production",
         "ANALYTICS_GRAPH_RUN_PROJECTIONS": "false",
         "ANALYTICS_GRAPH_DATA_DIR": str(folder),
+        "ANALYTICS_GRAPH_INGEST_PROCESSES": str(processes),
     }
     command = _command("serve", "--port", str(port))
     server = await asyncio.create_subprocess_exec(
@@ -327,21 +337,28 @@ async def http_server(url: str, folder: Path) -> AsyncIterator[tuple[str, int]]:
 
 
 async def http_collectors(
-    url: str, paths: Sequence[Path], config: SimulationConfig, folder: Path, in_flight: int = 1
+    url: str,
+    paths: Sequence[Path],
+    config: SimulationConfig,
+    folder: Path,
+    in_flight: int = 1,
+    processes: int | None = None,
 ) -> float:
-    """Seconds for ``len(paths)`` collectors posting one file each at once (server up),
-    each with up to ``in_flight`` requests under way."""
+    """Seconds for ``len(paths)`` collectors posting one file each at once (server up,
+    with ``processes`` ingest workers: by default ``--ingest-processes``), each with up
+    to ``in_flight`` requests under way. The server's CPU includes its workers'."""
     await _load_world(url, config)
     token = issue_token(SECRET, Role.INGEST)
-    async with http_server(url, folder) as (base, pid):
+    workers = INGEST_PROCESSES if processes is None else processes
+    async with http_server(url, folder, workers) as (base, pid):
         options = ["--url", base, "--token", token, "--writers", str(in_flight)]
         commands = [_command("ingest", str(p), *options) for p in paths]
-        started, ticks = time.perf_counter(), _cpu_ticks(pid)
+        started, ticks = time.perf_counter(), _tree_ticks(pid)
         runs = [asyncio.to_thread(subprocess.run, c, capture_output=True) for c in commands]
         probing = asyncio.create_task(_probe(base))
         done = await asyncio.gather(*runs)
         seconds = time.perf_counter() - started
-        serving = (_cpu_ticks(pid) - ticks) / os.sysconf("SC_CLK_TCK")
+        serving = (_tree_ticks(pid) - ticks) / os.sysconf("SC_CLK_TCK")
         print(f"    (next line) the server process used {serving:.1f} s of CPU meanwhile")
         probing.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -414,6 +431,7 @@ async def http_phases(
         (F, lambda u: http_collectors(u, [path], config, folder, 2)),
         (D2, bulk_of(distinct, 2, EventStore)),
         (G, lambda u: http_collectors(u, parts, config, folder)),
+        (G0, lambda u: http_collectors(u, parts, config, folder, processes=0)),
         (G2, lambda u: http_collectors(u, parts, config, folder, 2)),
         (H, lambda u: cli_writers(u, path, config, 2)),
         (D2_ROWS, lambda u: bulk_rows(u, distinct, 2)),
@@ -434,12 +452,14 @@ async def http_phases(
 def print_goals(figures: Figures, title: str = "") -> None:
     r = figures.results
     also = f" (g'/d2 = {r[G2] / r[D2]:.2f})" if G2 in r else ""
+    also += f" (g0/d2 = {r[G0] / r[D2]:.2f})" if G0 in r else ""
     print(f"{title} f/c = {r[F] / r[C]:.2f} (goal >= 0.7)   g/d2 = {r[G] / r[D2]:.2f}"
           f" (goal >= 0.7){also}   h/d2 = {r[H] / r[D2]:.2f} (goal >= 0.8)"
           f"   (load {os.getloadavg()[0]:.2f})", flush=True)  # fmt: skip
     if D2_ROWS in r:
+        without = f"   (g0/d'' = {r[G0] / r[D2_ROWS]:.2f})" if G0 in r else ""
         print(f"{' ' * len(title)} against (d''): g/d'' = {r[G] / r[D2_ROWS]:.2f}"
-              f"   h/d'' = {r[H] / r[D2_ROWS]:.2f}", flush=True)  # fmt: skip
+              f"   h/d'' = {r[H] / r[D2_ROWS]:.2f}{without}", flush=True)  # fmt: skip
     print(flush=True)
 
 
@@ -525,6 +545,13 @@ def _cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])
 
 
+def _tree_ticks(pid: int) -> int:
+    """:func:`_cpu_ticks` of ``pid`` and of its children (the server's ingest workers)."""
+    with open(f"/proc/{pid}/task/{pid}/children") as listed:
+        children = [int(child) for child in listed.read().split()]
+    return _cpu_ticks(pid) + sum(_cpu_ticks(child) for child in children)
+
+
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -546,9 +573,18 @@ def main() -> None:
         help="a server where this may create and drop databases",
     )
     parser.add_argument(
-        "--http-only", action="store_true", help="only (c), (f), (d, 2 writers), (g), (g'), (h)"
+        "--http-only",
+        action="store_true",
+        help="only (c), (f), (d, 2 writers), (g), (g0), (g'), (h), (d'')",
+    )
+    parser.add_argument(
+        "--ingest-processes",
+        type=int,
+        default=INGEST_PROCESSES,
+        help="the server's ingest workers in (f), (g), (g'): ANALYTICS_GRAPH_INGEST_PROCESSES",
     )
     args = parser.parse_args()
+    globals()["INGEST_PROCESSES"] = args.ingest_processes
     config = SimulationConfig(seed=args.seed, accounts=args.accounts, events=args.events, weeks=8)
     with tempfile.TemporaryDirectory(prefix="ag-bench-") as folder:
         asyncio.run(run(args.database_url, config, Path(folder), args.repeat, args.http_only))

@@ -21,6 +21,7 @@ from analytics_graph.eventstore import EventStore
 from analytics_graph.export.routes import export_routes
 from analytics_graph.export.service import RequestScope
 from analytics_graph.ingest.http import IngestEndpoint, ingest_routes
+from analytics_graph.ingest.workers import IngestWorkers, WorkerConfig
 from analytics_graph.observability.middleware import ObservabilityMiddleware
 from analytics_graph.observability.probes import probe_routes
 from analytics_graph.resources import raise_open_files_limit
@@ -42,13 +43,17 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         raise_open_files_limit()  # a websocket subscriber holds a file descriptor
-        async with open_system(settings, run_projections=settings.run_projections) as system:
+        async with (
+            open_system(settings, run_projections=settings.run_projections) as system,
+            contextlib.AsyncExitStack() as stack,
+        ):
             app.state.system = system
             app.state.graphql = graphql_api(system.services, system.secret, completion)
             ingest_store = EventStore(
                 system.pool, system.notifier, acquire_timeout=settings.database_acquire_timeout
             )
-            app.state.ingest = IngestEndpoint(settings, ingest_store, system.secret)
+            workers = await stack.enter_async_context(_ingest_workers(settings, system.url))
+            app.state.ingest = IngestEndpoint(settings, ingest_store, system.secret, workers)
             # What startup built (schema, pools, caches) lives as long as the process:
             # out of the collector's sight, full collections stop scanning it (a full
             # collection in the middle of a request was most of the API's p99).
@@ -59,6 +64,7 @@ def create_app(
             with quiet_collector(YOUNG_GENERATION_THRESHOLD):
                 async with _background(on_ready(system) if on_ready else None):
                     yield
+            await stack.aclose()  # the ingest workers, after the requests they serve
             if system.projections is not None:  # at a batch boundary (a SIGTERM)
                 await system.projections.stop(grace=settings.shutdown_grace_seconds)
 
@@ -72,6 +78,33 @@ def create_app(
         ],
         lifespan=lifespan,
     )
+
+
+@contextlib.asynccontextmanager
+async def _ingest_workers(settings: Settings, url: str) -> AsyncIterator[IngestWorkers | None]:
+    """The worker processes of ``POST /ingest`` (``settings.ingest_processes``; none: 0),
+    running while the block runs."""
+    if not settings.ingest_processes:
+        yield None
+        return
+    config = WorkerConfig(
+        database_url=url,
+        max_batch=settings.max_ingest_batch,
+        max_line_bytes=settings.ingest_max_line_bytes,
+        remembered_ids=settings.ingest_remembered_ids,
+        shown_rejections=settings.ingest_max_shown_rejections,
+        pool_max_size=min(settings.pool_max_size, 4),
+        connect_timeout=settings.database_connect_timeout,
+        acquire_timeout=settings.database_acquire_timeout,
+        statement_timeout=settings.statement_timeout,
+        mode=settings.mode.value,
+    )
+    workers = IngestWorkers(config, settings.ingest_processes)
+    try:
+        await workers.start()
+        yield workers
+    finally:
+        await workers.close(grace=settings.shutdown_grace_seconds)
 
 
 @contextlib.asynccontextmanager

@@ -97,6 +97,9 @@ class Settings:
     """Most operations running at once on one websocket."""
     ingest_remembered_ids: int = 1_000_000
     """Event ids the server's ingestor remembers as stored (about 100 bytes each)."""
+    ingest_processes: int = 0
+    """``POST /ingest`` validated and appended in this many worker processes (0: in the
+    serving process). For a node that takes a firehose: about one per core."""
     subscription_interval_seconds: float = 0.25
     """A shared metric subscription sends at most one update per interval."""
     subscription_send_timeout_seconds: float = 10.0
@@ -156,7 +159,16 @@ class Settings:
             mode=mode,
             metrics_token=config(ENV_PREFIX + "METRICS_TOKEN", cast=Secret, default=None),
             run_projections=config(ENV_PREFIX + "RUN_PROJECTIONS", cast=bool, default=True),
+            ingest_processes=_count(config, "INGEST_PROCESSES"),
         )
 
     def with_database(self, url: str) -> Settings:
         return replace(self, database_url=url)
+
+
+def _count(config: Config, key: str, limit: int = 64) -> int:
+    """``ANALYTICS_GRAPH_<key>``: a whole number from 0 to ``limit`` (default 0)."""
+    text = config(ENV_PREFIX + key, default="0")
+    if not text.isdigit() or int(text) > limit:
+        raise ValueError(f"{ENV_PREFIX}{key}: {text!r} is not a whole number from 0 to {limit}")
+    return int(text)

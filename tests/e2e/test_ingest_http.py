@@ -8,6 +8,7 @@ from pathlib import Path
 
 import asyncpg
 import orjson
+import pytest
 from typer.testing import CliRunner, Result
 
 from analytics_graph.auth import Role
@@ -15,10 +16,16 @@ from analytics_graph.cli import cli
 from tests.e2e.ingest_support import NDJSON, bearer, body, world_served
 
 
+@pytest.fixture(params=[0, 2], ids=["in-process", "2-workers"])
+def processes(request: pytest.FixtureRequest) -> int:
+    """``ingest_processes``: the serving process itself, or two worker processes."""
+    return int(request.param)
+
+
 async def test_a_request_is_stored_once_and_a_resend_counts_duplicates(
-    server_url: str, tmp_path: Path
+    server_url: str, tmp_path: Path, processes: int
 ) -> None:
-    async with world_served(server_url, tmp_path) as w:
+    async with world_served(server_url, tmp_path, ingest_processes=processes) as w:
         events = w.events[:500]
         first = await w.ingest(body(events))
         assert first.status_code == 200, first.text
@@ -40,8 +47,12 @@ async def test_a_request_is_stored_once_and_a_resend_counts_duplicates(
         assert only_duplicates["accepted"] == 0 and only_duplicates["position"] is None
 
 
-async def test_one_request_is_one_unit_across_its_batches(server_url: str, tmp_path: Path) -> None:
-    async with world_served(server_url, tmp_path, max_ingest_batch=100) as w:
+async def test_one_request_is_one_unit_across_its_batches(
+    server_url: str, tmp_path: Path, processes: int
+) -> None:
+    async with world_served(
+        server_url, tmp_path, max_ingest_batch=100, ingest_processes=processes
+    ) as w:
         events = w.events[:250]
         lines = body(events).split(b"\n")
         lines[219] = b'{"type": "view", "eventId": "not-a-uuid"}'  # line 220, third batch
@@ -62,8 +73,12 @@ async def test_one_request_is_one_unit_across_its_batches(server_url: str, tmp_p
         assert await w.stored() == 248
 
 
-async def test_gzip_bodies_and_the_refusal_of_a_gzip_bomb(server_url: str, tmp_path: Path) -> None:
-    async with world_served(server_url, tmp_path, ingest_max_body_bytes=1_000_000) as w:
+async def test_gzip_bodies_and_the_refusal_of_a_gzip_bomb(
+    server_url: str, tmp_path: Path, processes: int
+) -> None:
+    async with world_served(
+        server_url, tmp_path, ingest_max_body_bytes=1_000_000, ingest_processes=processes
+    ) as w:
         compressed = gzip.compress(body(w.events[:200]))
         sent = await w.ingest(compressed, headers={"Content-Encoding": "gzip"})
         assert sent.status_code == 200 and sent.json()["accepted"] == 200
@@ -80,10 +95,10 @@ async def test_gzip_bodies_and_the_refusal_of_a_gzip_bomb(server_url: str, tmp_p
 
 
 async def test_limits_types_and_roles_are_refused_before_any_work(
-    server_url: str, tmp_path: Path
+    server_url: str, tmp_path: Path, processes: int
 ) -> None:
     changes = {"ingest_max_body_bytes": 200_000, "ingest_max_lines": 300}
-    async with world_served(server_url, tmp_path, **changes) as w:
+    async with world_served(server_url, tmp_path, **changes, ingest_processes=processes) as w:
         events = body(w.events[:100])
         wrong_type = await w.ingest(events, headers={"Content-Type": "application/json"})
         assert wrong_type.status_code == 415
@@ -109,8 +124,12 @@ async def test_limits_types_and_roles_are_refused_before_any_work(
         assert await w.stored() == 100
 
 
-async def test_bom_blank_lines_nul_and_overlong_lines(server_url: str, tmp_path: Path) -> None:
-    async with world_served(server_url, tmp_path, ingest_max_line_bytes=2_000) as w:
+async def test_bom_blank_lines_nul_and_overlong_lines(
+    server_url: str, tmp_path: Path, processes: int
+) -> None:
+    async with world_served(
+        server_url, tmp_path, ingest_max_line_bytes=2_000, ingest_processes=processes
+    ) as w:
         e = w.events
         nul = {**e[3], "viewerId": "a\u0000b"} if "viewerId" in e[3] else {**e[3], "userId": "\0"}
         lines = [
@@ -133,16 +152,19 @@ async def test_bom_blank_lines_nul_and_overlong_lines(server_url: str, tmp_path:
 
 
 async def test_a_saturated_pool_answers_503_with_retry_after_and_writes_nothing(
-    server_url: str, tmp_path: Path
+    server_url: str, tmp_path: Path, processes: int
 ) -> None:
     changes = {"pool_min_size": 1, "pool_max_size": 2, "database_acquire_timeout": 0.5}
-    async with world_served(server_url, tmp_path, **changes) as w:
+    async with world_served(server_url, tmp_path, **changes, ingest_processes=processes) as w:
         blocker = await asyncpg.connect(w.database_url)
         try:
             locked = blocker.transaction()
             await locked.start()
             await blocker.execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
-            batches = [body(w.events[i * 100 : (i + 1) * 100]) for i in range(4)]
+            # More requests than connections: 2 in the server, or 2 in each worker (each
+            # new connection of the client goes to the next worker).
+            count = 4 + 2 * processes
+            batches = [body(w.events[i * 100 : (i + 1) * 100]) for i in range(count)]
             tasks = [asyncio.create_task(w.ingest(b)) for b in batches]
             done, _ = await asyncio.wait(tasks, timeout=20, return_when=asyncio.FIRST_COMPLETED)
             refused = [t.result() for t in done]
@@ -157,11 +179,15 @@ async def test_a_saturated_pool_answers_503_with_retry_after_and_writes_nothing(
             if answer.status_code == 503:  # the collector resends
                 answer = await w.ingest(batch)
             assert answer.status_code == 200
-        assert await w.stored() == 400
+        assert await w.stored() == 100 * count
 
 
-async def test_an_unreachable_database_answers_503(server_url: str, tmp_path: Path) -> None:
-    async with world_served(server_url, tmp_path, database_acquire_timeout=2.0) as w:
+async def test_an_unreachable_database_answers_503(
+    server_url: str, tmp_path: Path, processes: int
+) -> None:
+    async with world_served(
+        server_url, tmp_path, database_acquire_timeout=2.0, ingest_processes=processes
+    ) as w:
         admin = await asyncpg.connect(server_url)
         name = w.database_url.rsplit("/", 1)[1]
         try:

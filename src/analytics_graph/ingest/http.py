@@ -22,9 +22,8 @@ when it wrote none): a later read can wait for the read models to reach it.
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import AsyncIterator
 
-import asyncpg
 import orjson
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -33,12 +32,17 @@ from starlette.routing import BaseRoute, Route
 from analytics_graph.auth import InvalidTokenError, Role, TokenVerifier
 from analytics_graph.collector import BulkCollections
 from analytics_graph.config import Settings
-from analytics_graph.errors import StoreError
 from analytics_graph.eventstore import EventStore
 from analytics_graph.ingest.body import BodyLimits, BodyRefused, body_batches
-from analytics_graph.ingest.outcome import IngestOutcome
+from analytics_graph.ingest.ndjson import LineBatch
 from analytics_graph.ingest.service import Ingestor
-from analytics_graph.ingest.validation import Validation
+from analytics_graph.ingest.workers import (
+    UNAVAILABLE,
+    IngestWorkers,
+    Reply,
+    WorkerGone,
+    unavailable_reason,
+)
 from analytics_graph.observability import metrics
 
 PATH = "/ingest"
@@ -47,8 +51,6 @@ PATH = "/ingest"
 QUIET_FACTOR = 100
 NDJSON = "application/x-ndjson"
 ALLOWED_ROLES = frozenset({Role.INGEST, Role.ADMIN})
-# Failures that mean "the database cannot take this now": answered 503, retryable.
-UNAVAILABLE = (StoreError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -67,10 +69,19 @@ class _Refusal(Exception):
 class IngestEndpoint:
     """Serves ``POST /ingest`` for one running system."""
 
-    def __init__(self, settings: Settings, store: EventStore, secret: str) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: EventStore,
+        secret: str,
+        workers: IngestWorkers | None = None,
+    ) -> None:
         """``store`` should bound its pool waits (``acquire_timeout``): a saturated
-        database then answers 503 instead of holding the collector."""
+        database then answers 503 instead of holding the collector. With ``workers``,
+        requests are validated and appended there (:mod:`~analytics_graph.ingest.workers`)
+        instead of in this process."""
         self.settings = settings
+        self.workers = workers
         self.tokens = TokenVerifier(secret)
         self.ingestor = Ingestor(
             store,
@@ -96,20 +107,45 @@ class IngestEndpoint:
             return refusal.response
         started = time.perf_counter()
         try:
-            with self.collections.during():
-                validations = await self._validate(request, gzip)
-                outcome = await self.ingestor.write_all(validations, skip_invalid=skip_invalid)
+            if self.workers is None:
+                reply = await self._ingest_here(request, gzip, skip_invalid)
+            else:
+                batches = [batch async for batch in self._batches(request, gzip)]
+                reply = await self.workers.ingest(
+                    request.scope.get("client"), batches, skip_invalid=skip_invalid
+                )
         except BodyRefused as refused:
             return _error(refused.status, refused.code, refused.message)
         except ClientDisconnect:
             return Response(status_code=400)  # nobody reads it; nothing was written
         except UNAVAILABLE as exc:
-            metrics.INGEST_UNAVAILABLE.inc()
-            retry = str(self.settings.retry_after_seconds)
-            message = f"the event store cannot take events now ({_kind(exc)}); nothing was written"
-            return _error(503, "SERVICE_UNAVAILABLE", message, {"Retry-After": retry})
-        metrics.count_ingest("http", outcome, time.perf_counter() - started)
-        return self._answer(outcome, sum(v.size for v in validations))
+            return self._unavailable(unavailable_reason(exc))
+        except WorkerGone as exc:
+            return self._unavailable(str(exc), "it may have been written: sending it again is safe")
+        if reply.unavailable is not None:
+            return self._unavailable(reply.unavailable)
+        if reply.append_seconds is not None:
+            metrics.APPEND_SECONDS.observe(reply.append_seconds)
+        metrics.count_ingested("http", reply, time.perf_counter() - started)
+        status = 200 if reply.written else 422
+        return Response(orjson.dumps(reply.answer()), status, media_type="application/json")
+
+    async def _ingest_here(self, request: Request, gzip: bool, skip_invalid: bool) -> Reply:
+        validator = self.ingestor.validator
+        with self.collections.during():
+            validations = [
+                await validator.lines(batch.lines, first_line=batch.first_line)
+                async for batch in self._batches(request, gzip)
+            ]
+            outcome = await self.ingestor.write_all(validations, skip_invalid=skip_invalid)
+        shown = self.settings.ingest_max_shown_rejections
+        return Reply.of(outcome, sum(v.size for v in validations), shown)
+
+    def _unavailable(self, reason: str, written: str = "nothing was written") -> Response:
+        metrics.INGEST_UNAVAILABLE.inc()
+        retry = str(self.settings.retry_after_seconds)
+        message = f"the event store cannot take events now ({reason}); {written}"
+        return _error(503, "SERVICE_UNAVAILABLE", message, {"Retry-After": retry})
 
     def _authorize(self, authorization: str | None) -> None:
         scheme, _, token = (authorization or "").partition(" ")
@@ -147,32 +183,9 @@ class IngestEndpoint:
             raise _Refusal(_error(413, "PAYLOAD_TOO_LARGE", message))
         return encoding == "gzip"
 
-    async def _validate(self, request: Request, gzip: bool) -> list[Validation]:
-        validations = []
-        validator = self.ingestor.validator
-        batches = body_batches(
-            request.stream(), self.limits, batch_size=self.settings.max_ingest_batch, gzip=gzip
-        )
-        async for batch in batches:
-            validations.append(await validator.lines(batch.lines, first_line=batch.first_line))
-        return validations
-
-    def _answer(self, outcome: IngestOutcome, lines: int) -> Response:
-        shown = self.settings.ingest_max_shown_rejections
-        body: dict[str, Any] = {
-            "accepted": outcome.accepted,
-            "duplicates": outcome.duplicates,
-            "rejected": [
-                {"line": r.index, "field": r.field, "reason": r.reason}
-                for r in outcome.rejections[:shown]
-            ],
-            "rejectedCount": len(outcome.rejections),
-            "lines": lines,
-            "written": not outcome.rejected_whole,
-            "position": outcome.position,
-        }
-        status = 422 if outcome.rejected_whole else 200
-        return Response(orjson.dumps(body), status, media_type="application/json")
+    def _batches(self, request: Request, gzip: bool) -> AsyncIterator[LineBatch]:
+        batch_size = self.settings.max_ingest_batch
+        return body_batches(request.stream(), self.limits, batch_size=batch_size, gzip=gzip)
 
 
 def _flag(value: str | None) -> bool:
@@ -181,12 +194,6 @@ def _flag(value: str | None) -> bool:
     if value.lower() in ("true", "1", ""):
         return True
     raise _Refusal(_error(400, "BAD_REQUEST", f"skipInvalid must be true or false, not {value!r}"))
-
-
-def _kind(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError) or isinstance(exc.__cause__, TimeoutError):
-        return "no database connection became free in time"
-    return "the database is unreachable or failing"
 
 
 async def _ingest(request: Request) -> Response:

@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 if TYPE_CHECKING:
     from analytics_graph.ingest.outcome import IngestOutcome
+    from analytics_graph.ingest.workers import Reply
 
 REGISTRY: Final = CollectorRegistry(auto_describe=True)
 PATHS: Final = ("cli", "http", "graphql")
@@ -85,12 +86,23 @@ def operation_label(name: object) -> str:
 
 def count_ingest(path: str, outcome: IngestOutcome, seconds: float | None = None) -> None:
     """Counts one batch's (or request's) events under ``path``."""
-    if outcome.accepted:
-        EVENTS.labels(path, "accepted").inc(outcome.accepted)
-    if outcome.duplicates:
-        EVENTS.labels(path, "duplicate").inc(outcome.duplicates)
-    if outcome.rejections:
-        EVENTS.labels(path, "rejected").inc(len(outcome.rejections))
+    count_events(path, outcome.accepted, outcome.duplicates, len(outcome.rejections), seconds)
+
+
+def count_ingested(path: str, reply: Reply, seconds: float) -> None:
+    """Counts one request's events under ``path`` from its answer."""
+    count_events(path, reply.accepted, reply.duplicates, reply.rejected_count, seconds)
+
+
+def count_events(
+    path: str, accepted: int, duplicates: int, rejected: int, seconds: float | None = None
+) -> None:
+    if accepted:
+        EVENTS.labels(path, "accepted").inc(accepted)
+    if duplicates:
+        EVENTS.labels(path, "duplicate").inc(duplicates)
+    if rejected:
+        EVENTS.labels(path, "rejected").inc(rejected)
     if seconds is not None:
         INGEST_REQUESTS.labels(path).observe(seconds)
 
