@@ -47,8 +47,9 @@ async def world_database(server_url: str) -> AsyncIterator[tuple[str, list[dict[
         yield url, list(unique.values())
 
 
-async def start(url: str, port: int, log: Path) -> asyncio.subprocess.Process:
+async def start(url: str, port: int, log: Path, processes: int = 0) -> asyncio.subprocess.Process:
     env = cli_environment({
+        "ANALYTICS_GRAPH_INGEST_PROCESSES": str(processes),
         "ANALYTICS_GRAPH_DATABASE_URL": url,
         "ANALYTICS_GRAPH_SECRET": SECRET,
         "ANALYTICS_GRAPH_MODE": "production",
@@ -86,12 +87,44 @@ async def stored_ids(url: str) -> list[str]:
     return [r[0] for r in rows]
 
 
+@pytest.fixture(params=[0, 2], ids=["in-process", "2-workers"])
+def processes(request: pytest.FixtureRequest) -> int:
+    """``ANALYTICS_GRAPH_INGEST_PROCESSES``: ingest in the server, or in two workers."""
+    return int(request.param)
+
+
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started (its ingest workers)."""
+    with open(f"/proc/{pid}/task/{pid}/children") as listed:
+        return [int(child) for child in listed.read().split()]
+
+
+def running(pid: int) -> bool:
+    """Whether process ``pid`` exists and has not ended (a zombie has)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+async def ended(pids: list[int]) -> bool:
+    """Whether every one of ``pids`` ends within a minute."""
+    for _ in range(600):
+        if not any(map(running, pids)):
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
 async def test_sigterm_finishes_in_flight_ingest_closes_websockets_and_exits_0(
-    server_url: str, tmp_path: Path
+    server_url: str, tmp_path: Path, processes: int
 ) -> None:
     port, log = free_port(), tmp_path / "serve.log"
     async with world_database(server_url) as (url, events):
-        proc = await start(url, port, log)
+        proc = await start(url, port, log, processes)
+        workers = children(proc.pid)
+        assert len(workers) == processes
         base = f"http://127.0.0.1:{port}"
         try:
             async with httpx.AsyncClient(base_url=base, timeout=60) as http:
@@ -131,6 +164,7 @@ async def test_sigterm_finishes_in_flight_ingest_closes_websockets_and_exits_0(
         assert code == 0, log.read_text()
         assert len(await stored_ids(url)) == 500
         assert '"message":"stopped"' in log.read_text()
+        assert await ended(workers)
 
 
 async def _closed_code(ws: AsyncWebSocketSession) -> int:
@@ -142,14 +176,15 @@ async def _closed_code(ws: AsyncWebSocketSession) -> int:
 
 
 async def test_kill_9_during_http_ingest_loses_no_acknowledged_event(
-    server_url: str, tmp_path: Path
+    server_url: str, tmp_path: Path, processes: int
 ) -> None:
     port, log = free_port(), tmp_path / "serve.log"
     async with world_database(server_url) as (url, events):
         lines = body(events).splitlines(keepends=True)
         chunks = [LineBatch(i + 1, lines[i : i + 50], 0) for i in range(0, len(lines), 50)]
         acknowledged: list[LineBatch] = []
-        proc = await start(url, port, log)
+        proc = await start(url, port, log, processes)
+        workers = children(proc.pid)
         try:
             headers = {"Content-Type": "application/x-ndjson", **bearer()}
             base = f"http://127.0.0.1:{port}"
@@ -169,12 +204,14 @@ async def test_kill_9_during_http_ingest_loses_no_acknowledged_event(
                 proc.kill()  # kill -9, in the middle of the collector's requests
                 acknowledged_before_kill = list(acknowledged)
                 await proc.wait()
+                orphans_ended = await ended(workers)  # their input closed with the server
                 before_restart = set(await stored_ids(url))
-                proc = await start(url, port, log)  # the collector keeps retrying meanwhile
+                proc = await start(url, port, log, processes)  # the collector keeps retrying
                 await asyncio.wait_for(running, 120)
             stored = await stored_ids(url)
         finally:
             await stop(proc)
+    assert orphans_ended
     promised = {_event_id(line) for chunk in acknowledged_before_kill for line in chunk.lines}
     assert promised and promised <= before_restart  # nothing acknowledged was lost
     assert len(acknowledged) == len(chunks)

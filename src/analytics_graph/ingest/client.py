@@ -118,7 +118,9 @@ async def post_all(
 ) -> Summary:
     """Posts every chunk of ``stream`` to ``url``; returns the totals (stops at a
     chunk the server refuses for good, after the chunks in flight are answered)."""
-    headers = {"Content-Type": "application/x-ndjson"}
+    # One id for all of this run's connections: a server with ingest workers sends
+    # them to one worker, which then knows what this run stored (ingest/workers.py).
+    headers = {"Content-Type": "application/x-ndjson", "X-Collector-ID": os.urandom(8).hex()}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     summary = Summary()

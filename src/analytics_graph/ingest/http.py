@@ -22,7 +22,7 @@ when it wrote none): a later read can wait for the read models to reach it.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Hashable
 
 import orjson
 from starlette.requests import ClientDisconnect, Request
@@ -51,6 +51,8 @@ PATH = "/ingest"
 QUIET_FACTOR = 100
 NDJSON = "application/x-ndjson"
 ALLOWED_ROLES = frozenset({Role.INGEST, Role.ADMIN})
+COLLECTOR_HEADER = "x-collector-id"
+MAX_COLLECTOR_ID = 200
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -112,7 +114,7 @@ class IngestEndpoint:
             else:
                 batches = [batch async for batch in self._batches(request, gzip)]
                 reply = await self.workers.ingest(
-                    request.scope.get("client"), batches, skip_invalid=skip_invalid
+                    _collector(request), batches, skip_invalid=skip_invalid
                 )
         except BodyRefused as refused:
             return _error(refused.status, refused.code, refused.message)
@@ -186,6 +188,13 @@ class IngestEndpoint:
     def _batches(self, request: Request, gzip: bool) -> AsyncIterator[LineBatch]:
         batch_size = self.settings.max_ingest_batch
         return body_batches(request.stream(), self.limits, batch_size=batch_size, gzip=gzip)
+
+
+def _collector(request: Request) -> Hashable:
+    """Who sends ``request``: its ``X-Collector-ID`` (the reference collector sends one
+    per run, for all its connections), else its connection."""
+    named = request.headers.get(COLLECTOR_HEADER)
+    return named[:MAX_COLLECTOR_ID] if named else request.scope.get("client")
 
 
 def _flag(value: str | None) -> bool:

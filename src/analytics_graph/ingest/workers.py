@@ -9,10 +9,11 @@ the serving process only reads the body, checks its limits and answers.
 
 Each worker has its own pool, facts cache and remembered ids, and runs the same
 :class:`~analytics_graph.ingest.service.Ingestor` the serving process would: the
-same validation, idempotency and all-or-nothing rule. Requests of one connection
-go to one worker (a collector re-sends near what it sent: that worker remembers
-those ids and its optimistic appends do not collide); new connections take the
-workers in turn.
+same validation, idempotency and all-or-nothing rule. Requests of one collector
+(its ``X-Collector-ID``, else its connection) go to one worker: a collector re-sends
+near what it sent, that worker remembers those ids, and its appends do not collide
+with each other (two appends of one id in two processes are still stored once, but
+the loser redoes its batch with a lookup). New collectors take the workers in turn.
 
 Protocol, over the worker's standard input and output: frames of a 4-byte
 header length, a 4-byte payload length, a JSON header and the payload. The first
@@ -46,7 +47,7 @@ log = logging.getLogger(__name__)
 
 FRAME: Final = struct.Struct("!II")
 START_TIMEOUT: Final = 60.0
-# Connections remembered with their worker; beyond this many the oldest half go.
+# Collectors remembered with their worker; beyond this many the oldest half go.
 MAX_STICKY: Final = 10_000
 
 
@@ -194,13 +195,13 @@ class IngestWorkers:
         return [w.process.pid for w in self._slots if w is not None and w.alive]
 
     async def ingest(
-        self, connection: Hashable, batches: Sequence[LineBatch], *, skip_invalid: bool
+        self, collector: Hashable, batches: Sequence[LineBatch], *, skip_invalid: bool
     ) -> Reply:
-        """Validates and appends one request's ``batches`` in a worker.
+        """Validates and appends one request's ``batches`` in the worker of ``collector``.
 
         Raises :class:`WorkerGone` when the worker ended first (nothing to tell about
         the request: resending it is safe)."""
-        worker = await self._worker(self._slot(connection))
+        worker = await self._worker(self.slot(collector))
         job = Job(next(self._ids), [(b.first_line, len(b.lines)) for b in batches], skip_invalid)
         payload = b"\n".join(line for batch in batches for line in batch.lines)
         answered: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
@@ -214,13 +215,14 @@ class IngestWorkers:
             raise WorkerGone(f"ingest worker {worker.process.pid} ended") from exc
         return await answered
 
-    def _slot(self, connection: Hashable) -> int:
-        slot = self._sticky.get(connection)
+    def slot(self, collector: Hashable) -> int:
+        """The worker (its number) that takes ``collector``'s requests."""
+        slot = self._sticky.get(collector)
         if slot is None:
             if len(self._sticky) >= MAX_STICKY:
                 for old in list(self._sticky)[: MAX_STICKY // 2]:
                     del self._sticky[old]
-            slot = self._sticky[connection] = next(self._turn) % len(self._slots)
+            slot = self._sticky[collector] = next(self._turn) % len(self._slots)
         return slot
 
     async def _worker(self, slot: int) -> _Worker:
