@@ -11,7 +11,6 @@ the jobs under way and exits.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import signal
 import sys
@@ -36,8 +35,10 @@ from analytics_graph.observability.logs import configure_logging
 from analytics_graph.storage import open_store
 
 log = logging.getLogger(__name__)
-# Young collections this many times less often (as the CLI's ingest: direct.py).
-QUIET_FACTOR = 100
+# Net allocations between young collections: as in the server while it ingests (its
+# 10,000, a hundred times less often: app.py, http.py). A job's rows live until it
+# ends and make no cycles; each young collection would trace and promote them.
+YOUNG_THRESHOLD = 1_000_000
 
 
 async def _pipes() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -105,7 +106,7 @@ async def serve(
         jobs = _Jobs(ingestor, config, out)
         out.write(frame(_Ready()))
         running: set[asyncio.Task[None]] = set()
-        with quiet_collector(gc.get_threshold()[0] * QUIET_FACTOR):
+        with quiet_collector(YOUNG_THRESHOLD):
             while (found := await read_frame(reader)) is not None:
                 task = asyncio.create_task(jobs.run(*found))
                 running.add(task)
