@@ -9,13 +9,18 @@ line was rejected, 2 when the input cannot be opened, 3 when the store failed.
 
 Straight into the database (:mod:`direct`), or with ``url`` through a server's
 ``/ingest`` (:mod:`client`); each is imported only when used, so a collector
-starts without the validation and the store.
+starts without the validation and the store. Straight into the database with
+``writers`` above 1, a regular file is ingested by that many processes, each on a
+contiguous part of it (:mod:`parts`; each part reaches the log in file order, the
+parts interleaved); standard input (or a pipe) by one process with up to
+``writers`` appends in flight.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import stat
 import sys
 
 from analytics_graph.config import Settings
@@ -55,6 +60,7 @@ def run(
     to the database (see :mod:`analytics_graph.ingest.client`). Returns the exit
     status (see the module docstring).
     """
+    regular = False
     if source == "-":
         stream, size = sys.stdin.buffer, None
     else:
@@ -63,7 +69,8 @@ def run(
         except OSError as exc:
             print(f"cannot read {source}: {exc.strerror or exc}", file=sys.stderr)
             return EXIT_UNREADABLE
-        size = os.fstat(stream.fileno()).st_size
+        status = os.fstat(stream.fileno())
+        size, regular = status.st_size, stat.S_ISREG(status.st_mode)
     with stream:
         if url is not None:
             from analytics_graph.ingest.client import post_all
@@ -77,10 +84,15 @@ def run(
                 writers=writers,
             )
             return _report(asyncio.run(posted))
-        from analytics_graph.ingest.direct import ingest
-
         options = {"batch_size": batch_size, "skip_invalid": skip_invalid, "writers": writers}
-        summary = ingest(settings, stream, size, options)
+        if writers > 1 and regular and size:
+            from analytics_graph.ingest import parts
+
+            summary = parts.ingest(settings, source, stream, size, options)
+        else:
+            from analytics_graph.ingest.direct import ingest
+
+            summary = ingest(settings, stream, size, options)
         return summary if isinstance(summary, int) else _report(summary)
 
 

@@ -8,7 +8,7 @@ import contextlib
 import gc
 import sys
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -25,17 +25,18 @@ from analytics_graph.observability import metrics
 from analytics_graph.storage import open_store
 
 
-async def ingest_stream(
+async def ingest_batches(
     ingestor: Ingestor,
-    stream: IO[bytes],
+    batches: Iterable[LineBatch],
     *,
-    batch_size: int,
     skip_invalid: bool = False,
     writers: int = 1,
     progress: Progress | None = None,
     task: TaskID | None = None,
+    stop: asyncio.Event | None = None,
 ) -> Summary:
-    """Ingests every batch of ``stream``; returns the totals (stops at a store failure).
+    """Ingests every batch of ``batches``; returns the totals (stops at a store failure,
+    or before the next batch once ``stop`` is set).
 
     Up to ``writers`` appends run at once while the next batch is validated; with
     one, batches reach the log in file order, with more, the batches in flight
@@ -49,7 +50,9 @@ async def ingest_stream(
 
     pending: deque[tuple[LineBatch, asyncio.Task[IngestOutcome]]] = deque()
     try:
-        for batch in read_batches(stream, batch_size):
+        for batch in batches:
+            if stop is not None and stop.is_set():
+                break
             validation = await ingestor.validator.lines(batch.lines, first_line=batch.first_line)
             while len(pending) >= writers:
                 done, write = pending.popleft()
@@ -70,7 +73,7 @@ async def ingest_stream(
     return summary
 
 
-def _progress(total: int | None) -> contextlib.AbstractContextManager[Progress | None]:
+def _progress(total: int | None, title: str) -> contextlib.AbstractContextManager[Progress | None]:
     """A progress bar on standard error when that is a terminal. Anywhere else rich
     would draw nothing (a file, a pipe: a collector's or a script's log) and is not
     even imported (about 70 ms of the command's start)."""
@@ -88,10 +91,10 @@ def _progress(total: int | None) -> contextlib.AbstractContextManager[Progress |
 
     console = Console(stderr=True)
     if total is None:
-        columns = (TextColumn("ingesting"), TextColumn("{task.fields[lines]} lines"))
+        columns = (TextColumn(title), TextColumn("{task.fields[lines]} lines"))
         return Progress(*columns, console=console, transient=True)
     return Progress(
-        TextColumn("ingesting"),
+        TextColumn(title),
         BarColumn(),
         DownloadColumn(),
         TransferSpeedColumn(),
@@ -103,7 +106,7 @@ def _progress(total: int | None) -> contextlib.AbstractContextManager[Progress |
 
 
 @contextlib.contextmanager
-def _batch_work() -> Iterator[None]:
+def batch_work() -> Iterator[None]:
     """Keeps the garbage collector off the hot path: everything loaded so far is frozen
     out of its scans, and young collections run a hundred times less often (every
     70,000 allocations: most rows of a batch are freed before one runs; at ten times,
@@ -113,21 +116,40 @@ def _batch_work() -> Iterator[None]:
         yield
 
 
+async def ingest_with_progress(
+    ingestor: Ingestor,
+    batches: Iterable[LineBatch],
+    total: int | None,
+    *,
+    skip_invalid: bool,
+    writers: int = 1,
+    title: str = "ingesting",
+    stop: asyncio.Event | None = None,
+) -> Summary:
+    """:func:`ingest_batches` with a progress bar of ``total`` bytes (on a terminal)."""
+    with _progress(total, title) as progress, batch_work():
+        task = None if progress is None else progress.add_task("ingest", total=total, lines=0)
+        return await ingest_batches(
+            ingestor,
+            batches,
+            skip_invalid=skip_invalid,
+            writers=writers,
+            progress=progress,
+            task=task,
+            stop=stop,
+        )
+
+
 async def _run(settings: Settings, stream: IO[bytes], total: int | None, **options: int) -> Summary:
     # Projections are the server's work (`serve`); this process only writes the log.
     async with open_store(settings) as opened:
-        ingestor = Ingestor.configured(opened.store, settings)
-        with _progress(total) as progress, _batch_work():
-            task = None if progress is None else progress.add_task("ingest", total=total, lines=0)
-            return await ingest_stream(
-                ingestor,
-                stream,
-                batch_size=options["batch_size"],
-                skip_invalid=bool(options["skip_invalid"]),
-                writers=options.get("writers", 1),
-                progress=progress,
-                task=task,
-            )
+        return await ingest_with_progress(
+            Ingestor.configured(opened.store, settings),
+            read_batches(stream, options["batch_size"]),
+            total,
+            skip_invalid=bool(options["skip_invalid"]),
+            writers=options.get("writers", 1),
+        )
 
 
 def ingest(

@@ -6,6 +6,7 @@ and Windows tools write one); anywhere else it is part of a line (and invalid).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
@@ -61,17 +62,23 @@ class LineSplitter:
         return [self._tail] if self._tail else []
 
 
-def read_batches(stream: IO[bytes], batch_size: int) -> Iterator[LineBatch]:
-    """Yields the lines of ``stream`` in batches of ``batch_size`` (the last may be shorter).
+def read_batches(
+    stream: IO[bytes], batch_size: int, *, first_line: int = 1, size: int | None = None
+) -> Iterator[LineBatch]:
+    """Yields the lines of ``stream`` in batches of ``batch_size`` (the last may be shorter),
+    numbered from ``first_line``.
 
     A line longer than ``MAX_LINE_BYTES`` is not kept whole: its first
     ``MAX_LINE_BYTES + 1`` bytes stand for it (validation rejects it for its
-    length) and the rest is skipped, so memory stays bounded.
+    length) and the rest is skipped, so memory stays bounded. With ``size``, the
+    lines that start within the next ``size`` bytes (a part of a file that ends
+    where a line starts, see :mod:`analytics_graph.ingest.parts`); without, all.
+    The byte-order mark is skipped only before line 1.
     """
-    first, nbytes = 1, 0
+    first, nbytes, left = first_line, 0, sys.maxsize if size is None else size
     lines: list[bytes] = []
     readline = stream.readline
-    while line := readline(MAX_LINE_BYTES + 1):
+    while nbytes < left and (line := readline(MAX_LINE_BYTES + 1)):
         nbytes += len(line)
         if first == 1 and not lines and line.startswith(BOM):
             line = line[len(BOM) :]
@@ -80,7 +87,7 @@ def read_batches(stream: IO[bytes], batch_size: int) -> Iterator[LineBatch]:
         lines.append(line)
         if len(lines) == batch_size:
             yield LineBatch(first, lines, nbytes)
-            first, lines, nbytes = first + len(lines), [], 0
+            first, lines, left, nbytes = first + len(lines), [], left - nbytes, 0
     if lines:
         yield LineBatch(first, lines, nbytes)
 

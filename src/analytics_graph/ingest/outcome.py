@@ -7,7 +7,7 @@ takes them, under ``http``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from analytics_graph.ingest.ndjson import LineBatch
@@ -38,16 +38,25 @@ class IngestOutcome:
     position: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class RefusedBatch:
+    """A batch rejected whole: its first and last line, and its valid lines not written."""
+
+    first_line: int
+    last_line: int
+    not_written: int
+
+
 @dataclass(slots=True)
 class Summary:
-    """Totals of one ingest run."""
+    """Totals of one ingest run (or of one part of it, see :func:`merged`)."""
 
     lines: int = 0
     accepted: int = 0
     duplicates: int = 0
     rejected: int = 0
     shown: list[Rejection] = field(default_factory=list)
-    refused_batches: list[tuple[LineBatch, int]] = field(default_factory=list)
+    refused_batches: list[RefusedBatch] = field(default_factory=list)
     failure: str | None = None
 
     def add(self, batch: LineBatch, outcome: IngestOutcome) -> None:
@@ -58,7 +67,8 @@ class Summary:
         room = SHOWN_REJECTIONS - len(self.shown)
         self.shown.extend(outcome.rejections[: max(room, 0)])
         if outcome.rejected_whole:
-            self.refused_batches.append((batch, outcome.not_written))
+            refused = RefusedBatch(batch.first_line, batch.last_line, outcome.not_written)
+            self.refused_batches.append(refused)
 
     def report(self) -> Iterator[str]:
         """The lines of the closing summary."""
@@ -70,10 +80,10 @@ class Summary:
             yield "  " + rejection.describe("line")
         if self.rejected > len(self.shown):
             yield f"  ... and {self.rejected - len(self.shown)} more rejected lines"
-        for batch, not_written in self.refused_batches:
+        for batch in self.refused_batches:
             yield (
                 f"batch of lines {batch.first_line}-{batch.last_line} was rejected whole:"
-                f" nothing of it was written ({not_written} valid lines not written;"
+                f" nothing of it was written ({batch.not_written} valid lines not written;"
                 " --skip-invalid writes the valid lines of such batches)"
             )
         if self.failure:
@@ -84,3 +94,25 @@ class Summary:
         if self.failure:
             return EXIT_STORE
         return EXIT_REJECTED if self.rejected else 0
+
+
+def merged(parts: Sequence[Summary]) -> Summary:
+    """One summary of a run whose parts (each numbering lines as the whole input does)
+    were ingested apart: the totals; the first ``SHOWN_REJECTIONS`` rejections shown
+    and the refused batches, in line order; the failure of the first part that had one."""
+    total = Summary()
+    for part in parts:
+        total.lines += part.lines
+        total.accepted += part.accepted
+        total.duplicates += part.duplicates
+        total.rejected += part.rejected
+        total.shown.extend(part.shown)
+        total.refused_batches.extend(part.refused_batches)
+        total.failure = total.failure or part.failure
+    total.shown = sorted(total.shown, key=_line)[:SHOWN_REJECTIONS]
+    total.refused_batches.sort(key=lambda batch: batch.first_line)
+    return total
+
+
+def _line(rejection: Rejection) -> int:
+    return -1 if rejection.index is None else rejection.index
