@@ -115,14 +115,23 @@ def ingest_command(
     skip_invalid: bool = typer.Option(
         False, help="Write the valid lines of a batch that has invalid ones."
     ),
-    writers: int = typer.Option(1, min=1, max=8, help="Appends (or requests) run at once."),
+    writers: int = typer.Option(
+        1,
+        min=1,
+        max=8,
+        help="Processes, each on a contiguous part of FILE; from stdin, appends at once;"
+        " with --url, requests at once.",
+    ),
     url: str | None = typer.Option(None, help="Post to this server's /ingest instead."),
     token: str | None = typer.Option(None, help="With --url: an ingest or admin token."),
 ) -> None:
     """Bulk-ingest NDJSON engagement events, with progress and a summary.
 
-    Exit status: 0 all accepted (or duplicates), 1 some line rejected, 2 the
-    input cannot be read, 3 the database failed.
+    With --writers N (N > 1) a regular FILE is cut into N parts at line starts,
+    each ingested by its own process in batches counted from the part's start;
+    lines keep their numbers in FILE, each part reaches the log in file order and
+    the parts interleave. Exit status: 0 all accepted (or duplicates), 1 some line
+    rejected, 2 the input cannot be read, 3 the database failed (in any part).
     """
     from analytics_graph.ingest.command import run
 
