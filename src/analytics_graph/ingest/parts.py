@@ -112,7 +112,7 @@ def _line_start(stream: IO[bytes], offset: int) -> int:
     return position
 
 
-def _lines_before(stream: IO[bytes], offset: int) -> int:
+def lines_before(stream: IO[bytes], offset: int) -> int:
     """How many lines end before ``offset`` (its line's number, less one)."""
     stream.seek(0)
     lines, left = 0, offset
@@ -143,20 +143,20 @@ async def _run(
     (reachable, migrated, and an embedded server started); their summaries merged."""
     first, others = parts[0], parts[1:]
     skip_invalid = bool(options["skip_invalid"])
+    children: list[Child] = []
+    stop = asyncio.Event()
+
+    def halt() -> None:
+        stop.set()
+        for child in children:
+            child.stop()
+
     async with open_store(settings) as opened:
-        children = [
-            await Child.start(Request(path, part, options["batch_size"], skip_invalid, opened.url))
-            for part in others
-        ]
-        stop = asyncio.Event()
-
-        def halt() -> None:
-            stop.set()
-            for child in children:
-                child.stop()
-
-        reports = [asyncio.create_task(child.summary(halt)) for child in children]
-        with _signals_passed_on([child.process for child in children]):
+        with _signals_passed_on(children):
+            for part in others:
+                request = Request(path, part, options["batch_size"], skip_invalid, opened.url)
+                children.append(await Child.start(request))
+            reports = [asyncio.create_task(child.summary(halt)) for child in children]
             try:
                 stream.seek(0)
                 own = await ingest_with_progress(
@@ -221,9 +221,10 @@ def _ending(status: int) -> str:
 
 
 @contextlib.contextmanager
-def _signals_passed_on(processes: Sequence[Process]) -> Iterator[None]:
-    """While the block runs, SIGINT and SIGTERM go on to ``processes`` (those still
-    running), then to this process as before (SIGTERM ends it, SIGINT interrupts it).
+def _signals_passed_on(children: Sequence[Child]) -> Iterator[None]:
+    """While the block runs, SIGINT and SIGTERM go on to ``children`` (those started
+    and still running), then to this process as before (SIGTERM ends it, SIGINT
+    interrupts it).
     Only the main thread receives signals; elsewhere (a test's runner) this does
     nothing."""
     if threading.current_thread() is not threading.main_thread():
@@ -237,9 +238,9 @@ def _signals_passed_on(processes: Sequence[Process]) -> Iterator[None]:
         signal.signal(sig, before[sig])
 
     def pass_on(sig: signal.Signals) -> None:
-        for process in processes:
-            if process.returncode is None:
-                process.send_signal(sig)
+        for child in children:
+            if child.process.returncode is None:
+                child.process.send_signal(sig)
         restore(sig)
         signal.raise_signal(sig)
 
@@ -265,7 +266,7 @@ async def _ingest_part(request: Request, stream: IO[bytes]) -> Summary:
 
     loop.add_reader(sys.stdin.fileno(), closed)
     part = request.part
-    first_line = 1 + _lines_before(stream, part.start)
+    first_line = 1 + lines_before(stream, part.start)
     stream.seek(part.start)
     batches = read_batches(stream, request.batch_size, first_line=first_line, size=part.size)
     settings = Settings.from_environ().with_database(request.database_url)
