@@ -4,8 +4,9 @@ Each batch of lines is validated whole; by default a batch with any invalid
 line is not written at all (and reported so), with ``skip_invalid`` its valid
 lines are written. Validation of the next batch overlaps the append of the
 previous one; with one writer appends stay in file order, so the log holds the
-lines in file order. Exit status: 0 when every line was accepted or a duplicate, 1 when any
-line was rejected, 2 when the input cannot be opened, 3 when the store failed.
+lines in file order. Exit status: 0 when every line was accepted or a duplicate,
+1 when any line was rejected, 2 when the input cannot be opened, 3 when the store
+failed.
 
 Straight into the database (:mod:`direct`), or with ``url`` through a server's
 ``/ingest`` (:mod:`client`); each is imported only when used, so a collector
