@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -14,7 +13,7 @@ from typing import IO, TYPE_CHECKING
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
-from analytics_graph.collector import quiet_collector
+from analytics_graph.collector import BULK_YOUNG_THRESHOLD, quiet_collector
 from analytics_graph.config import Settings
 from analytics_graph.errors import AnalyticsGraphError, StoreError
 from analytics_graph.eventstore.store import DATABASE_ERRORS
@@ -108,11 +107,9 @@ def _progress(total: int | None, title: str) -> contextlib.AbstractContextManage
 @contextlib.contextmanager
 def batch_work() -> Iterator[None]:
     """Keeps the garbage collector off the hot path: everything loaded so far is frozen
-    out of its scans, and young collections run a hundred times less often (every
-    70,000 allocations: most rows of a batch are freed before one runs; at ten times,
-    the CLI spent about 5% more CPU). Each batch's objects are acyclic and freed by
-    reference counting."""
-    with quiet_collector(gc.get_threshold()[0] * 100):
+    out of its scans, and young collections run every ``BULK_YOUNG_THRESHOLD`` net
+    allocations. Each batch's objects are acyclic and freed by reference counting."""
+    with quiet_collector(BULK_YOUNG_THRESHOLD):
         yield
 
 

@@ -18,7 +18,7 @@ import time
 
 import msgspec
 
-from analytics_graph.collector import quiet_collector
+from analytics_graph.collector import BULK_YOUNG_THRESHOLD, quiet_collector
 from analytics_graph.config import Mode, Settings
 from analytics_graph.eventstore.store import EventStore
 from analytics_graph.ingest.service import Ingestor
@@ -35,10 +35,6 @@ from analytics_graph.observability.logs import configure_logging
 from analytics_graph.storage import open_store
 
 log = logging.getLogger(__name__)
-# Net allocations between young collections: as in the server while it ingests (its
-# 10,000, a hundred times less often: app.py, http.py). A job's rows live until it
-# ends and make no cycles; each young collection would trace and promote them.
-YOUNG_THRESHOLD = 1_000_000
 
 
 async def _pipes() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -106,7 +102,7 @@ async def serve(
         jobs = _Jobs(ingestor, config, out)
         out.write(frame(_Ready()))
         running: set[asyncio.Task[None]] = set()
-        with quiet_collector(YOUNG_THRESHOLD):
+        with quiet_collector(BULK_YOUNG_THRESHOLD):
             while (found := await read_frame(reader)) is not None:
                 task = asyncio.create_task(jobs.run(*found))
                 running.add(task)
