@@ -29,7 +29,9 @@ measures, each on a fresh scratch database (created here, dropped at the end):
       ``--ingest-processes`` workers, 2 by default: one per core, as README's
       operations section advises for a node taking a firehose); (g') the same as (g)
       with two requests under way each, as in (f);
-  (h) ``analytics-graph ingest FILE --writers 2``;
+  (h) ``analytics-graph ingest FILE --writers 2`` (two processes, each on half of
+      the file); (h0) ``analytics-graph ingest - --writers 2 < FILE`` (one process,
+      two appends in flight: what (h) was before the parts);
   (d'') ``append_rows`` from 2 writers, the rows made beforehand: the store's other
       bulk entry (the one the ingest path uses since session 12), which skips the
       ``NewEvent`` -> row conversion ``append_bulk`` does per event; printed beside
@@ -91,6 +93,7 @@ G = "(g) two HTTP collectors at once"
 G0 = "(g0) the same, the server ingesting in-process"
 G2 = "(g') two HTTP collectors, 2 requests in flight each"
 H = "(h) analytics-graph ingest --writers 2"
+H0 = "(h0) the same from stdin: one process"
 D2_ROWS = "(d'') append_rows, 2 writers, rows made before"
 SECRET = "bench-ingest-signing-secret-of-32-bytes-at-least"
 
@@ -287,12 +290,22 @@ async def _load_world(url: str, config: SimulationConfig) -> None:
         await store.append(aggregate_events(generate_world(config)))
 
 
-async def cli_writers(url: str, path: Path, config: SimulationConfig, writers: int) -> float:
+async def cli_writers(
+    url: str, path: Path, config: SimulationConfig, writers: int, *, stdin: bool = False
+) -> float:
+    """``ingest FILE --writers N`` (N processes, each on a part of the file), or with
+    ``stdin`` ``ingest - --writers N < FILE`` (one process, N appends at once)."""
     await _load_world(url, config)
-    command = _command("ingest", str(path), "--writers", str(writers))
+    command = _command("ingest", "-" if stdin else str(path), "--writers", str(writers))
     env = {**os.environ, "ANALYTICS_GRAPH_DATABASE_URL": url}
     started = time.perf_counter()
-    done = await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True)
+    with path.open("rb") as given:
+        source = given if stdin else None
+
+        def run() -> subprocess.CompletedProcess[bytes]:
+            return subprocess.run(command, stdin=source, env=env, capture_output=True)
+
+        done = await asyncio.to_thread(run)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"ingest failed ({done.returncode}):\n{done.stdout.decode()[-2000:]}")
@@ -434,6 +447,7 @@ async def http_phases(
         (G0, lambda u: http_collectors(u, parts, config, folder, processes=0)),
         (G2, lambda u: http_collectors(u, parts, config, folder, 2)),
         (H, lambda u: cli_writers(u, path, config, 2)),
+        (H0, lambda u: cli_writers(u, path, config, 2, stdin=True)),
         (D2_ROWS, lambda u: bulk_rows(u, distinct, 2)),
     ]
     rounds = Figures(figures.rows, 1, {}, {})
@@ -458,6 +472,7 @@ def print_goals(figures: Figures, title: str = "") -> None:
           f"   (load {os.getloadavg()[0]:.2f})", flush=True)  # fmt: skip
     if D2_ROWS in r:
         without = f"   (g0/d'' = {r[G0] / r[D2_ROWS]:.2f})" if G0 in r else ""
+        without += f"   (h0/d'' = {r[H0] / r[D2_ROWS]:.2f})" if H0 in r else ""
         print(f"{' ' * len(title)} against (d''): g/d'' = {r[G] / r[D2_ROWS]:.2f}"
               f"   h/d'' = {r[H] / r[D2_ROWS]:.2f}{without}", flush=True)  # fmt: skip
     print(flush=True)
@@ -575,7 +590,7 @@ def main() -> None:
     parser.add_argument(
         "--http-only",
         action="store_true",
-        help="only (c), (f), (d, 2 writers), (g), (g0), (g'), (h), (d'')",
+        help="only (c), (f), (d, 2 writers), (g), (g0), (g'), (h), (h0), (d'')",
     )
     parser.add_argument(
         "--ingest-processes",
