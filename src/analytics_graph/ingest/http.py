@@ -126,6 +126,9 @@ class IngestEndpoint:
             return self._unavailable(str(exc), "it may have been written: sending it again is safe")
         if reply.unavailable is not None:
             return self._unavailable(reply.unavailable)
+        if reply.failed:
+            message = "the request failed in an ingest worker (its error is in the server's log)"
+            return _error(500, "INTERNAL_SERVER_ERROR", message)
         if reply.append_seconds is not None:
             metrics.APPEND_SECONDS.observe(reply.append_seconds)
         metrics.count_ingested("http", reply, time.perf_counter() - started)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 import time
@@ -38,12 +39,14 @@ log = logging.getLogger(__name__)
 
 
 async def _pipes() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Standard input, and standard output for the replies alone: whatever else is
+    written to file descriptor 1 (a library's stray print) goes to standard error."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=2**20)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
-    transport, protocol = await loop.connect_write_pipe(
-        asyncio.streams.FlowControlMixin, sys.stdout.buffer
-    )
+    replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    transport, protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin, replies)
     return reader, asyncio.StreamWriter(transport, protocol, None, loop)
 
 
@@ -63,7 +66,7 @@ class _Jobs:
             reply = Reply(id=job.id, unavailable=unavailable_reason(exc))
         except Exception:
             log.exception("ingest job failed")
-            reply = Reply(id=job.id, unavailable="the ingest worker failed")
+            reply = Reply(id=job.id, failed=True)
         self.out.write(frame(reply))
         await self.out.drain()
 

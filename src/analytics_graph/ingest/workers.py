@@ -90,10 +90,12 @@ class Reply(msgspec.Struct, frozen=True, omit_defaults=True):
     """What became of a request (or a job): the ``/ingest`` answer's fields.
 
     ``unavailable``: the database could not take it (503, nothing written), with
-    why. ``rejected`` lists the first rejections, ``rejected_count`` counts all."""
+    why; ``failed``: an unexpected error (500; the worker logged it). ``rejected``
+    lists the first rejections, ``rejected_count`` counts all."""
 
     id: int = 0
     unavailable: str | None = None
+    failed: bool = False
     accepted: int = 0
     duplicates: int = 0
     rejected: list[tuple[int | None, str | None, str]] = []
