@@ -24,6 +24,8 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"
 # SIGTERM drains in-flight requests within ANALYTICS_GRAPH_SHUTDOWN_GRACE_SECONDS (20)
-# and exits 0; give `docker stop` more than that (docker stop -t 30).
+# and exits 0; give `docker stop` more than that (docker stop -t 30). A node that takes
+# a firehose of POST /ingest: -e ANALYTICS_GRAPH_INGEST_PROCESSES=<cores> (ingest
+# workers, children of this process: they end with it).
 STOPSIGNAL SIGTERM
 CMD ["analytics-graph", "serve", "--host", "0.0.0.0", "--port", "8000"]
