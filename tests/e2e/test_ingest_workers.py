@@ -10,9 +10,11 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import pytest
 
 from analytics_graph.ingest.client import post_all
-from analytics_graph.ingest.workers import IngestWorkers, WorkerConfig
+from analytics_graph.ingest.ndjson import LineBatch
+from analytics_graph.ingest.workers import IngestWorkers, WorkerConfig, WorkerGone
 from tests.e2e.ingest_support import bearer, body, world_served
 
 WORKER = b"analytics_graph.ingest.worker"
@@ -74,9 +76,9 @@ async def accepted_metric(http: httpx.AsyncClient) -> float:
     raise AssertionError("no accepted-events series in /metrics")
 
 
-async def test_collectors_keep_their_worker_and_new_ones_take_turns() -> None:
-    config = WorkerConfig(
-        database_url="postgresql://unused",
+def config_of(url: str) -> WorkerConfig:
+    return WorkerConfig(
+        database_url=url,
         max_batch=10,
         max_line_bytes=10,
         remembered_ids=0,
@@ -87,9 +89,21 @@ async def test_collectors_keep_their_worker_and_new_ones_take_turns() -> None:
         statement_timeout=1.0,
         mode="production",
     )
-    workers = IngestWorkers(config, 3)
+
+
+async def test_collectors_keep_their_worker_and_new_ones_take_turns() -> None:
+    workers = IngestWorkers(config_of("postgresql://unused"), 3)
     slots = [workers.slot(name) for name in ("a", "b", "c", "d", "a", "b", "d")]
     assert slots == [0, 1, 2, 0, 0, 1, 0]
+
+
+async def test_closed_workers_take_no_request_and_start_no_process() -> None:
+    before = set(workers_of_this_process())
+    workers = IngestWorkers(config_of("postgresql://unused"), 2)
+    await workers.close(grace=1)
+    with pytest.raises(WorkerGone, match="the server is stopping"):
+        await workers.ingest("collector", [LineBatch(1, [b"{}"], 2)], skip_invalid=False)
+    assert workers.pids == [] and set(workers_of_this_process()) <= before
 
 
 async def test_one_collector_with_two_requests_in_flight_stores_every_event_once(

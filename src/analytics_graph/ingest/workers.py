@@ -187,6 +187,7 @@ class IngestWorkers:
         self._ids = itertools.count(1)
         self._turn = itertools.count()
         self._sticky: dict[Hashable, int] = {}
+        self._closed = False
 
     async def start(self) -> None:
         """Starts every worker; raises when one does not become ready."""
@@ -232,6 +233,8 @@ class IngestWorkers:
         worker = self._slots[slot]
         if worker is not None and worker.alive:
             return worker
+        if self._closed:
+            raise WorkerGone("the ingest workers have stopped: the server is stopping")
         async with self._starting[slot]:
             worker = self._slots[slot]
             if worker is not None and worker.alive:
@@ -267,6 +270,7 @@ class IngestWorkers:
     async def close(self, grace: float) -> None:
         """Ends the workers: each finishes its jobs under way within ``grace`` seconds,
         or is killed (its open transactions roll back)."""
+        self._closed = True
         workers = [w for w in self._slots if w is not None]
         self._slots = [None] * len(self._slots)
         for worker in workers:
