@@ -25,3 +25,12 @@ def run_cli(settings: Mapping[str, str], *args: str) -> subprocess.CompletedProc
         timeout=120,
         check=False,
     )
+
+
+def running(pid: int) -> bool:
+    """Whether process ``pid`` exists and has not ended (a zombie has)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

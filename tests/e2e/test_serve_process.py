@@ -23,7 +23,7 @@ from analytics_graph.eventstore.schema import migrate
 from analytics_graph.ingest.client import post_batch
 from analytics_graph.ingest.ndjson import LineBatch
 from analytics_graph.simulation import aggregate_events, generate_world
-from tests.cli import cli_environment
+from tests.cli import cli_environment, running
 from tests.conftest import scratch_database
 from tests.e2e.conftest import free_port
 from tests.e2e.ingest_support import CONFIG, SECRET, bearer, body
@@ -97,15 +97,6 @@ def children(pid: int) -> list[int]:
     """The processes ``pid`` started (its ingest workers)."""
     with open(f"/proc/{pid}/task/{pid}/children") as listed:
         return [int(child) for child in listed.read().split()]
-
-
-def running(pid: int) -> bool:
-    """Whether process ``pid`` exists and has not ended (a zombie has)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 async def ended(pids: list[int]) -> bool:

@@ -23,7 +23,7 @@ import pytest
 from analytics_graph.eventstore import EventStore
 from analytics_graph.ingest.ndjson import BOM
 from analytics_graph.simulation import SimulationConfig, World, aggregate_events, generate_world
-from tests.cli import cli_environment
+from tests.cli import cli_environment, running
 
 CONFIG = SimulationConfig(seed=21, accounts=4, events=6_000, weeks=1, duplicate_ratio=0.0)
 
@@ -332,15 +332,6 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
-def alive(pid: int) -> bool:
-    """Running (not ended, nor a zombie waiting to be reaped)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def wait_for(condition: Any, what: str, limit: float = 60.0) -> None:
     deadline = time.monotonic() + limit
     while not condition():
@@ -380,7 +371,7 @@ async def test_a_signal_to_the_command_reaches_its_children(
     await asyncio.wait_for(process.communicate(), 60)
 
     assert process.returncode != 0
-    await asyncio.to_thread(wait_for, lambda: not any(map(alive, children)), "the children")
+    await asyncio.to_thread(wait_for, lambda: not any(map(running, children)), "the children")
     await whole_batches_only(pool, lines, part_starts(b"".join(lines), 2))
 
 
