@@ -37,7 +37,9 @@ async def test_a_worker_that_dies_answers_503_and_is_started_again(
     server_url: str, tmp_path: Path
 ) -> None:
     async with world_served(server_url, tmp_path, ingest_processes=1) as w:
-        accepted_before = await accepted_metric(w.http)
+        accepted_before = await metric(w.http, ACCEPTED)
+        restarts_before = await metric(w.http, RESTARTS)
+        assert await metric(w.http, "analytics_graph_ingest_workers") == 1
         assert (await w.ingest(body(w.events[:100]))).json()["accepted"] == 100
         [worker] = workers_of_this_process()
         blocker = await asyncpg.connect(w.database_url)
@@ -63,17 +65,22 @@ async def test_a_worker_that_dies_answers_503_and_is_started_again(
         [restarted] = workers_of_this_process()
         assert restarted != worker
         assert await w.stored() == 200
-        assert await accepted_metric(w.http) == accepted_before + 200  # the server counts
+        assert await metric(w.http, ACCEPTED) == accepted_before + 200  # the server counts
+        assert await metric(w.http, RESTARTS) == restarts_before + 1
+        assert await metric(w.http, "analytics_graph_ingest_workers") == 1
 
 
-async def accepted_metric(http: httpx.AsyncClient) -> float:
-    """The server's count of events accepted over HTTP (of this process: tests before
-    this one may have added to it)."""
-    series = 'analytics_graph_ingest_events_total{path="http",result="accepted"} '
+ACCEPTED = 'analytics_graph_ingest_events_total{path="http",result="accepted"}'
+RESTARTS = "analytics_graph_ingest_worker_restarts_total"
+
+
+async def metric(http: httpx.AsyncClient, series: str) -> float:
+    """A series of the server's /metrics (of this process: tests before this one may
+    have added to it)."""
     for line in (await http.get("/metrics")).text.splitlines():
-        if line.startswith(series):
-            return float(line.removeprefix(series))
-    raise AssertionError("no accepted-events series in /metrics")
+        if line.startswith(series + " "):
+            return float(line.removeprefix(series + " "))
+    raise AssertionError(f"no {series} in /metrics")
 
 
 def config_of(url: str) -> WorkerConfig:

@@ -42,6 +42,7 @@ import msgspec
 from analytics_graph.errors import StoreError
 from analytics_graph.ingest.ndjson import LineBatch
 from analytics_graph.ingest.outcome import IngestOutcome
+from analytics_graph.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +165,15 @@ class _Worker:
         return self.reading is not None and not self.reading.done()
 
     async def read_replies(self) -> None:
+        """Hands each reply to its job, until the worker ends; then fails the rest."""
+        assert self.process.stdout is not None
+        metrics.INGEST_WORKERS.inc()
+        try:
+            await self._read_replies()
+        finally:
+            metrics.INGEST_WORKERS.dec()
+
+    async def _read_replies(self) -> None:
         assert self.process.stdout is not None
         while (found := await read_frame(self.process.stdout)) is not None:
             reply = msgspec.json.decode(found[0], type=Reply)
@@ -241,6 +251,7 @@ class IngestWorkers:
                 return worker
             if worker is not None:
                 log.warning("ingest worker %s ended; starting another", worker.process.pid)
+                metrics.INGEST_WORKER_RESTARTS.inc()
                 await _reap(worker.process)
             worker = self._slots[slot] = await self._spawn()
             return worker

@@ -47,6 +47,16 @@ APPEND_SECONDS: Final = Histogram(
     registry=REGISTRY,
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+INGEST_WORKERS: Final = Gauge(
+    "analytics_graph_ingest_workers",
+    "Ingest worker processes running (ANALYTICS_GRAPH_INGEST_PROCESSES).",
+    registry=REGISTRY,
+)
+INGEST_WORKER_RESTARTS: Final = Counter(
+    "analytics_graph_ingest_worker_restarts_total",
+    "Ingest worker processes started again after theirs ended unexpectedly.",
+    registry=REGISTRY,
+)
 GRAPHQL_SECONDS: Final = Histogram(
     "analytics_graph_graphql_request_seconds",
     "GraphQL HTTP requests, by operation name and outcome (ok, error).",
