@@ -391,3 +391,38 @@ async def test_a_child_that_dies_fails_the_run_with_3(
     ending = r"^stopped: part 2 of 2 .* ended unexpectedly \(killed by SIGKILL\)$"
     assert re.search(ending, out, re.M), out
     await whole_batches_only(pool, lines, part_starts(b"".join(lines), 2))
+
+
+async def test_a_child_refuses_a_file_replaced_since_the_command_opened_it(
+    database_url: str, store: EventStore, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """The child of a part reopens the file by its path: another file by then (renamed,
+    replaced) is refused, not ingested."""
+    world = await world_in(store)
+    path = tmp_path / "events.ndjson"
+    path.write_bytes(b"".join(encoded(list(world.events())[:10])))
+    opened = os.stat(path)
+    replaced = tmp_path / "other.ndjson"
+    replaced.write_bytes(path.read_bytes())
+    replaced.replace(path)  # same name and content, another file
+    request = {
+        "path": str(path),
+        "part": {"number": 2, "count": 2, "start": 0, "end": None},
+        "batch_size": 100,
+        "skip_invalid": False,
+        "database_url": database_url,
+        "file": [opened.st_dev, opened.st_ino],
+    }
+    env = cli_environment({})
+    child = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "analytics_graph.ingest.parts"],
+        input=orjson.dumps(request) + b"\n",
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    summary = orjson.loads(child.stdout)
+    assert summary["failure"] == f"{path} was replaced during the run"
+    assert summary["accepted"] == 0 and await stored(pool) == []

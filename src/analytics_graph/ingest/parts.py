@@ -84,6 +84,9 @@ class Request:
     batch_size: int
     skip_invalid: bool
     database_url: str
+    file: tuple[int, int]
+    """The file's device and inode, as the command opened it: a child refuses a
+    ``path`` that names another file by then (renamed, replaced)."""
 
 
 def split(stream: IO[bytes], size: int, count: int) -> list[Part]:
@@ -154,7 +157,9 @@ async def _run(
     async with open_store(settings) as opened:
         with _signals_passed_on(children):
             for part in others:
-                request = Request(path, part, options["batch_size"], skip_invalid, opened.url)
+                request = Request(
+                    path, part, options["batch_size"], skip_invalid, opened.url, _identity(stream)
+                )
                 children.append(await Child.start(request))
             reports = [asyncio.create_task(child.summary(halt)) for child in children]
             try:
@@ -283,6 +288,11 @@ async def _ingest_part(request: Request, stream: IO[bytes]) -> Summary:
         return Summary(failure=f"database unavailable: {exc}")
 
 
+def _identity(stream: IO[bytes]) -> tuple[int, int]:
+    found = os.fstat(stream.fileno())
+    return found.st_dev, found.st_ino
+
+
 def main() -> None:
     """A child: reads its :class:`Request`, ingests, writes its summary."""
     # Die at once, as on SIGTERM: the append under way is one transaction, rolled back.
@@ -296,7 +306,10 @@ def main() -> None:
         summary = Summary(failure=f"cannot read {request.path}: {exc.strerror or exc}")
     else:
         with stream:
-            summary = asyncio.run(_ingest_part(request, stream))
+            if _identity(stream) != request.file:
+                summary = Summary(failure=f"{request.path} was replaced during the run")
+            else:
+                summary = asyncio.run(_ingest_part(request, stream))
     with contextlib.suppress(BrokenPipeError), report:
         report.write(msgspec.json.encode(summary))
 
