@@ -20,8 +20,11 @@ import asyncpg
 import orjson
 import pytest
 
+from analytics_graph.config import Settings
 from analytics_graph.eventstore import EventStore
+from analytics_graph.ingest import parts
 from analytics_graph.ingest.ndjson import BOM
+from analytics_graph.ingest.outcome import Summary
 from analytics_graph.simulation import SimulationConfig, World, aggregate_events, generate_world
 from tests.cli import cli_environment, running
 
@@ -426,3 +429,38 @@ async def test_a_child_refuses_a_file_replaced_since_the_command_opened_it(
     summary = orjson.loads(child.stdout)
     assert summary["failure"] == f"{path} was replaced during the run"
     assert summary["accepted"] == 0 and await stored(pool) == []
+
+
+async def test_a_part_whose_process_cannot_start_stops_those_started(
+    database_url: str, store: EventStore, pool: asyncpg.Pool, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Three writers; the third part's process cannot be started (no process to be had):
+    the second, started, stops at a batch boundary, and the run fails naming the part."""
+    world = await world_in(store)
+    path = tmp_path / "events.ndjson"
+    lines = encoded(list(world.events()))
+    path.write_bytes(b"".join(lines))
+    start = parts.Child.start
+    calls: list[int] = []
+
+    async def second_fails(request: parts.Request) -> parts.Child:
+        calls.append(request.part.number)
+        if request.part.number == 3:
+            raise OSError(11, "Resource temporarily unavailable")
+        return await start(request)
+
+    monkeypatch.setattr(parts.Child, "start", second_fails)
+    settings = Settings(database_url=database_url)
+    options = {"batch_size": 100, "skip_invalid": 0, "writers": 3}
+
+    def run() -> Summary | int:
+        with path.open("rb") as stream:
+            return parts.ingest(settings, str(path), stream, path.stat().st_size, options)
+
+    summary = await asyncio.to_thread(run)
+    assert isinstance(summary, Summary) and calls == [2, 3]
+    assert summary.failure is not None and summary.failure.startswith(
+        "could not start a process for part 3 of 3"
+    )
+    assert summary.accepted == len(await stored(pool))  # the second part's whole batches
+    assert summary.accepted < len(lines)

@@ -160,7 +160,13 @@ async def _run(
                 request = Request(
                     path, part, options["batch_size"], skip_invalid, opened.url, _identity(stream)
                 )
-                children.append(await Child.start(request))
+                try:
+                    children.append(await Child.start(request))
+                except OSError as exc:  # no process to be had (limits, memory)
+                    halt()
+                    started = [await child.summary(halt) for child in children]
+                    failure = f"could not start a process for {part.describe()}: {exc}"
+                    return merged([*started, Summary(failure=failure)])
             reports = [asyncio.create_task(child.summary(halt)) for child in children]
             try:
                 stream.seek(0)
