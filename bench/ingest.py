@@ -99,8 +99,8 @@ SECRET = "bench-ingest-signing-secret-of-32-bytes-at-least"
 
 
 INGEST_PROCESSES = 2
-"""The server's ingest workers (``--ingest-processes``): one per core of this machine,
-as for a node that takes a firehose (README, operations)."""
+"""The default of ``--ingest-processes``, the server's ingest workers: one per core of
+this machine, as for a node that takes a firehose (README, "Bulk ingest over HTTP")."""
 
 PREFIX = os.environ.get("ANALYTICS_GRAPH_BENCH_DATABASE_PREFIX", "ag_bench")
 """Of the scratch databases' names (as ``bench/live.py``'s: two benchmarks at once)."""
@@ -354,16 +354,16 @@ async def http_collectors(
     paths: Sequence[Path],
     config: SimulationConfig,
     folder: Path,
+    *,
+    processes: int,
     in_flight: int = 1,
-    processes: int | None = None,
 ) -> float:
     """Seconds for ``len(paths)`` collectors posting one file each at once (server up,
-    with ``processes`` ingest workers: by default ``--ingest-processes``), each with up
-    to ``in_flight`` requests under way. The server's CPU includes its workers'."""
+    with ``processes`` ingest workers), each with up to ``in_flight`` requests under
+    way. The server's CPU includes its workers'."""
     await _load_world(url, config)
     token = issue_token(SECRET, Role.INGEST)
-    workers = INGEST_PROCESSES if processes is None else processes
-    async with http_server(url, folder, workers) as (base, pid):
+    async with http_server(url, folder, processes) as (base, pid):
         options = ["--url", base, "--token", token, "--writers", str(in_flight)]
         commands = [_command("ingest", str(p), *options) for p in paths]
         started, ticks = time.perf_counter(), _tree_ticks(pid)
@@ -372,7 +372,8 @@ async def http_collectors(
         done = await asyncio.gather(*runs)
         seconds = time.perf_counter() - started
         serving = (_tree_ticks(pid) - ticks) / os.sysconf("SC_CLK_TCK")
-        print(f"    (next line) the server process used {serving:.1f} s of CPU meanwhile")
+        print(f"    (next line) the server with its workers used {serving:.1f} s of CPU"
+              " meanwhile")  # fmt: skip
         probing.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await probing
@@ -434,18 +435,20 @@ async def http_phases(
     config: SimulationConfig,
     folder: Path,
     distinct: Sequence[NewEvent],
+    processes: int,
 ) -> None:
-    """Only the comparisons of issue 16, in turns: rounds of (c) (f) (d2) (g) (h), each
-    round's ratios printed, then the ratios of each phase's best run over the rounds
-    (``--repeat`` rounds: a slow spell then disturbs one round, not one phase)."""
+    """Only the comparisons of issue 16, in turns: rounds of (c) (f) (d2) (g) (g0) (g') (h)
+    (h0) (d''), each round's ratios printed, then the ratios of each phase's best run
+    over the rounds (``--repeat`` rounds: a slow spell then disturbs one round, not one
+    phase)."""
     parts = halves(path)
     phases: list[tuple[str, Callable[[str], Any]]] = [
         (C, lambda u: cli_ingest(u, path, config)),
-        (F, lambda u: http_collectors(u, [path], config, folder, 2)),
+        (F, lambda u: http_collectors(u, [path], config, folder, processes=processes, in_flight=2)),
         (D2, bulk_of(distinct, 2, EventStore)),
-        (G, lambda u: http_collectors(u, parts, config, folder)),
+        (G, lambda u: http_collectors(u, parts, config, folder, processes=processes)),
         (G0, lambda u: http_collectors(u, parts, config, folder, processes=0)),
-        (G2, lambda u: http_collectors(u, parts, config, folder, 2)),
+        (G2, lambda u: http_collectors(u, parts, config, folder, processes=processes, in_flight=2)),
         (H, lambda u: cli_writers(u, path, config, 2)),
         (H0, lambda u: cli_writers(u, path, config, 2, stdin=True)),
         (D2_ROWS, lambda u: bulk_rows(u, distinct, 2)),
@@ -479,8 +482,16 @@ def print_goals(figures: Figures, title: str = "") -> None:
 
 
 async def run(
-    server: str, config: SimulationConfig, folder: Path, repeat: int, http_only: bool = False
+    server: str,
+    config: SimulationConfig,
+    folder: Path,
+    repeat: int,
+    *,
+    http_only: bool = False,
+    processes: int = INGEST_PROCESSES,
 ) -> None:
+    """Every phase (or, ``http_only``, issue 16's), the servers with ``processes`` ingest
+    workers (but in (g0))."""
     conn = await asyncpg.connect(server)
     fsync = await conn.fetchval("SHOW fsync")
     commit = await conn.fetchval("SHOW synchronous_commit")
@@ -500,7 +511,7 @@ async def run(
     gc.freeze()  # the prepared rows stay out of the collector's scans
     figures = Figures(unique, repeat, {}, {})
     if http_only:
-        await http_phases(server, figures, path, config, folder, distinct)
+        await http_phases(server, figures, path, config, folder, distinct, processes)
         return
     parts = halves(path)
     await phase(server, figures, A, lambda u: raw_copy(u, distinct))
@@ -508,12 +519,16 @@ async def run(
     await phase(server, figures, "(b') append_bulk optimistic, distinct ids",
                 bulk_of(distinct, 1, EventStore, optimistic=True))  # fmt: skip
     await phase(server, figures, C, lambda u: cli_ingest(u, path, config))
-    await phase(server, figures, F, lambda u: http_collectors(u, [path], config, folder, 2))
+    await phase(server, figures, F,
+                lambda u: http_collectors(u, [path], config, folder, processes=processes,
+                                          in_flight=2))  # fmt: skip
     for writers in (1, 2, 4):
         await phase(server, figures, f"(d) append_bulk, {writers} writers, distinct ids",
                     bulk_of(distinct, writers, EventStore))  # fmt: skip
         if writers == 2:
-            await phase(server, figures, G, lambda u: http_collectors(u, parts, config, folder))
+            await phase(server, figures, G,
+                        lambda u: http_collectors(u, parts, config, folder,
+                                                  processes=processes))  # fmt: skip
             await phase(server, figures, H, lambda u: cli_writers(u, path, config, 2))
     for writers in (2, 4):
         await phase(server, figures, f"(e) table lock, {writers} writers, distinct ids",
@@ -599,10 +614,17 @@ def main() -> None:
         help="the server's ingest workers in (f), (g), (g'): ANALYTICS_GRAPH_INGEST_PROCESSES",
     )
     args = parser.parse_args()
-    globals()["INGEST_PROCESSES"] = args.ingest_processes
     config = SimulationConfig(seed=args.seed, accounts=args.accounts, events=args.events, weeks=8)
     with tempfile.TemporaryDirectory(prefix="ag-bench-") as folder:
-        asyncio.run(run(args.database_url, config, Path(folder), args.repeat, args.http_only))
+        work = run(
+            args.database_url,
+            config,
+            Path(folder),
+            args.repeat,
+            http_only=args.http_only,
+            processes=args.ingest_processes,
+        )
+        asyncio.run(work)
 
 
 if __name__ == "__main__":

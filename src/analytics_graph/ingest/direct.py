@@ -7,8 +7,8 @@ import asyncio
 import contextlib
 import sys
 from collections import deque
-from collections.abc import Iterable, Iterator
-from typing import IO, TYPE_CHECKING
+from collections.abc import Coroutine, Iterable, Iterator
+from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -153,8 +153,14 @@ def ingest(
     settings: Settings, stream: IO[bytes], total: int | None, options: dict[str, int]
 ) -> Summary | int:
     """The run's summary, or the exit status when the database is unavailable."""
+    return finished(_run(settings, stream, total, **options))
+
+
+def finished(run: Coroutine[Any, Any, Summary]) -> Summary | int:
+    """Runs ``run`` (a whole ingest, in a new event loop) to its summary, or to the exit
+    status when the database is unavailable (said on standard error)."""
     try:
-        return asyncio.run(_run(settings, stream, total, **options))
+        return asyncio.run(run)
     except (*DATABASE_ERRORS, AnalyticsGraphError) as exc:  # a connection lost too
         print(f"database unavailable: {exc}", file=sys.stderr)
         return EXIT_STORE

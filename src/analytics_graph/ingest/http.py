@@ -131,7 +131,10 @@ class IngestEndpoint:
             return _error(500, "INTERNAL_SERVER_ERROR", message)
         if reply.append_seconds is not None:
             metrics.APPEND_SECONDS.observe(reply.append_seconds)
-        metrics.count_ingested("http", reply, time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        metrics.count_events(
+            "http", reply.accepted, reply.duplicates, reply.rejected_count, seconds
+        )
         status = 200 if reply.written else 422
         return Response(orjson.dumps(reply.answer()), status, media_type="application/json")
 

@@ -109,10 +109,6 @@ def merged(parts: Sequence[Summary]) -> Summary:
         total.shown.extend(part.shown)
         total.refused_batches.extend(part.refused_batches)
         total.failure = total.failure or part.failure
-    total.shown = sorted(total.shown, key=_line)[:SHOWN_REJECTIONS]
+    total.shown = sorted(total.shown, key=Rejection.order)[:SHOWN_REJECTIONS]
     total.refused_batches.sort(key=lambda batch: batch.first_line)
     return total
-
-
-def _line(rejection: Rejection) -> int:
-    return -1 if rejection.index is None else rejection.index

@@ -46,9 +46,14 @@ import msgspec
 from analytics_graph.config import Settings
 from analytics_graph.errors import AnalyticsGraphError
 from analytics_graph.eventstore.store import DATABASE_ERRORS
-from analytics_graph.ingest.direct import batch_work, ingest_batches, ingest_with_progress
+from analytics_graph.ingest.direct import (
+    batch_work,
+    finished,
+    ingest_batches,
+    ingest_with_progress,
+)
 from analytics_graph.ingest.ndjson import read_batches
-from analytics_graph.ingest.outcome import EXIT_STORE, Summary, merged
+from analytics_graph.ingest.outcome import Summary, merged
 from analytics_graph.ingest.service import Ingestor
 from analytics_graph.storage import open_store
 
@@ -132,11 +137,7 @@ def ingest(
     ``options["writers"]`` parts at once; the merged summary, or the exit status
     when the database is unavailable to this process."""
     parts = split(stream, size, options["writers"])
-    try:
-        return asyncio.run(_run(settings, path, stream, parts, options))
-    except (*DATABASE_ERRORS, AnalyticsGraphError) as exc:  # a connection lost too
-        print(f"database unavailable: {exc}", file=sys.stderr)
-        return EXIT_STORE
+    return finished(_run(settings, path, stream, parts, options))
 
 
 async def _run(

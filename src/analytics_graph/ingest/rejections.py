@@ -31,6 +31,10 @@ class Rejection:
     field: str | None
     reason: str
 
+    def order(self) -> int:
+        """Where it sorts: by ``index``, a rejection of a whole batch (no index) first."""
+        return -1 if self.index is None else self.index
+
     def describe(self, unit: str = "event") -> str:
         """E.g. ``line 7: viewer.country: must be ...``; ``unit`` names what ``index`` counts."""
         where = f"{unit} {self.index}: " if self.index is not None else ""

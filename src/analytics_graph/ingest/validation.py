@@ -219,12 +219,8 @@ class Validator:
                 await asyncio.sleep(0)
             end = start + YIELD_EVERY
             to_rows(events[start:end], indices[start:end], ctx, valid, rejections)
-        rejections.sort(key=_index)
+        rejections.sort(key=Rejection.order)
         return Validation(size, valid, rejections)
-
-
-def _index(rejection: Rejection) -> int:
-    return -1 if rejection.index is None else rejection.index
 
 
 def _as_json(events: Sequence[object], rejections: list[Rejection]) -> Iterable[tuple[int, bytes]]:

@@ -26,6 +26,7 @@ from analytics_graph.ingest.service import Ingestor
 from analytics_graph.ingest.workers import (
     UNAVAILABLE,
     Job,
+    Ready,
     Reply,
     WorkerConfig,
     frame,
@@ -103,7 +104,7 @@ async def serve(
             remember=config.remembered_ids,
         )
         jobs = _Jobs(ingestor, config, out)
-        out.write(frame(_Ready()))
+        out.write(frame(Ready()))
         running: set[asyncio.Task[None]] = set()
         with quiet_collector(BULK_YOUNG_THRESHOLD):
             while (found := await read_frame(reader)) is not None:
@@ -112,10 +113,6 @@ async def serve(
                 task.add_done_callback(running.discard)
             if running:
                 await asyncio.wait(running)
-
-
-class _Ready(msgspec.Struct, frozen=True):
-    ready: bool = True
 
 
 async def _main() -> None:

@@ -107,17 +107,26 @@ class Reply(msgspec.Struct, frozen=True, omit_defaults=True):
     append_seconds: float | None = None
 
     @classmethod
-    def of(cls, outcome: IngestOutcome, lines: int, shown: int, **more: object) -> Reply:
-        shown_ones = [(r.index, r.field, r.reason) for r in outcome.rejections[:shown]]
+    def of(
+        cls,
+        outcome: IngestOutcome,
+        lines: int,
+        shown: int,
+        *,
+        id: int = 0,
+        append_seconds: float | None = None,
+    ) -> Reply:
+        """The reply of a request of ``lines`` lines, its first ``shown`` rejections listed."""
         return cls(
+            id=id,
             accepted=outcome.accepted,
             duplicates=outcome.duplicates,
-            rejected=shown_ones,
+            rejected=[(r.index, r.field, r.reason) for r in outcome.rejections[:shown]],
             rejected_count=len(outcome.rejections),
             lines=lines,
             written=not outcome.rejected_whole,
             position=outcome.position,
-            **more,  # type: ignore[arg-type]
+            append_seconds=append_seconds,
         )
 
     def answer(self) -> dict[str, object]:
@@ -131,6 +140,12 @@ class Reply(msgspec.Struct, frozen=True, omit_defaults=True):
             "written": self.written,
             "position": self.position,
         }
+
+
+class Ready(msgspec.Struct, frozen=True):
+    """A worker's first frame: its store is open, jobs may come."""
+
+    ready: bool = True
 
 
 class WorkerGone(Exception):
@@ -166,7 +181,6 @@ class _Worker:
 
     async def read_replies(self) -> None:
         """Hands each reply to its job, until the worker ends; then fails the rest."""
-        assert self.process.stdout is not None
         metrics.INGEST_WORKERS.inc()
         try:
             await self._read_replies()
@@ -271,7 +285,7 @@ class IngestWorkers:
             ready = await asyncio.wait_for(read_frame(process.stdout), START_TIMEOUT)
         except TimeoutError:
             ready = None
-        if ready is None or msgspec.json.decode(ready[0]) != {"ready": True}:
+        if ready is None or not msgspec.json.decode(ready[0], type=Ready).ready:
             await _reap(process)
             raise RuntimeError(f"ingest worker {process.pid} did not start (see its log)")
         worker = _Worker(process)

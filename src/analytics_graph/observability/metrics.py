@@ -17,7 +17,6 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 if TYPE_CHECKING:
     from analytics_graph.ingest.outcome import IngestOutcome
-    from analytics_graph.ingest.workers import Reply
 
 REGISTRY: Final = CollectorRegistry(auto_describe=True)
 PATHS: Final = ("cli", "http", "graphql")
@@ -99,14 +98,10 @@ def count_ingest(path: str, outcome: IngestOutcome, seconds: float | None = None
     count_events(path, outcome.accepted, outcome.duplicates, len(outcome.rejections), seconds)
 
 
-def count_ingested(path: str, reply: Reply, seconds: float) -> None:
-    """Counts one request's events under ``path`` from its answer."""
-    count_events(path, reply.accepted, reply.duplicates, reply.rejected_count, seconds)
-
-
 def count_events(
     path: str, accepted: int, duplicates: int, rejected: int, seconds: float | None = None
 ) -> None:
+    """Counts one batch's (or request's) events under ``path``, by result, and its time."""
     if accepted:
         EVENTS.labels(path, "accepted").inc(accepted)
     if duplicates:
